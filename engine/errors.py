@@ -1,0 +1,62 @@
+"""Errors the engine raises; the web layer maps each to one HTTP status."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class: `title` is short, `detail` a full sentence for the person."""
+
+    title = "Engine error"
+
+    def __init__(self, detail: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or {}
+
+
+class NotFound(EngineError):
+    title = "Not found"
+
+
+class Forbidden(EngineError):
+    title = "Forbidden"
+
+
+class Conflict(EngineError):
+    title = "Conflict"
+
+
+class InvalidInput(EngineError):
+    """Bad data for a task, message or start (HTTP 422)."""
+
+    title = "Invalid input"
+
+
+class DefinitionInvalid(EngineError):
+    """A diagram that failed validation; `problems` lists each with its element id."""
+
+    title = "Invalid process definition"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        lines = "; ".join(str(p) for p in problems)
+        super().__init__(f"{len(problems)} problem(s): {lines}")
+        self.problems = problems
+
+
+class Problem:
+    """One validation finding about a diagram."""
+
+    def __init__(self, message: str, element: str | None = None, file: str | None = None):
+        self.message = message
+        self.element = element
+        self.file = file
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"element": self.element, "file": self.file, "message": self.message}
+
+    def __str__(self) -> str:
+        where = ":".join(x for x in (self.file, self.element) if x)
+        return f"{where}: {self.message}" if where else self.message
+
+    def __repr__(self) -> str:
+        return f"Problem({self!s})"

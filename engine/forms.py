@@ -1,0 +1,211 @@
+"""User-task forms from `camunda:formData`: one definition drives API validation and
+the HTML form.
+
+Field properties: `help`, `sensitive` (the value goes to the next service task's handler
+and nowhere else), `options_variable` / `label_variable` (enum options and label taken
+from task data at run time), `placeholder`. Constraints: required, minlength, maxlength,
+min, max, pattern, readonly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+KNOWN_TYPES = ("string", "long", "boolean", "date", "enum")
+MAX_STRING = 2000
+_TRUE = {"true", "on", "1", "yes"}
+_FALSE = {"false", "off", "0", "no", ""}
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+    type: str
+    required: bool
+    default: str | None
+    help: str | None
+    sensitive: bool
+    options: tuple[tuple[str, str], ...]
+    options_variable: str | None
+    label_variable: str | None
+    constraints: tuple[tuple[str, str | None], ...]
+
+    def constraint(self, name: str) -> str | None:
+        for key, value in self.constraints:
+            if key == name:
+                return value
+        return None
+
+    def has_constraint(self, name: str) -> bool:
+        return any(key == name for key, _ in self.constraints)
+
+
+def fields_of(task_spec: Any) -> list[Field]:
+    form = getattr(task_spec, "form", None)
+    if form is None:
+        return []
+    fields = []
+    for f in form.fields:
+        props = {p.id: p.value for p in f.properties}
+        constraints = tuple((v.name, v.config) for v in f.validation)
+        fields.append(
+            Field(
+                id=f.id,
+                label=f.label or f.id,
+                type=f.type or "string",
+                required=any(name == "required" for name, _ in constraints),
+                default=f.default_value,
+                help=props.get("help"),
+                sensitive=str(props.get("sensitive", "")).lower() == "true",
+                options=tuple((o.id, o.name) for o in getattr(f, "options", [])),
+                options_variable=props.get("options_variable"),
+                label_variable=props.get("label_variable"),
+                constraints=constraints,
+            )
+        )
+    return fields
+
+
+def options_for(field: Field, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    if field.options_variable:
+        raw = data.get(field.options_variable) or []
+        options = []
+        for item in raw if isinstance(raw, list) else []:
+            if isinstance(item, dict):
+                options.append((str(item.get("id")), str(item.get("name", item.get("id")))))
+            else:
+                options.append((str(item), str(item)))
+        return options
+    return list(field.options)
+
+
+def label_for(field: Field, data: Mapping[str, Any]) -> str:
+    if field.label_variable and isinstance(data.get(field.label_variable), str):
+        return data[field.label_variable]
+    return field.label
+
+
+def describe(fields: list[Field], data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The API's view of a form, with run-time labels and options resolved."""
+    out = []
+    for f in fields:
+        item: dict[str, Any] = {
+            "id": f.id,
+            "label": label_for(f, data),
+            "type": f.type,
+            "required": f.required,
+            "options": [{"id": i, "name": n} for i, n in options_for(f, data)] or None,
+            "help": f.help,
+            "sensitive": f.sensitive,
+            "default": f.default,
+        }
+        for name in ("minlength", "maxlength", "min", "max", "pattern"):
+            if f.has_constraint(name):
+                item[name] = f.constraint(name)
+        out.append(item)
+    return out
+
+
+def validate(
+    fields: list[Field], submitted: Mapping[str, Any], data: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """Returns (values for task data, sensitive values, errors by field id)."""
+    errors: dict[str, str] = {}
+    by_id = {f.id: f for f in fields}
+    for key in submitted:
+        if key not in by_id:
+            errors[str(key)[:100]] = "This form has no such field."
+    values: dict[str, Any] = {}
+    secrets: dict[str, Any] = {}
+    for f in fields:
+        if f.has_constraint("readonly"):
+            continue
+        raw = submitted.get(f.id)
+        try:
+            value = _coerce(f, raw, data)
+        except ValueError as exc:
+            errors[f.id] = str(exc)
+            continue
+        if value is None and f.type == "boolean" and not f.required:
+            value = False
+        (secrets if f.sensitive else values)[f.id] = value
+    return values, secrets, errors
+
+
+def _coerce(f: Field, raw: Any, data: Mapping[str, Any]) -> Any:
+    if isinstance(raw, str):
+        raw = raw.strip()
+    empty = raw is None or raw == ""
+    if f.type == "boolean":
+        value = _to_bool(raw)
+        if f.required and value is not True:
+            raise ValueError("Please confirm this.")
+        return value
+    if empty:
+        if f.required:
+            raise ValueError("This field is required.")
+        return None
+    if f.type == "long":
+        return _check_range(f, _to_int(raw))
+    if f.type == "date":
+        return _to_date(raw)
+    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        raise ValueError("Enter text.")
+    text = str(raw)
+    if f.type == "enum":
+        allowed = [i for i, _ in options_for(f, data)]
+        if text not in allowed:
+            raise ValueError("Choose one of the options.")
+        return text
+    return _check_text(f, text)
+
+
+def _to_bool(raw: Any) -> bool | None:
+    if isinstance(raw, bool) or raw is None:
+        return raw
+    if isinstance(raw, str) and raw.lower() in _TRUE | _FALSE:
+        return raw.lower() in _TRUE
+    raise ValueError("Enter yes or no.")
+
+
+def _to_int(raw: Any) -> int:
+    if isinstance(raw, bool):
+        raise ValueError("Enter a whole number.")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"-?\d{1,18}", raw):
+        return int(raw)
+    raise ValueError("Enter a whole number.")
+
+
+def _to_date(raw: Any) -> str:
+    try:
+        return date.fromisoformat(str(raw)).isoformat()
+    except ValueError:
+        raise ValueError("Enter a date as YYYY-MM-DD.") from None
+
+
+def _check_range(f: Field, value: int) -> int:
+    low, high = f.constraint("min"), f.constraint("max")
+    if low is not None and value < int(low):
+        raise ValueError(f"Enter {low} or more.")
+    if high is not None and value > int(high):
+        raise ValueError(f"Enter {high} or less.")
+    return value
+
+
+def _check_text(f: Field, text: str) -> str:
+    minlength, maxlength = f.constraint("minlength"), f.constraint("maxlength")
+    if len(text) > int(maxlength or MAX_STRING):
+        raise ValueError(f"Use at most {int(maxlength or MAX_STRING)} characters.")
+    if minlength is not None and len(text) < int(minlength):
+        raise ValueError(f"Use at least {minlength} characters.")
+    pattern = f.constraint("pattern")
+    if pattern and not re.fullmatch(pattern, text):
+        raise ValueError("This is not in the expected format.")
+    return text

@@ -1,0 +1,229 @@
+"""Saving and loading workflows without the O(n^2) of naive serialization.
+
+The spec is never serialized into an instance: it is parsed once per spec bundle and
+cached. Each task is one row, rewritten only when it changed since the instance was
+loaded (its state, children or trigger moved, or its parent was rewritten, since a
+task's data is stored as a delta from its parent's). A process keeps the workflows it
+has just saved, keyed by the instance's version, so the next step of an instance skips
+the load entirely when nothing else touched it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.task import Task
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from .models import InstanceTask, ProcessInstance
+
+SERIALIZER_VERSION = f"spiff{SPIFF_SERIALIZER_VERSION}-tf1"
+TOP = "top"
+_registry = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
+
+
+@dataclass(frozen=True)
+class Specs:
+    top: Any
+    subprocesses: dict[str, Any]
+
+
+@dataclass
+class Loaded:
+    """A workflow plus what is stored of it, to tell what changed at the next save."""
+
+    workflow: BpmnWorkflow
+    fingerprints: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
+    seqs: dict[UUID, int] = field(default_factory=dict)
+
+    @property
+    def next_seq(self) -> int:
+        return max(self.seqs.values(), default=0) + 1
+
+
+def _fingerprint(task: Task) -> tuple[Any, ...]:
+    return (
+        task._state,
+        task.last_state_change,
+        tuple(task._children),
+        task.triggered,
+        len(task.internal_data),
+    )
+
+
+def _workflows(wf: BpmnWorkflow) -> Iterator[tuple[str, Any]]:
+    yield TOP, wf
+    for parent_id, sub in wf.subprocesses.items():
+        yield str(parent_id), sub
+
+
+def _workflow_attrs(w: Any) -> dict[str, Any]:
+    attrs = {
+        "data": _registry.convert(_registry.clean(w.data)),
+        "correlations": w.correlations,
+        "last_task": str(w.last_task.id) if w.last_task is not None else None,
+        "success": w.success,
+        "completed": w.completed,
+        "root": str(w.task_tree.id),
+    }
+    if isinstance(w, BpmnSubWorkflow):
+        attrs["spec"] = w.spec.name
+    return attrs
+
+
+def _state_of(wf: BpmnWorkflow) -> dict[str, Any]:
+    return {
+        "workflows": {wf_id: _workflow_attrs(w) for wf_id, w in _workflows(wf)},
+        "bpmn_events": _registry.convert(wf.bpmn_events),
+    }
+
+
+def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> None:
+    """Write what changed since `loaded` was read (or last saved) and refresh its marks."""
+    wf = loaded.workflow
+    new_rows, changed_rows = [], []
+    rewritten: set[UUID] = set()
+    present: set[UUID] = set()
+    next_seq = loaded.next_seq
+    for wf_id, w in _workflows(wf):
+        for task in w.tasks.values():
+            present.add(task.id)
+            fp = _fingerprint(task)
+            if loaded.fingerprints.get(task.id) == fp and task._parent not in rewritten:
+                continue
+            rewritten.add(task.id)
+            loaded.fingerprints[task.id] = fp
+            payload = _registry.convert(task)
+            if task.id in loaded.seqs:
+                changed_rows.append({"b_id": str(task.id), "payload": payload})
+            else:
+                loaded.seqs[task.id] = next_seq
+                new_rows.append(
+                    {
+                        "instance_id": instance.id,
+                        "id": str(task.id),
+                        "workflow_id": wf_id,
+                        "seq": next_seq,
+                        "payload": payload,
+                    }
+                )
+                next_seq += 1
+    gone = [tid for tid in loaded.seqs if tid not in present]
+    if new_rows:
+        session.execute(insert(InstanceTask), new_rows)
+    if changed_rows:
+        stmt = (
+            update(InstanceTask.__table__)
+            .where(InstanceTask.instance_id == instance.id)
+            .where(InstanceTask.id == bindparam("b_id"))
+            .values(payload=bindparam("payload"))
+        )
+        session.connection().execute(stmt, changed_rows)
+    if gone:
+        session.execute(
+            delete(InstanceTask).where(
+                InstanceTask.instance_id == instance.id,
+                InstanceTask.id.in_([str(t) for t in gone]),
+            )
+        )
+        for tid in gone:
+            loaded.seqs.pop(tid, None)
+            loaded.fingerprints.pop(tid, None)
+    instance.state = _state_of(wf)
+    instance.serializer_version = SERIALIZER_VERSION
+
+
+def load(session: Session, instance: ProcessInstance, specs: Specs, script_engine: Any) -> Loaded:
+    if instance.serializer_version != SERIALIZER_VERSION:
+        raise RuntimeError(
+            f"instance {instance.id} was saved by serializer {instance.serializer_version}, "
+            f"this build reads {SERIALIZER_VERSION}"
+        )
+    rows = session.execute(
+        select(InstanceTask.id, InstanceTask.workflow_id, InstanceTask.seq, InstanceTask.payload)
+        .where(InstanceTask.instance_id == instance.id)
+        .order_by(InstanceTask.seq)
+    ).all()
+    by_workflow: dict[str, list[Any]] = {}
+    for row in rows:
+        by_workflow.setdefault(row.workflow_id, []).append(row)
+    states = instance.state["workflows"]
+    wf = BpmnWorkflow(
+        specs.top, specs.subprocesses, script_engine=script_engine, deserializing=True
+    )
+    _restore_tasks(wf, by_workflow.get(TOP, []), states[TOP])
+    _restore_subprocesses(wf, wf, by_workflow, states)
+    wf.bpmn_events = _registry.restore(instance.state.get("bpmn_events", []))
+    loaded = Loaded(workflow=wf)
+    for row in rows:
+        tid = UUID(row.id)
+        loaded.seqs[tid] = row.seq
+        loaded.fingerprints[tid] = _fingerprint(wf.get_task_from_id(tid))
+    return loaded
+
+
+def _restore_tasks(w: Any, rows: list[Any], attrs: dict[str, Any]) -> None:
+    w.tasks = {UUID(r.id): _registry.restore(r.payload, workflow=w) for r in rows}
+    w.task_tree = w.tasks[UUID(attrs["root"])]
+    w.success = attrs["success"]
+    w.completed = attrs.get("completed", False)
+    w.correlations = attrs.get("correlations", {})
+    w.last_task = w.tasks.get(UUID(attrs["last_task"])) if attrs["last_task"] else None
+    w.data = _registry.restore(attrs.get("data", {}))
+
+
+def _restore_subprocesses(
+    top: BpmnWorkflow, w: Any, rows: dict[str, list[Any]], states: dict[str, Any]
+) -> None:
+    # Parents first: a subprocess hangs off a task of an already restored workflow.
+    for task in list(w.tasks.values()):
+        key = str(task.id)
+        if not isinstance(task.task_spec, SubWorkflowTask) or key not in states:
+            continue
+        attrs = states[key]
+        sub = BpmnSubWorkflow(top.subprocess_specs[attrs["spec"]], task.id, top, deserializing=True)
+        _restore_tasks(sub, rows.get(key, []), attrs)
+        top.subprocesses[task.id] = sub
+        sub.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+        _restore_subprocesses(top, sub, rows, states)
+
+
+class WorkflowCache:
+    """Workflows this process saved last, by instance id and version; checked out, never shared."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, tuple[int, Loaded]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: str, version: int) -> Loaded | None:
+        with self._lock:
+            item = self._items.pop(instance_id, None)
+        if item is None or item[0] != version:
+            return None
+        return item[1]
+
+    def put(self, instance_id: str, version: int, loaded: Loaded) -> None:
+        if self.capacity <= 0:
+            return
+        with self._lock:
+            self._items[instance_id] = (version, loaded)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()

@@ -1,0 +1,169 @@
+"""Read models for lists: what the API and pages show, filtered by who asks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from .actors import CUSTOMER, Actor, instance_view, require_instance
+from .errors import NotFound
+from .models import AuditEvent, Incident, Job, ProcessInstance, WorkItem
+
+
+def list_instances(
+    s: Session,
+    actor: Actor,
+    *,
+    business_key: str | None = None,
+    status: str | None = None,
+    process: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    query = select(ProcessInstance)
+    if not actor.is_staff:
+        query = query.where(ProcessInstance.owner_id == actor.user_id)
+    if business_key:
+        query = query.where(ProcessInstance.business_key == business_key)
+    if status:
+        query = query.where(ProcessInstance.status == status)
+    if process:
+        query = query.where(ProcessInstance.process_key == process)
+    if created_from:
+        query = query.where(ProcessInstance.created_at >= created_from)
+    if created_to:
+        query = query.where(ProcessInstance.created_at < created_to)
+    total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = s.scalars(
+        query.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [instance_view(actor, r) for r in rows], total
+
+
+def _visible_tasks(actor: Actor) -> Select[Any]:
+    query = select(WorkItem).where(WorkItem.status == "ready")
+    own_customer = and_(WorkItem.lane == CUSTOMER, WorkItem.owner_id == actor.user_id)
+    if actor.is_admin:
+        return query.where(or_(WorkItem.lane != CUSTOMER, own_customer))
+    lanes = [r for r in actor.roles if r != CUSTOMER]
+    return query.where(or_(WorkItem.lane.in_(lanes), own_customer))
+
+
+def list_tasks(
+    s: Session,
+    actor: Actor,
+    engine: Any,
+    *,
+    instance_id: str | None = None,
+    name: str | None = None,
+    lane: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    query = _visible_tasks(actor)
+    if instance_id:
+        query = query.where(WorkItem.instance_id == instance_id)
+    if name:
+        query = query.where(WorkItem.name == name)
+    if lane:
+        query = query.where(WorkItem.lane == lane)
+    items = s.scalars(query.order_by(WorkItem.created_at).limit(limit).offset(offset))
+    return [task_view(s, engine, item) for item in items]
+
+
+def task_view(s: Session, engine: Any, item: WorkItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "name": item.name,
+        "title": item.title,
+        "lane": item.lane,
+        "instance_id": item.instance_id,
+        "business_key": item.business_key,
+        "assignee": item.assignee,
+        "created_at": item.created_at.isoformat(),
+        "due_at": item.due_at.isoformat() if item.due_at else None,
+        "fields": task_fields(s, engine, item),
+    }
+
+
+def task_fields(s: Session, engine: Any, item: WorkItem) -> list[dict[str, Any]]:
+    inst = s.get(ProcessInstance, item.instance_id)
+    if inst is None:
+        return []
+    return engine.describe_task(s, inst, item.id)
+
+
+def count_ready_tasks(s: Session, actor: Actor) -> int:
+    return s.scalar(select(func.count()).select_from(_visible_tasks(actor).subquery())) or 0
+
+
+def list_jobs(s: Session, instance_id: str | None = None, limit: int = 200) -> list[dict]:
+    query = select(Job).order_by(Job.due_at).limit(limit)
+    if instance_id:
+        query = query.where(Job.instance_id == instance_id)
+    return [
+        {
+            "id": j.id,
+            "instance_id": j.instance_id,
+            "element": j.element,
+            "kind": j.kind,
+            "due_at": j.due_at.isoformat(),
+            "attempts": j.attempts,
+            "last_error": j.last_error,
+        }
+        for j in s.scalars(query)
+    ]
+
+
+def list_incidents(
+    s: Session, status: str | None = "open", instance_id: str | None = None, limit: int = 200
+) -> list[dict]:
+    query = select(Incident).order_by(Incident.created_at.desc()).limit(limit)
+    if status:
+        query = query.where(Incident.status == status)
+    if instance_id:
+        query = query.where(Incident.instance_id == instance_id)
+    return [
+        {
+            "id": i.id,
+            "instance_id": i.instance_id,
+            "element": i.element,
+            "topic": i.topic,
+            "error": i.error,
+            "status": i.status,
+            "created_at": i.created_at.isoformat(),
+        }
+        for i in s.scalars(query)
+    ]
+
+
+def instance_events(s: Session, actor: Actor, instance_id: str) -> list[dict]:
+    require_instance(actor, s.get(ProcessInstance, instance_id))
+    rows = s.scalars(
+        select(AuditEvent).where(AuditEvent.chain == instance_id).order_by(AuditEvent.seq)
+    )
+    return [
+        {
+            "seq": e.seq,
+            "event": e.event,
+            "actor": e.actor,
+            "element": e.element,
+            "details": e.details if actor.is_staff else {},
+            "at": e.created_at.isoformat(),
+        }
+        for e in rows
+    ]
+
+
+def get_incident(s: Session, incident_id: int) -> Incident:
+    incident = s.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound("No such incident.")
+    return incident

@@ -1,0 +1,428 @@
+"""The engine's commands. Each is one unit of work: it loads, changes, saves and
+commits an instance, or changes nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, definitions, forms
+from .actors import SYSTEM, Actor, instance_view, require_instance, require_task_action
+from .clock import clock
+from .db import unit_of_work
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
+from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, load
+from .registry import FieldErrors, Registry
+from .scripting import RestrictedScriptEngine
+from .stepper import Step, Stepper, StepSettings, definitions_of, is_user
+from .validation import Known
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class Engine:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        registry: Registry,
+        roles: Collection[str],
+        settings: StepSettings | None = None,
+        cache_capacity: int = 256,
+        services: Any = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.registry = registry
+        self.roles = frozenset(roles)
+        self.stepper = Stepper(registry, settings or StepSettings(), services)
+        self.script_engine = RestrictedScriptEngine(clock=clock.now)
+        self.specs = definitions.SpecCache()
+        self.cache = WorkflowCache(cache_capacity)
+        self.services = services
+
+    # -- definitions ---------------------------------------------------------------------
+
+    def known(self) -> Known:
+        return Known(self.registry.handlers, self.registry.validators, self.roles, ())
+
+    def check(self, sources: list[tuple[str, bytes]]) -> list[Problem]:
+        with self._session() as s:
+            return definitions.check(s, definitions.read_files(sources), self.known())
+
+    def deploy(self, sources: list[tuple[str, bytes]], actor: Actor) -> list[definitions.Deployed]:
+        with self._session() as s:
+            return definitions.deploy(s, sources, self.known(), actor.name)
+
+    # -- instances -----------------------------------------------------------------------
+
+    def start(
+        self,
+        process_key: str,
+        actor: Actor,
+        data: dict[str, Any] | None = None,
+        owner_id: int | None = None,
+    ) -> dict:
+        """Start the latest version of `process_key`. Initial data and starting on behalf
+        of another owner are for admins (and tests): a customer starts with nothing."""
+        data = data if data is not None else {}
+        _check_json(data, "data")
+        if (data or owner_id is not None) and not actor.is_admin:
+            raise Forbidden("Only an admin may start an instance with data or for someone else.")
+        with self._step_scope() as (s, finish):
+            definition = definitions.get_definition(s, process_key, None)
+            bundle = definitions.bundle_for(s, definition)
+            specs = self.specs.get(s, bundle.id)
+            wf = BpmnWorkflow(specs.top, specs.subprocesses, script_engine=self.script_engine)
+            for task in wf.get_tasks(state=TaskState.READY):
+                task.set_data(**data)
+            inst = ProcessInstance(
+                id=str(uuid4()),
+                process_key=definition.key,
+                definition_id=definition.id,
+                definition_version=definition.version,
+                bundle_id=bundle.id,
+                status="running",
+                owner_id=owner_id if owner_id is not None else actor.user_id,
+                serializer_version=SERIALIZER_VERSION,
+                state={},
+            )
+            s.add(inst)
+            s.flush()
+            audit.record(
+                s,
+                "instance.started",
+                instance_id=inst.id,
+                actor=actor.name,
+                process=definition.key,
+                version=definition.version,
+                variables=sorted(data),
+            )
+            step = Step(s, inst, Loaded(workflow=wf), actor.name)
+            self._run(step)
+            finish(step)
+            return instance_view(actor, inst)
+
+    def complete_task(
+        self, task_id: str, submitted: dict[str, Any], actor: Actor
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Validate and complete a user task; returns (instance view, notices)."""
+        if not isinstance(submitted, dict):
+            raise InvalidInput("`data` must be an object.")
+        refused: FieldErrors | None = None
+        with self._step_scope() as (s, finish):
+            item = require_task_action(actor, s.get(WorkItem, task_id))
+            inst = self._lock_instance(s, item.instance_id)
+            if item.status != "ready":
+                raise Conflict("This task was already completed.")
+            if item.assignee and item.assignee != actor.name and not actor.is_admin:
+                raise Conflict(f"This task is claimed by {item.assignee}.")
+            self._require_running(inst)
+            step = Step(s, inst, self._load(s, inst), actor.name)
+            task = step.workflow.get_task_from_id(UUID(task_id))
+            if task.state != TaskState.READY or not is_user(task):
+                raise Conflict("This task is not waiting for input any more.")
+            fields = forms.fields_of(task.task_spec)
+            values, secrets, errors = forms.validate(fields, submitted, task.data)
+            if errors:
+                raise InvalidInput("Some fields need attention.", errors)
+            try:
+                values.update(self._validate(step, task, {**values, **secrets}))
+            except FieldErrors as exc:
+                refused = exc
+                audit.record(
+                    s,
+                    "task.refused",
+                    instance_id=inst.id,
+                    actor=actor.name,
+                    element=item.name,
+                    fields=sorted(exc.errors),
+                )
+                self.cache.put(inst.id, inst.version, step.loaded)
+                finish(None)
+            if refused is None:
+                task.set_data(**values)
+                task.run()
+                item.completed_by, item.completed_at = actor.name, clock.now()
+                audit.record(
+                    s,
+                    "task.completed",
+                    instance_id=inst.id,
+                    actor=actor.name,
+                    element=item.name,
+                    task=task_id,
+                    fields=sorted(values),
+                    sensitive_fields=sorted(secrets),
+                )
+                step.secrets = secrets
+                if item.lane != "customer":
+                    step.staff_fields = set(values)
+                self._run(step)
+                finish(step)
+                result = instance_view(actor, inst), step.notices
+        if refused is not None:
+            raise InvalidInput("Some fields need attention.", refused.errors)
+        return result
+
+    def claim(self, task_id: str, actor: Actor, release: bool = False) -> None:
+        with self._session() as s:
+            item = require_task_action(actor, s.get(WorkItem, task_id))
+            if item.status != "ready":
+                raise Conflict("This task was already completed.")
+            if release:
+                if item.assignee not in (None, actor.name) and not actor.is_admin:
+                    raise Conflict(f"This task is claimed by {item.assignee}.")
+                item.assignee = None
+            else:
+                if item.assignee not in (None, actor.name):
+                    raise Conflict(f"This task is claimed by {item.assignee}.")
+                item.assignee = actor.name
+            audit.record(
+                s,
+                "task.unclaimed" if release else "task.claimed",
+                instance_id=item.instance_id,
+                actor=actor.name,
+                element=item.name,
+            )
+
+    def correlate(self, name: str, key: str, data: dict[str, Any] | None, actor: Actor) -> str:
+        """Deliver message `name` to the one instance with business key `key` waiting for it."""
+        data = data or {}
+        _check_json(data, "data")
+        with self._step_scope() as (s, finish):
+            ids = set(
+                s.scalars(
+                    select(MessageSubscription.instance_id).where(
+                        MessageSubscription.message_name == name,
+                        MessageSubscription.correlation_key == key,
+                    )
+                )
+            )
+            if not ids:
+                raise NotFound(f"No instance with key {key!r} is waiting for message {name!r}.")
+            if len(ids) > 1:
+                raise Conflict(f"{len(ids)} instances with key {key!r} wait for {name!r}.")
+            inst = self._lock_instance(s, ids.pop())
+            self._require_running(inst)
+            step = Step(s, inst, self._load(s, inst), actor.name)
+            waiting = [
+                (t, d)
+                for t in step.workflow.event_manager.tasks.values()
+                for d in definitions_of(t)
+                if isinstance(d, MessageEventDefinition) and d.name == name
+            ]
+            if not waiting:
+                raise NotFound(f"Instance {inst.id} is not waiting for message {name!r}.")
+            catcher, definition = waiting[0]
+            step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
+            audit.record(
+                s,
+                "message.correlated",
+                instance_id=inst.id,
+                actor=actor.name,
+                element=catcher.task_spec.bpmn_id,
+                message=name,
+                key=key,
+                fields=sorted(data),
+            )
+            self._run(step)
+            finish(step)
+            return inst.id
+
+    def set_status(self, instance_id: str, action: str, actor: Actor) -> dict:
+        """suspend, resume or terminate an instance (admin)."""
+        with self._step_scope() as (s, finish):
+            inst = self._lock_instance(s, instance_id)
+            if inst.status in ("completed", "terminated"):
+                raise Conflict(f"The instance is {inst.status}.")
+            step = Step(s, inst, self._load(s, inst), actor.name)
+            if action == "suspend":
+                inst.status = "suspended"
+            elif action == "resume":
+                if inst.status != "suspended":
+                    raise Conflict("The instance is not suspended.")
+                inst.status = "running"
+                self._run(step)
+            elif action == "terminate":
+                step.workflow.cancel()
+                inst.status, inst.ended_at = "terminated", clock.now()
+            else:
+                raise InvalidInput(f"Unknown action {action!r}.")
+            audit.record(
+                s,
+                f"instance.{action}d" if action != "suspend" else "instance.suspended",
+                instance_id=inst.id,
+                actor=actor.name,
+            )
+            finish(step)
+            return instance_view(actor, inst)
+
+    # -- jobs and incidents ----------------------------------------------------------------
+
+    def execute_job(self, job_id: int, worker: str | None = None, actor: Actor = SYSTEM) -> bool:
+        """Run one timer or retry. `worker` set: only if this worker holds its lease.
+        Without a worker (an admin's "run now") a timer fires even before it is due."""
+        with self._step_scope() as (s, finish):
+            job = s.execute(select(Job).where(Job.id == job_id).with_for_update()).scalar()
+            if job is None:
+                raise NotFound("No such job.")
+            if worker is not None and job.locked_by != worker:
+                return False
+            inst = self._lock_instance(s, job.instance_id)
+            if inst.status in ("suspended", "terminated", "completed"):
+                job.locked_by = job.locked_until = None
+                finish(None)
+                return False
+            step = Step(s, inst, self._load(s, inst), actor.name)
+            if job.kind == "timer" and worker is None:
+                _make_due(step.workflow, job.task_id)
+            if job.kind == "service":
+                step.run_task_ids = {job.task_id}
+            self._run(step)
+            finish(step)
+            still = s.get(Job, job_id)
+            if still is not None and still.kind == "timer":
+                # Not fired yet (due a moment later than the claim thought): look again soon.
+                still.locked_by, still.locked_until = None, clock.now() + timedelta(seconds=1)
+            return True
+
+    def retry_incident(self, incident_id: int, actor: Actor) -> dict:
+        with self._step_scope() as (s, finish):
+            incident = s.get(Incident, incident_id)
+            if incident is None:
+                raise NotFound("No such incident.")
+            if incident.status != "open":
+                raise Conflict("This incident is already resolved.")
+            inst = self._lock_instance(s, incident.instance_id)
+            incident.status, incident.resolved_at = "resolved", clock.now()
+            incident.resolved_by = actor.name
+            audit.record(
+                s,
+                "incident.resolved",
+                instance_id=inst.id,
+                actor=actor.name,
+                element=incident.element,
+                incident=incident.id,
+            )
+            step = Step(s, inst, self._load(s, inst), actor.name)
+            step.run_task_ids = {incident.task_id}
+            self._run(step)
+            finish(step)
+            return instance_view(actor, inst)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _run(self, step: Step) -> None:
+        self.stepper.advance(step)
+
+    def _validate(self, step: Step, task: Any, values: dict[str, Any]) -> dict[str, Any]:
+        name = (getattr(task.task_spec, "extensions", None) or {}).get("validator")
+        if not name:
+            return {}
+        validator = self.registry.validators[name]
+        ctx = self.stepper.context(step, task, {})
+        result = dict(validator(ctx, values) or {})
+        self.stepper.apply_context(step, ctx)
+        return result
+
+    def _load(self, s: Session, inst: ProcessInstance) -> Loaded:
+        cached = self.cache.take(inst.id, inst.version)
+        if cached is not None:
+            return cached
+        return load(s, inst, self.specs.get(s, inst.bundle_id), self.script_engine)
+
+    @staticmethod
+    def _lock_instance(s: Session, instance_id: str) -> ProcessInstance:
+        inst = s.execute(
+            select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+        ).scalar()
+        if inst is None:
+            raise NotFound("No such process instance.")
+        return inst
+
+    @staticmethod
+    def _require_running(inst: ProcessInstance) -> None:
+        if inst.status in ("suspended", "terminated", "completed"):
+            raise Conflict(f"The instance is {inst.status}.")
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with unit_of_work(self.session_factory) as s:
+                yield s
+        except (StaleDataError, IntegrityError) as exc:
+            raise Conflict("Someone else changed this at the same time; try again.") from exc
+        except OperationalError as exc:
+            if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
+                raise Conflict("The database was busy with the same work; try again.") from exc
+            raise
+
+    @contextmanager
+    def _step_scope(self) -> Iterator[tuple[Session, Any]]:
+        """A unit of work for a step; `finish(step)` saves it, and after the commit the
+        saved workflow goes back to the cache under its new version."""
+        finished: list[Step] = []
+
+        def finish(step: Step | None) -> None:
+            if step is not None:
+                self.stepper.finish(step)
+                step.session.flush()
+                finished.append(step)
+
+        with self._session() as s:
+            yield s, finish
+        for step in finished:
+            self.cache.put(step.instance.id, step.instance.version, step.loaded)
+
+    # -- reads used by the API --------------------------------------------------------
+
+    def describe_task(self, s: Session, inst: ProcessInstance, task_id: str) -> list[dict]:
+        """The form of a ready task, with run-time labels and options."""
+        loaded = self._load(s, inst)
+        try:
+            task = loaded.workflow.get_task_from_id(UUID(task_id))
+            return forms.describe(forms.fields_of(task.task_spec), task.data)
+        finally:
+            self.cache.put(inst.id, inst.version, loaded)
+
+    def instance(self, instance_id: str, actor: Actor) -> dict:
+        with self._session() as s:
+            return instance_view(
+                actor, require_instance(actor, s.get(ProcessInstance, instance_id))
+            )
+
+
+def _make_due(wf: BpmnWorkflow, task_id: str) -> None:
+    """Move a waiting timer's due time into the past, so the next refresh fires it."""
+    task = wf.get_task_from_id(UUID(task_id))
+    past = (clock.now() - timedelta(seconds=1)).isoformat()
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value["next"] = past
+    else:
+        task.internal_data["event_value"] = past
+
+
+def _check_json(data: Any, name: str) -> None:
+    if not isinstance(data, dict):
+        raise InvalidInput(f"`{name}` must be an object.")
+    try:
+        size = len(json.dumps(data))
+    except (TypeError, ValueError):
+        raise InvalidInput(f"`{name}` must be plain JSON.") from None
+    if size > MAX_MESSAGE_BYTES:
+        raise InvalidInput(f"`{name}` is larger than {MAX_MESSAGE_BYTES // 1024} KiB.")

@@ -1,0 +1,478 @@
+"""One step of an instance: run the engine, dispatch service tasks to their handlers,
+then mirror the workflow into the tables people and workers read (work items, timers,
+message subscriptions, status) and save it. Called inside the step's transaction."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.specs.user_task import UserTask
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from . import audit
+from .clock import clock
+from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
+from .persistence import Loaded, save
+from .registry import BpmnError, HandlerContext, Registry
+from .validation import normalize_lane
+
+log = logging.getLogger(__name__)
+
+ACTIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+# Spiff's own bookkeeping specs, never shown as "where the instance is".
+_INTERNAL_SPECS = ("Start", "End", "Root")
+
+
+@dataclass
+class StepSettings:
+    max_attempts: int = 3
+    backoff_seconds: tuple[int, ...] = (10, 60, 300)
+
+
+@dataclass
+class Step:
+    """What one step carries besides the workflow: who acts, and values never stored."""
+
+    session: Session
+    instance: ProcessInstance
+    loaded: Loaded
+    actor: str | None
+    secrets: dict[str, Any] = field(default_factory=dict)
+    notices: dict[str, Any] = field(default_factory=dict)
+    run_task_ids: set[str] = field(default_factory=set)
+    staff_fields: set[str] = field(default_factory=set)
+
+    @property
+    def workflow(self) -> BpmnWorkflow:
+        return self.loaded.workflow
+
+
+def is_service(task: Task) -> bool:
+    return isinstance(task.task_spec, ServiceTask)
+
+
+def is_user(task: Task) -> bool:
+    return isinstance(task.task_spec, UserTask)
+
+
+class Stepper:
+    def __init__(self, registry: Registry, settings: StepSettings, services: Any = None) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.services = services
+
+    # -- running -----------------------------------------------------------------------
+
+    def advance(self, step: Step) -> None:
+        """Run engine steps and ready service tasks until only people, timers or
+        messages can move the instance on."""
+        wf = step.workflow
+        blocked = self._blocked(step) - step.run_task_ids
+        timers_before = self._waiting_timers(wf)
+        while True:
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            ran = False
+            for task in wf.get_tasks(state=TaskState.STARTED):
+                if not is_service(task) or str(task.id) in blocked:
+                    continue
+                if self._run_service(step, task):
+                    ran = True
+                else:
+                    blocked.add(str(task.id))
+            if not ran:
+                break
+        for task_id, element in timers_before.items():
+            task = wf.get_task_from_id(task_id) if task_id in _all_task_ids(wf) else None
+            if task is not None and task.state == TaskState.COMPLETED:
+                audit.record(
+                    step.session,
+                    "timer.fired",
+                    instance_id=step.instance.id,
+                    actor="clock",
+                    element=element,
+                )
+
+    def _blocked(self, step: Step) -> set[str]:
+        """Service tasks waiting for a retry job or an admin: not run in passing."""
+        s, iid = step.session, step.instance.id
+        jobs = s.scalars(select(Job.task_id).where(Job.instance_id == iid, Job.kind == "service"))
+        open_incidents = s.scalars(
+            select(Incident.task_id).where(Incident.instance_id == iid, Incident.status == "open")
+        )
+        return set(jobs) | set(open_incidents)
+
+    def _run_service(self, step: Step, task: Task) -> bool:
+        spec = task.task_spec
+        topic = getattr(spec, "topic", None)
+        handler = self.registry.handlers.get(topic or "")
+        ctx = self.context(step, task, dict(getattr(spec, "extensions", {}) or {}))
+        secrets, step.secrets = step.secrets, {}
+        ctx.secrets = secrets
+        nested = step.session.begin_nested()
+        try:
+            if handler is None:
+                raise LookupError(f"no handler is registered for topic {topic!r}")
+            result = dict(handler(ctx) or {})
+            _check_output(result, secrets)
+            nested.commit()
+        except BpmnError as err:
+            nested.commit()
+            return self._throw(step, task, err)
+        except Exception as exc:
+            nested.rollback()
+            self._failed(step, task, topic, _scrub(f"{type(exc).__name__}: {exc}", secrets))
+            return False
+        self.apply_context(step, ctx)
+        task.set_data(**result)
+        task.complete()
+        audit.record(
+            step.session,
+            "service.completed",
+            instance_id=step.instance.id,
+            actor=step.actor,
+            element=spec.bpmn_id,
+            topic=topic,
+            outputs=sorted(result),
+        )
+        step.session.execute(
+            delete(Job).where(Job.instance_id == step.instance.id, Job.task_id == str(task.id))
+        )
+        return True
+
+    def context(self, step: Step, task: Task, config: dict[str, str]) -> HandlerContext:
+        inst = step.instance
+        return HandlerContext(
+            session=step.session,
+            instance_id=inst.id,
+            element=task.task_spec.bpmn_id,
+            task_id=str(task.id),
+            business_key=inst.business_key,
+            owner_id=inst.owner_id,
+            now=clock.now(),
+            data=copy.deepcopy(task.data),
+            config=config,
+            actor=step.actor,
+            services=self.services,
+        )
+
+    def apply_context(self, step: Step, ctx: HandlerContext) -> None:
+        if ctx.new_business_key:
+            step.instance.business_key = ctx.new_business_key
+        step.notices.update(ctx.notices)
+
+    def _throw(self, step: Step, task: Task, err: BpmnError) -> bool:
+        wf = step.workflow
+        task.set_data(**err.data)
+        event = BpmnEvent(
+            ErrorEventDefinition(err.code, code=err.code),
+            payload=dict(task.data),
+            target=task.workflow,
+        )
+        waiting = list(wf.event_manager.tasks.values())
+        wf.catch(event)
+        wf.bpmn_events = [e for e in wf.bpmn_events if e is not event]
+        audit.record(
+            step.session,
+            "service.bpmn_error",
+            instance_id=step.instance.id,
+            actor=step.actor,
+            element=task.task_spec.bpmn_id,
+            code=err.code,
+        )
+        # A catching event leaves WAITING; the host task is cancelled at the next engine step.
+        if all(t.state == TaskState.WAITING for t in waiting):
+            self._incident(
+                step,
+                task,
+                getattr(task.task_spec, "topic", None),
+                f"BPMN error {err.code!r} has no error boundary event to catch it",
+            )
+            return False
+        return True
+
+    def _failed(self, step: Step, task: Task, topic: str | None, error: str) -> None:
+        s, iid, tid = step.session, step.instance.id, str(task.id)
+        log.warning("handler %s failed on instance %s: %s", topic, iid, error)
+        job = s.scalars(
+            select(Job).where(Job.instance_id == iid, Job.task_id == tid, Job.kind == "service")
+        ).first()
+        attempts = (job.attempts if job else 0) + 1
+        audit.record(
+            s,
+            "service.failed",
+            instance_id=iid,
+            actor=step.actor,
+            element=task.task_spec.bpmn_id,
+            topic=topic,
+            attempt=attempts,
+            error=error,
+        )
+        if attempts >= self.settings.max_attempts:
+            if job is not None:
+                s.delete(job)
+            self._incident(step, task, topic, error)
+            return
+        backoff = self.settings.backoff_seconds
+        due = clock.now() + timedelta(seconds=backoff[min(attempts - 1, len(backoff) - 1)])
+        if job is None:
+            s.add(
+                Job(
+                    instance_id=iid,
+                    kind="service",
+                    task_id=tid,
+                    element=task.task_spec.bpmn_id,
+                    due_at=due,
+                    attempts=attempts,
+                    last_error=error,
+                )
+            )
+        else:
+            job.attempts, job.due_at, job.last_error = attempts, due, error
+            job.locked_by = job.locked_until = None
+
+    def _incident(self, step: Step, task: Task, topic: str | None, error: str) -> None:
+        incident = Incident(
+            instance_id=step.instance.id,
+            task_id=str(task.id),
+            element=task.task_spec.bpmn_id,
+            topic=topic,
+            error=error,
+        )
+        step.session.add(incident)
+        step.session.flush()
+        audit.record(
+            step.session,
+            "incident.raised",
+            instance_id=step.instance.id,
+            actor=step.actor,
+            element=task.task_spec.bpmn_id,
+            incident=incident.id,
+            error=error,
+        )
+
+    @staticmethod
+    def _waiting_timers(wf: BpmnWorkflow) -> dict[Any, str]:
+        return {t.id: t.task_spec.bpmn_id for t in wf.event_manager.tasks.values() if is_timer(t)}
+
+    # -- mirroring ---------------------------------------------------------------------
+
+    def finish(self, step: Step) -> None:
+        """Save the workflow and bring work items, timers, subscriptions, status in line."""
+        wf, inst, s = step.workflow, step.instance, step.session
+        now = clock.now()
+        self._sync_work_items(step, now)
+        self._sync_timers(s, inst, wf)
+        self._sync_subscriptions(s, inst, wf)
+        state_before = inst.status
+        if wf.is_completed():
+            inst.status, inst.ended_at = "completed", now
+        elif inst.status not in ("suspended", "terminated"):
+            has_incident = s.scalar(
+                select(Incident.id)
+                .where(Incident.instance_id == inst.id, Incident.status == "open")
+                .limit(1)
+            )
+            inst.status = "incident" if has_incident else "running"
+        if inst.status == "completed" and state_before != "completed":
+            audit.record(s, "instance.completed", instance_id=inst.id, actor=step.actor)
+        staff_before = inst.state.get("staff_variables", []) if inst.state else []
+        save(s, inst, step.loaded)
+        inst.state["active"] = active_elements(wf)
+        inst.state["variables"] = _json_safe(current_variables(wf))
+        inst.state["staff_variables"] = sorted(set(staff_before) | step.staff_fields)
+        inst.updated_at = now
+
+    def _sync_work_items(self, step: Step, now: datetime) -> None:
+        s, inst, wf = step.session, step.instance, step.workflow
+        ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY) if is_user(t)}
+        existing = set(
+            s.scalars(
+                select(WorkItem.id).where(
+                    WorkItem.instance_id == inst.id, WorkItem.status == "ready"
+                )
+            )
+        )
+        for tid in existing - ready.keys():
+            task = wf.get_task_from_id(_uuid(tid)) if _uuid(tid) in _all_task_ids(wf) else None
+            status = (
+                "completed"
+                if task is not None and task.state == TaskState.COMPLETED
+                else "cancelled"
+            )
+            values: dict[str, Any] = {"status": status}
+            if status == "cancelled":
+                values["completed_at"] = now
+            s.execute(update(WorkItem).where(WorkItem.id == tid).values(**values))
+        for tid in ready.keys() - existing:
+            task = ready[tid]
+            spec = task.task_spec
+            s.add(
+                WorkItem(
+                    id=tid,
+                    instance_id=inst.id,
+                    name=spec.bpmn_id,
+                    title=spec.bpmn_name or spec.bpmn_id,
+                    lane=normalize_lane(spec.lane),
+                    owner_id=inst.owner_id,
+                    business_key=inst.business_key,
+                    status="ready",
+                    created_at=now,
+                )
+            )
+            audit.record(
+                s,
+                "task.ready",
+                instance_id=inst.id,
+                actor=step.actor,
+                element=spec.bpmn_id,
+                task=tid,
+            )
+        if inst.business_key:
+            s.execute(
+                update(WorkItem)
+                .where(WorkItem.instance_id == inst.id, WorkItem.status == "ready")
+                .values(business_key=inst.business_key)
+            )
+
+    @staticmethod
+    def _sync_timers(s: Session, inst: ProcessInstance, wf: BpmnWorkflow) -> None:
+        wanted: dict[str, tuple[str, datetime]] = {}
+        for task in wf.event_manager.tasks.values():
+            if is_timer(task):
+                due = _timer_due(task)
+                if due is not None:
+                    wanted[str(task.id)] = (task.task_spec.bpmn_id, due)
+        jobs = {
+            j.task_id: j
+            for j in s.scalars(select(Job).where(Job.instance_id == inst.id, Job.kind == "timer"))
+        }
+        for tid, job in jobs.items():
+            if tid not in wanted:
+                s.delete(job)
+            elif job.due_at != wanted[tid][1]:
+                job.due_at, job.locked_by, job.locked_until = wanted[tid][1], None, None
+        for tid, (element, due) in wanted.items():
+            if tid not in jobs:
+                s.add(
+                    Job(instance_id=inst.id, kind="timer", task_id=tid, element=element, due_at=due)
+                )
+
+    @staticmethod
+    def _sync_subscriptions(s: Session, inst: ProcessInstance, wf: BpmnWorkflow) -> None:
+        wanted = {name for t in wf.event_manager.tasks.values() for name in message_names(t)}
+        rows = list(
+            s.scalars(select(MessageSubscription).where(MessageSubscription.instance_id == inst.id))
+        )
+        have = {r.message_name for r in rows}
+        for row in rows:
+            if row.message_name not in wanted:
+                s.delete(row)
+            elif row.correlation_key != inst.business_key:
+                row.correlation_key = inst.business_key
+        for name in wanted - have:
+            s.add(
+                MessageSubscription(
+                    instance_id=inst.id, message_name=name, correlation_key=inst.business_key
+                )
+            )
+
+
+def definitions_of(task: Task) -> list[Any]:
+    """The event definitions a waiting task listens for: an event-based gateway (or a
+    multiple event) waits for all of its branches' events at once."""
+    definition = task.task_spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
+
+
+def is_timer(task: Task) -> bool:
+    return any(isinstance(d, TimerEventDefinition) for d in definitions_of(task))
+
+
+def message_names(task: Task) -> list[str]:
+    return [d.name for d in definitions_of(task) if isinstance(d, MessageEventDefinition)]
+
+
+def _timer_due(task: Task) -> datetime | None:
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict):
+        value = value.get("next")
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    try:
+        return TimerEventDefinition.get_datetime(str(value))
+    except ValueError:
+        return None
+
+
+def _uuid(text: str) -> Any:
+    from uuid import UUID
+
+    return UUID(text)
+
+
+def _all_task_ids(wf: BpmnWorkflow) -> set[Any]:
+    ids = set(wf.tasks)
+    for sub in wf.subprocesses.values():
+        ids.update(sub.tasks)
+    return ids
+
+
+def active_elements(wf: BpmnWorkflow) -> list[str]:
+    names = []
+    for task in wf.get_tasks(state=ACTIVE_STATES):
+        spec = task.task_spec
+        bpmn_id = getattr(spec, "bpmn_id", None)
+        if bpmn_id and spec.name not in _INTERNAL_SPECS and bpmn_id not in names:
+            names.append(bpmn_id)
+    return names
+
+
+def current_variables(wf: BpmnWorkflow) -> dict[str, Any]:
+    """The data an observer means by "the instance's variables" right now."""
+    if wf.is_completed():
+        return dict(wf.data)
+    merged: dict[str, Any] = {}
+    last = wf.last_task
+    if last is not None:
+        merged.update(last.data)
+    for task in wf.get_tasks(state=ACTIVE_STATES):
+        merged.update(task.data)
+    return merged
+
+
+def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data, default=str))
+
+
+def _check_output(result: dict[str, Any], secrets: dict[str, Any]) -> None:
+    text = json.dumps(result)  # raises TypeError on values a workflow cannot store
+    for value in secrets.values():
+        if isinstance(value, str) and len(value) >= 3 and value in text:
+            raise ValueError("a handler returned a sensitive form value; it must not be stored")
+
+
+def _scrub(message: str, secrets: dict[str, Any]) -> str:
+    for value in secrets.values():
+        if isinstance(value, str) and len(value) >= 3:
+            message = message.replace(value, "[redacted]")
+    return message[:1000]

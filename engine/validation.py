@@ -1,0 +1,156 @@
+"""Checks a diagram must pass before it is deployed; each finding names its element."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .errors import Problem
+from .forms import KNOWN_TYPES
+from .parser import BPMN_NS, ParsedFile, build_parser
+from .scripting import check_expression, check_script
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+_B = f"{{{BPMN_NS}}}"
+_C = f"{{{CAMUNDA_NS}}}"
+
+
+def normalize_lane(name: str | None) -> str | None:
+    """`Proofing agent` and `proofing_agent` name the same role."""
+    if name is None:
+        return None
+    return "_".join(name.strip().lower().replace("-", " ").split())
+
+
+@dataclass(frozen=True)
+class Known:
+    topics: Collection[str]
+    validators: Collection[str]
+    roles: Collection[str]
+    process_keys: Collection[str]
+
+
+def validate(files: list[ParsedFile], known: Known) -> list[Problem]:
+    problems: list[Problem] = []
+    batch_keys = {pid for f in files for pid in f.process_ids}
+    for f in files:
+        if not f.process_ids:
+            problems.append(Problem("no executable process in this file", file=f.name))
+        for proc in f.root.iter(f"{_B}process"):
+            problems.extend(_check_process(f.name, proc, known, batch_keys))
+    if not problems:
+        problems.extend(_check_with_spiff(files))
+    return problems
+
+
+def _check_process(
+    file: str, proc: etree._Element, known: Known, batch_keys: set[str]
+) -> list[Problem]:
+    out: list[Problem] = []
+
+    def problem(message: str, el: etree._Element | None) -> None:
+        out.append(Problem(message, element=el.get("id") if el is not None else None, file=file))
+
+    lanes = list(proc.iter(f"{_B}lane"))
+    in_lane = {}
+    for lane in lanes:
+        role = normalize_lane(lane.get("name"))
+        if role not in known.roles:
+            problem(f"lane {lane.get('name')!r} is not a known role", lane)
+        for ref in lane.iter(f"{_B}flowNodeRef"):
+            in_lane[(ref.text or "").strip()] = role
+    for task in proc.iter(f"{_B}serviceTask"):
+        topic = task.get(f"{_C}topic")
+        if not topic:
+            problem("service task has no camunda:topic", task)
+        elif topic not in known.topics:
+            problem(f"no handler is registered for topic {topic!r}", task)
+    for task in proc.iter(f"{_B}userTask"):
+        if task.get("id") not in in_lane:
+            problem("user task is in no lane, so nobody may complete it", task)
+        for prop in task.iterfind(f"{_B}extensionElements/{_C}properties/{_C}property"):
+            if prop.get("name") == "validator" and prop.get("value") not in known.validators:
+                problem(f"no validator is registered as {prop.get('value')!r}", task)
+        for field in task.iter(f"{_C}formField"):
+            if field.get("type") not in KNOWN_TYPES:
+                problem(
+                    f"form field {field.get('id')!r} has type {field.get('type')!r}; "
+                    f"use one of {', '.join(KNOWN_TYPES)}",
+                    task,
+                )
+    for call in proc.iter(f"{_B}callActivity"):
+        called = call.get("calledElement")
+        if called not in batch_keys and called not in known.process_keys:
+            problem(f"calls process {called!r}, which is not deployed", call)
+    for timer in proc.iter(f"{_B}timerEventDefinition"):
+        event = timer.getparent()
+        for expr in timer:
+            if isinstance(expr.tag, str) and expr.tag.startswith(_B):
+                for message in check_timer(expr.text or "", expr.tag.removeprefix(_B)):
+                    problem(message, event)
+    for cond in proc.iter(f"{_B}conditionExpression"):
+        flow = cond.getparent()
+        for message in check_expression(cond.text or ""):
+            problem(f"condition: {message}", flow)
+    for script in proc.iter(f"{_B}script"):
+        for message in check_script(script.text or ""):
+            problem(f"script: {message}", script.getparent())
+    return out
+
+
+def check_timer(text: str, kind: str) -> list[str]:
+    """A timer is a Python expression; a literal must also be a valid ISO 8601 value."""
+    text = text.strip()
+    if not text:
+        return [f"{kind} is empty"]
+    problems = check_expression(text)
+    if problems:
+        if _looks_iso(text):
+            return [f'timer {text} must be quoted: "{text}"']
+        return [f"timer: {p}" for p in problems]
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return [f"timer {text!r} is not an expression"]
+    if isinstance(node, ast.Name) and _looks_iso(text):
+        return [f'timer {text} must be quoted: "{text}"']
+    if isinstance(node, ast.Constant):
+        if not isinstance(node.value, str):
+            return [f"timer {text} must be a string"]
+        try:
+            _parse_timer_literal(node.value, kind)
+        except Exception:
+            return [f"timer {node.value!r} is not a valid ISO 8601 {kind}"]
+    return []
+
+
+def _looks_iso(text: str) -> bool:
+    return text[:1].upper() in ("P", "R") and text[1:2].isalnum()
+
+
+def _parse_timer_literal(value: str, kind: str) -> None:
+    if kind == "timeDuration":
+        TimerEventDefinition.parse_iso_duration(value)
+    elif kind == "timeCycle":
+        TimerEventDefinition.parse_iso_recurring_interval(value)
+    else:
+        TimerEventDefinition.get_datetime(value)
+
+
+def _check_with_spiff(files: list[ParsedFile]) -> list[Problem]:
+    problems = []
+    try:
+        parser = build_parser(files)
+        for f in files:
+            for pid in f.process_ids:
+                parser.get_spec(pid)
+    except ValidationException as exc:
+        problems.append(Problem(str(exc), element=getattr(exc, "id", None), file=exc.file_name))
+    except Exception as exc:  # SpiffWorkflow raises plain errors on some malformed input
+        problems.append(Problem(f"cannot be parsed: {exc}"))
+    return problems

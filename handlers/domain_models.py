@@ -1,0 +1,120 @@
+"""The purchase side's tables: sales orders, their numbers, license keys, attempt counters.
+
+Rows hold what the business needs to answer "what happened to order SO-10042": never card
+data (it only passes through `charge_card`) and never a license key in clear (only its
+keyed hash).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, utcnow
+
+ORDER_STATUSES = ("pending", "paid", "cancelled")
+LICENSE_KEY_STATUSES = ("issued", "used", "inactive", "replaced")
+ORDER_NUMBER_OFFSET = 10000
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class OrderNumber(Base):
+    """The order-number counter: an autoincrement id is the one thing every backend hands
+    out uniquely under concurrency. `sqlite_autoincrement` stops SQLite from reusing the
+    highest id after a rollback or delete, so a number is never given twice."""
+
+    __tablename__ = "order_numbers"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def order_number(self) -> str:
+        return f"SO-{ORDER_NUMBER_OFFSET + self.id:05d}"
+
+
+class SalesOrder(Base):
+    __tablename__ = "sales_orders"
+    __table_args__ = (CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(32), unique=True)
+    # One order per journey: a retried or repeated create_sales_order finds this row.
+    instance_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # No foreign key: accounts live in the web layer's tables.
+    owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    product: Mapped[str] = mapped_column(String(64))
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_method: Mapped[str | None] = mapped_column(String(16))
+    po_number: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    charge_id: Mapped[str | None] = mapped_column(String(64))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    invoice_number: Mapped[str | None] = mapped_column(String(32))
+    invoice_due: Mapped[date | None]
+    paid_at: Mapped[datetime | None]
+    payment_reference: Mapped[str | None] = mapped_column(String(200))
+    cancelled_at: Mapped[datetime | None]
+    token_serial: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    estimated_delivery: Mapped[date | None]
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+    def __repr__(self) -> str:
+        return f"SalesOrder({self.order_number!r}, status={self.status!r})"
+
+
+class LicenseKey(Base):
+    """A single-use license key, stored as HMAC-SHA256 of its normalized form under a key
+    derived from the seed key, so a database dump cannot be searched for keys offline.
+    The clear key is re-derivable from (instance_id, order_number, sequence) by whoever
+    holds the seed key; see `handlers.license_keys`."""
+
+    __tablename__ = "license_keys"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", LICENSE_KEY_STATUSES), name="status"),
+        UniqueConstraint("order_number", "sequence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_number: Mapped[str] = mapped_column(String(32), index=True)
+    # 1 for the first key of an order, 2 for its first replacement, ...
+    sequence: Mapped[int]
+    instance_id: Mapped[str] = mapped_column(String(36))
+    # The service task that issued it: a repeated run of that task finds it again.
+    issued_by_task: Mapped[str] = mapped_column(String(36), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="issued")
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    emailed_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+    used_by_owner_id: Mapped[int | None] = mapped_column(Integer)
+    used_in_instance_id: Mapped[str | None] = mapped_column(String(36))
+
+    def __repr__(self) -> str:
+        return f"LicenseKey(id={self.id!r}, order={self.order_number!r}, status={self.status!r})"
+
+
+class AttemptCounter(Base):
+    """Failures of one subject (an owner, an instance) in one scope; see `ratelimit`."""
+
+    __tablename__ = "attempt_counters"
+    __table_args__ = (UniqueConstraint("scope", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]

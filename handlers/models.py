@@ -1,0 +1,26 @@
+"""The domain's tables, gathered for migrations."""
+
+from __future__ import annotations
+
+from handlers.domain_models import AttemptCounter, LicenseKey, OrderNumber, SalesOrder
+from handlers.proofing_models import (
+    ActivationCode,
+    Credential,
+    PhoneCode,
+    PhoneCredential,
+    ProofingAttempt,
+)
+from handlers.tokens.models import HardwareToken
+
+__all__ = [
+    "ActivationCode",
+    "AttemptCounter",
+    "Credential",
+    "HardwareToken",
+    "LicenseKey",
+    "OrderNumber",
+    "PhoneCode",
+    "PhoneCredential",
+    "ProofingAttempt",
+    "SalesOrder",
+]

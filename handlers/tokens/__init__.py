@@ -1,0 +1,1 @@
+"""Hardware token inventory: PSKC import, seeds sealed at rest, OTP verification."""

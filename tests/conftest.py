@@ -1,0 +1,111 @@
+"""Fixtures: a migrated database per backend (SQLite always, PostgreSQL when a URL is
+given or under CI), a wired Tokenflow system, and small helper actions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url, text
+
+from engine.clock import clock
+from engine.db import make_engine
+from tokenflow.config import Config
+from tokenflow.migrate import upgrade
+
+PG_URL = os.environ.get("TOKENFLOW_TEST_POSTGRES_URL")
+if os.environ.get("CI") == "true" and not PG_URL:
+    raise pytest.UsageError("CI=true needs TOKENFLOW_TEST_POSTGRES_URL: PostgreSQL is mandatory")
+
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+ROOT = Path(__file__).resolve().parent.parent
+BPMN_DIR = Path(__file__).parent / "bpmn"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> Iterator[str]:
+    """A database of this test session's own, so parallel runs never share tables."""
+    assert PG_URL, "no PostgreSQL URL"
+    name = f"tokenflow_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                " AND tablename <> 'alembic_version'"
+            )
+        ).scalars()
+        names = ", ".join(f'"{t}"' for t in tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "tokenflow.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_ready")
+        _truncate_postgres(url)
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Config:
+    instance = tmp_path / "instance"
+    instance.mkdir(exist_ok=True)
+    env = {
+        "TOKENFLOW_INSTANCE_DIR": str(instance),
+        "TOKENFLOW_DATABASE_URL": database_url,
+    }
+    return Config.from_env(env, testing=True)
+
+
+@pytest.fixture(autouse=True)
+def _dispose_databases(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every database engine a test builds through build_system is disposed after it."""
+    import tokenflow.system
+
+    created = []
+
+    def tracking_make_engine(url: str, **kwargs: object):
+        engine = make_engine(url, **kwargs)
+        created.append(engine)
+        return engine
+
+    monkeypatch.setattr(tokenflow.system, "make_engine", tracking_make_engine)
+    yield
+    for engine in created:
+        engine.dispose()

@@ -1,0 +1,65 @@
+"""Configuration from the environment (see README): one place reads os.environ."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROLES = ("customer", "proofing_agent", "support", "finance", "analyst", "admin")
+
+
+@dataclass(frozen=True)
+class Config:
+    instance_dir: Path
+    database_url: str
+    secret_key: str
+    seed_key: str
+    smtp_host: str | None
+    smtp_port: int | None
+    mail_from: str
+    host: str
+    port: int
+    worker_interval: float = 1.0
+    testing: bool = False
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.instance_dir / "outbox"
+
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.instance_dir / "sandbox"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        env = os.environ if env is None else env
+        instance = Path(env.get("TOKENFLOW_INSTANCE_DIR", "instance")).resolve()
+        instance.mkdir(parents=True, exist_ok=True)
+        default_db = f"sqlite:///{instance / 'tokenflow.db'}"
+        smtp_port = env.get("TOKENFLOW_SMTP_PORT")
+        values: dict[str, object] = {
+            "instance_dir": instance,
+            "database_url": env.get("TOKENFLOW_DATABASE_URL", default_db),
+            "secret_key": env.get("TOKENFLOW_SECRET_KEY") or _secret_file(instance, "secret_key"),
+            "seed_key": env.get("TOKENFLOW_SEED_KEY") or _secret_file(instance, "seed_key"),
+            "smtp_host": env.get("TOKENFLOW_SMTP_HOST") or None,
+            "smtp_port": int(smtp_port) if smtp_port else None,
+            "mail_from": env.get("TOKENFLOW_MAIL_FROM", "no-reply@tokenflow.local"),
+            "host": env.get("TOKENFLOW_HOST", "127.0.0.1"),
+            "port": int(env.get("TOKENFLOW_PORT", "5000")),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _secret_file(instance: Path, name: str) -> str:
+    """A random key generated once into instance/ with mode 0600."""
+    path = instance / name
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()

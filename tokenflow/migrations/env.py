@@ -1,0 +1,36 @@
+"""Alembic environment: every table of engine/, handlers/ and web/ in one history."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from tokenflow.schema import metadata
+
+config = context.config
+connectable = config.attributes.get("connection")
+
+
+def run() -> None:
+    if connectable is None:
+        from engine.db import make_engine
+
+        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        with engine.connect() as connection:
+            _migrate(connection)
+        engine.dispose()
+    else:
+        _migrate(connectable)
+
+
+def _migrate(connection: object) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()
