@@ -109,3 +109,15 @@ def _dispose_databases(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     for engine in created:
         engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production argon2 parameters cost ~50 ms a hash; tests only need the same code path."""
+    from argon2 import PasswordHasher
+
+    import web.accounts
+
+    monkeypatch.setattr(
+        web.accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )

@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from engine.db import unit_of_work
+from engine.registry import Registry
+from tests.engine_support import BPMN_DIR, engine_system
+from web.accounts import create_user
+from web.app import create_app
+
+PASSWORD = "correct horse battery"
+
+
+def registry(flaky: dict) -> Registry:
+    reg = Registry()
+
+    @reg.handler()
+    def greet(ctx):
+        ctx.set_business_key(f"SO-{ctx.data['name']}")
+        return {"greeting": "hi"}
+
+    @reg.handler()
+    def charge(ctx):
+        if flaky["fail"]:
+            raise ConnectionError("down")
+        return {}
+
+    reg.handler("tick")(lambda ctx: {})
+    return reg
+
+
+@pytest.fixture
+def flaky() -> dict:
+    return {"fail": False}
+
+
+@pytest.fixture
+def app(config, flaky):
+    system = engine_system(config, registry(flaky), "linear.bpmn", "boundary.bpmn")
+    with unit_of_work(system.session_factory) as s:
+        for name, roles in [
+            ("alice", ["customer"]),
+            ("bob", ["customer"]),
+            ("sam", ["support"]),
+            ("fran", ["finance"]),
+            ("ana", ["analyst"]),
+            ("root", ["admin"]),
+        ]:
+            create_user(s, name, PASSWORD, roles)
+    app = create_app(config, system)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Api:
+    def __init__(self, client, username: str | None):
+        self.client = client
+        self.headers = {}
+        if username:
+            r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.json
+            self.headers = {"Authorization": f"Bearer {r.json['token']}"}
+
+    def get(self, url, **kw):
+        return self.client.get(url, headers=self.headers, **kw)
+
+    def post(self, url, **kw):
+        return self.client.post(url, headers=self.headers, **kw)
+
+
+@pytest.fixture
+def as_(client):
+    return lambda name=None: Api(client, name)
+
+
+def problem(response, status):
+    assert response.status_code == status, (response.status_code, response.data[:500])
+    assert response.mimetype == "application/problem+json"
+    return response.json
+
+
+def test_health_answers_when_the_database_does(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_account(client):
+    for _ in range(4):
+        problem(client.post("/api/v1/auth/token", json={"username": "alice", "password": "x"}), 401)
+    locked = problem(
+        client.post("/api/v1/auth/token", json={"username": "alice", "password": "x"}), 429
+    )
+    assert "Try again" in locked["detail"]
+    # even the right password is refused while locked
+    problem(
+        client.post("/api/v1/auth/token", json={"username": "alice", "password": PASSWORD}), 429
+    )
+
+
+def test_every_api_route_needs_a_login(app, client):
+    doc = client.get("/api/v1/openapi.json").json
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            if "security" not in op:
+                continue
+            url = (
+                path.replace("{task_id}", "x")
+                .replace("{instance_id}", "x")
+                .replace("{key}", "x")
+                .replace("{job_id}", "1")
+                .replace("{incident_id}", "1")
+            )
+            r = client.open(url, method=method.upper(), json={})
+            assert r.status_code == 401, (method, path, r.status_code)
+
+
+def test_the_openapi_document_describes_every_api_route(app, client):
+    doc = client.get("/api/v1/openapi.json").json
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            template = rule.rule.replace("<int:", "<")
+            if "<any(" in template:
+                continue
+            path = template.replace("<", "{").replace(">", "}")
+            assert path in doc["paths"], path
+
+
+def test_an_analyst_deploys_and_reads_definitions(as_):
+    analyst = as_("ana")
+    xml = (BPMN_DIR / "linear.bpmn").read_text().replace('"PT1H"', '"PT3H"')
+    created = analyst.post("/api/v1/process-definitions", data=xml, content_type="application/xml")
+    assert created.status_code == 201
+    assert created.json["key"] == "linear" and created.json["version"] == 2
+    listed = analyst.get("/api/v1/process-definitions").json
+    assert {(d["key"], d["version"]) for d in listed} >= {("linear", 1), ("linear", 2)}
+    assert '"PT3H"' in analyst.get("/api/v1/process-definitions/linear/xml").text
+    assert '"PT1H"' in analyst.get("/api/v1/process-definitions/linear/xml?version=1").text
+    problem(as_("alice").get("/api/v1/process-definitions"), 403)
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        "<definitions",
+        "",
+        "<?xml version='1.0'?><!DOCTYPE a [<!ENTITY b SYSTEM 'file:///etc/passwd'>]><a>&b;</a>",
+        (BPMN_DIR / "linear.bpmn")
+        .read_text()
+        .replace('camunda:topic="greet"', 'camunda:topic="x"'),
+    ],
+)
+def test_a_bad_diagram_gets_a_problem_listing_what_is_wrong(as_, xml):
+    r = as_("ana").post("/api/v1/process-definitions", data=xml, content_type="application/xml")
+    body = problem(r, 400 if not xml else 422)
+    if xml:
+        assert body["problems"]
+
+
+def test_an_oversized_body_is_refused_with_a_problem(as_):
+    r = as_("ana").post(
+        "/api/v1/process-definitions", data="x" * (3 * 1024 * 1024), content_type="application/xml"
+    )
+    problem(r, 413)
+
+
+def test_a_customer_walks_a_process_through_the_api(as_):
+    alice = as_("alice")
+    started = alice.post("/api/v1/process-instances", json={"process": "linear"})
+    assert started.status_code == 201
+    iid = started.json["id"]
+    [task] = alice.get(f"/api/v1/tasks?instance_id={iid}").json
+    assert task["name"] == "ask_name" and task["fields"][0]["id"] == "name"
+    bad = problem(alice.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {}}), 422)
+    assert bad["errors"] == {"name": "This field is required."}
+    done = alice.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"name": "12345"}})
+    assert done.status_code == 200
+    assert done.json["instance"]["active"] == ["review"]
+    problem(alice.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"name": "1"}}), 409)
+    got = alice.get(f"/api/v1/process-instances/{iid}").json
+    assert got["business_key"] == "SO-12345"
+    events = alice.get(f"/api/v1/process-instances/{iid}/events").json
+    assert [e["event"] for e in events][:3] == ["instance.started", "task.ready", "task.completed"]
+    listed = alice.get("/api/v1/process-instances?business_key=SO-12345").json
+    assert listed["total"] == 1
+
+
+def test_a_customer_cannot_see_or_touch_another_customers_instance(as_):
+    alice, bob = as_("alice"), as_("bob")
+    iid = alice.post("/api/v1/process-instances", json={"process": "linear"}).json["id"]
+    [task] = alice.get("/api/v1/tasks").json
+    problem(bob.get(f"/api/v1/process-instances/{iid}"), 404)
+    problem(bob.get(f"/api/v1/process-instances/{iid}/events"), 404)
+    problem(bob.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"name": "x"}}), 404)
+    assert bob.get("/api/v1/tasks").json == []
+    assert bob.get("/api/v1/process-instances").json["total"] == 0
+
+
+def test_an_agent_cannot_complete_another_lanes_task(as_):
+    alice = as_("alice")
+    alice.post("/api/v1/process-instances", json={"process": "linear"})
+    [task] = alice.get("/api/v1/tasks").json
+    alice.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"name": "77777"}})
+    [review] = as_("sam").get("/api/v1/tasks").json
+    problem(as_("fran").post(f"/api/v1/tasks/{review['id']}/complete", json={"data": {}}), 403)
+    assert as_("sam").post(f"/api/v1/tasks/{review['id']}/claim").status_code == 200
+
+
+def test_messages_correlate_and_404_when_nothing_waits(as_):
+    problem(
+        as_("fran").post("/api/v1/messages", json={"name": "go", "correlation_key": "SO-1"}), 404
+    )
+    problem(as_("alice").post("/api/v1/messages", json={"name": "go", "correlation_key": "x"}), 403)
+
+
+def test_jobs_and_incidents_for_admins(as_, flaky):
+    flaky["fail"] = True
+    root = as_("root")
+    iid = root.post("/api/v1/process-instances", json={"process": "boundary"}).json["id"]
+    [job] = root.get(f"/api/v1/jobs?instance_id={iid}").json
+    assert job["element"] == "charge" and job["attempts"] == 1
+    assert root.post(f"/api/v1/jobs/{job['id']}/execute").status_code == 200
+    [job] = root.get(f"/api/v1/jobs?instance_id={iid}").json
+    root.post(f"/api/v1/jobs/{job['id']}/execute")
+    [incident] = root.get("/api/v1/incidents").json
+    flaky["fail"] = False
+    retried = root.post(f"/api/v1/incidents/{incident['id']}/retry")
+    assert retried.json["instance"]["active"][0] == "fill"
+    problem(root.post(f"/api/v1/incidents/{incident['id']}/retry"), 409)
+    problem(as_("sam").get("/api/v1/jobs"), 403)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "payload"),
+    [
+        ("post", "/api/v1/process-instances", "not json"),
+        ("post", "/api/v1/process-instances", json.dumps([1, 2])),
+        ("post", "/api/v1/process-instances", json.dumps({"process": 5})),
+        ("post", "/api/v1/process-instances", json.dumps({"process": "nope"})),
+        ("post", "/api/v1/process-instances", json.dumps({"process": "linear", "data": 3})),
+        ("post", "/api/v1/process-instances", "[" * 100000 + "]" * 100000),
+        ("post", "/api/v1/tasks/00000000-0000-0000-0000-000000000000/complete", "{}"),
+        ("post", "/api/v1/tasks/not-a-uuid/complete", json.dumps({"data": "x"})),
+        ("get", "/api/v1/process-instances/nope", None),
+        ("get", "/api/v1/process-instances?limit=abc", None),
+        ("get", "/api/v1/process-instances?from=yesterday", None),
+        ("post", "/api/v1/messages", json.dumps({"name": ["x"], "correlation_key": 1})),
+        ("post", "/api/v1/jobs/999/execute", None),
+        ("post", "/api/v1/incidents/999/retry", None),
+        ("get", "/api/v1/process-definitions/nope/xml", None),
+    ],
+)
+def test_bad_input_gets_a_4xx_problem_never_a_500(as_, method, url, payload):
+    root = as_("root")
+    kwargs = {"data": payload, "content_type": "application/json"} if payload else {}
+    r = getattr(root, method)(url, **kwargs)
+    assert 400 <= r.status_code < 500, (r.status_code, r.data[:300])
+    assert r.mimetype == "application/problem+json"
+
+
+def test_pages_send_security_headers(client):
+    r = client.get("/healthz")
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,0 +1,280 @@
+"""The `tokenflow` command. Bad input: one clear line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import ROLES, Config
+
+
+class CliError(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"tokenflow: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # last resort: a line, not a traceback
+        from engine.errors import EngineError
+
+        detail = exc.detail if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+        print(f"tokenflow: {detail}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tokenflow", description="Tokenflow credential processes")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="web + worker in one process").set_defaults(func=cmd_run)
+    web = sub.add_parser("web", help="the web half, under gunicorn")
+    web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+    web.set_defaults(func=cmd_web)
+    sub.add_parser("worker", help="the background half").set_defaults(func=cmd_worker)
+    db = sub.add_parser("db").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    deploy = sub.add_parser("deploy", help="validate and deploy BPMN files")
+    deploy.add_argument("paths", nargs="*", default=["processes"])
+    deploy.set_defaults(func=cmd_deploy)
+    users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
+    create = users.add_parser("create", help="create a user")
+    create.add_argument("name")
+    create.add_argument("--role", action="append", required=True, choices=ROLES)
+    create.add_argument("--email")
+    create.add_argument("--password-stdin", action="store_true")
+    create.set_defaults(func=cmd_users_create)
+    tokens = sub.add_parser("tokens").add_subparsers(dest="tokens_command", required=True)
+    imp = tokens.add_parser("import", help="import a PSKC (RFC 6030) seed file")
+    imp.add_argument("file")
+    imp.add_argument("--psk", help="pre-shared key, hex")
+    imp.add_argument("--password-stdin", action="store_true")
+    imp.add_argument("--batch")
+    imp.set_defaults(func=cmd_tokens_import)
+    codes = tokens.add_parser("demo-codes", help="two consecutive codes of a DEMO token")
+    codes.add_argument("serial")
+    codes.set_defaults(func=cmd_demo_codes)
+    audit = sub.add_parser("audit").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="check the audit hash chains").set_defaults(func=cmd_audit)
+    sub.add_parser("demo", help="load the demo data (idempotent)").set_defaults(func=cmd_demo)
+    return p
+
+
+def _system() -> Any:
+    from .system import build_system
+
+    return build_system(Config.from_env())
+
+
+def _session(system: Any) -> Any:
+    from engine.db import unit_of_work
+
+    return unit_of_work(system.session_factory)
+
+
+def _read_secret(prompt: str, from_stdin: bool) -> str:
+    if from_stdin:
+        value = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        value = getpass.getpass(prompt)
+    else:
+        raise CliError("no terminal to ask for a password: use --password-stdin")
+    if not value:
+        raise CliError("empty password")
+    return value
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from .migrate import upgrade
+
+    upgrade(Config.from_env().database_url)
+    print("database is up to date")
+    return 0
+
+
+def bpmn_sources(paths: list[str]) -> list[tuple[str, bytes]]:
+    sources = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            sources.extend((f.name, f.read_bytes()) for f in sorted(path.glob("*.bpmn")))
+        elif path.is_file():
+            sources.append((path.name, path.read_bytes()))
+        else:
+            raise CliError(f"{raw}: no such file or directory")
+    if not sources:
+        raise CliError("no .bpmn files to deploy")
+    return sources
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from engine.actors import SYSTEM
+    from engine.errors import DefinitionInvalid
+
+    system = _system()
+    try:
+        deployed = system.engine.deploy(bpmn_sources(args.paths), SYSTEM)
+    except DefinitionInvalid as exc:
+        for problem in exc.problems:
+            print(f"tokenflow: {problem}", file=sys.stderr)
+        return 1
+    for d in deployed:
+        print(f"{d.key}: version {d.version}" + ("" if d.changed else " (unchanged)"))
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from web.accounts import AccountError, create_user
+
+    password = _read_secret("Password: ", args.password_stdin)
+    system = _system()
+    try:
+        with _session(system) as s:
+            create_user(s, args.name, password, args.role, email=args.email, actor="cli")
+    except AccountError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"created {args.name} ({', '.join(args.role)})")
+    return 0
+
+
+def cmd_tokens_import(args: argparse.Namespace) -> int:
+    from handlers.tokens.inventory import import_seed_file
+    from handlers.tokens.pskc_import import PskcImportError
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"{args.file}: no such file")
+    try:
+        psk = bytes.fromhex(args.psk) if args.psk else None
+    except ValueError as exc:
+        raise CliError("--psk must be hexadecimal") from exc
+    password = _read_secret("PSKC password: ", True) if args.password_stdin else None
+    system = _system()
+    try:
+        with _session(system) as s:
+            serials = import_seed_file(
+                s,
+                path.read_bytes(),
+                system.services.seed_key,
+                batch=args.batch or path.stem,
+                psk=psk,
+                password=password,
+                actor="cli",
+            )
+    except PskcImportError as exc:
+        raise CliError(f"{path.name}: {exc}") from exc
+    print(f"imported {len(serials)} token(s): {', '.join(serials)}")
+    return 0
+
+
+def cmd_demo_codes(args: argparse.Namespace) -> int:
+    from engine.clock import clock
+    from handlers.tokens.inventory import demo_codes
+    from handlers.tokens.pskc_import import PskcImportError
+
+    system = _system()
+    try:
+        with _session(system) as s:
+            print(" ".join(demo_codes(s, system.services.seed_key, args.serial, clock.now())))
+    except PskcImportError as exc:
+        raise CliError(str(exc)) from exc
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from engine import audit
+
+    system = _system()
+    with _session(system) as s:
+        breaks = audit.verify(s)
+    for b in breaks:
+        print(f"tokenflow: audit chain broken at {b}", file=sys.stderr)
+    if not breaks:
+        print("audit trail intact")
+    return 1 if breaks else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import load_demo
+
+    system = _system()
+    for line in load_demo(system):
+        print(line)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+
+    from web.app import create_app
+
+    from .worker import Worker
+
+    config = Config.from_env()
+    from .system import build_system
+
+    system = build_system(config)
+    app = create_app(config, system)
+    worker = Worker(system)
+    worker.start()
+    server = make_server(config.host, config.port, app, threaded=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+    print(f"Tokenflow on http://{config.host}:{config.port}/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        worker.stop()
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    config = Config.from_env()
+    bind = f"{config.host}:{config.port}"
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    os.execv(  # noqa: S606  replaces this process with gunicorn, no shell involved
+        str(gunicorn),
+        [
+            str(gunicorn),
+            "--workers",
+            str(args.workers),
+            "--bind",
+            bind,
+            "--graceful-timeout",
+            "20",
+            "web.wsgi:app",
+        ],
+    )
+    return 0  # not reached
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import threading
+
+    from .worker import Worker
+
+    worker = Worker(_system())
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    worker.start()
+    done.wait()
+    worker.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""The background worker: APScheduler wakes it; the jobs table says what is due."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from engine.jobs import release, run_due_jobs, worker_name
+
+from .system import System
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, system: System, interval: float | None = None) -> None:
+        self.system = system
+        self.interval = interval or system.config.worker_interval
+        self.name = worker_name()
+        self._stop = threading.Event()
+        self._scheduler = BackgroundScheduler(timezone="UTC")
+
+    def tick(self) -> None:
+        try:
+            ran = run_due_jobs(self.system.engine, self.name, stop=self._stop)
+            if ran:
+                log.info("worker %s ran %d job(s)", self.name, ran)
+        except Exception:  # the next tick tries again; never let the scheduler die
+            log.exception("worker tick failed")
+
+    def start(self) -> None:
+        # One scheduler per process; max_instances=1 keeps ticks from overlapping.
+        self._scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self.interval,
+            max_instances=1,
+            coalesce=True,
+            id="due-jobs",
+        )
+        self._scheduler.start()
+        log.info("worker %s started (every %ss)", self.name, self.interval)
+
+    def stop(self) -> None:
+        """Graceful: finish the job in hand, hand back the claimed rest."""
+        self._stop.set()
+        self._scheduler.shutdown(wait=True)
+        release(self.system.session_factory, self.name)
+        log.info("worker %s stopped", self.name)

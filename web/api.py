@@ -1,0 +1,331 @@
+"""The JSON API, version 1 (interfaces.md): parse, call the engine, answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from engine import definitions, queries
+from engine.actors import Actor
+from engine.db import unit_of_work
+from engine.errors import Forbidden
+
+from . import accounts
+from .problems import ApiError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+STAFF = ("proofing_agent", "support", "finance", "analyst", "admin")
+MAX_PAGE = 500
+
+
+def system() -> Any:
+    return current_app.extensions["tokenflow"]
+
+
+def session() -> Any:
+    return unit_of_work(system().session_factory)
+
+
+def authenticated(*roles: str) -> Callable:
+    """Bearer token required; with `roles`, the caller needs one of them (admin always)."""
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            if not header.startswith("Bearer "):
+                raise ApiError(401, "Unauthorized", "Log in: send `Authorization: Bearer <token>`.")
+            with session() as s:
+                user = accounts.user_for_token(s, header.removeprefix("Bearer ").strip())
+                actor = accounts.actor_of(user) if user else None
+            if actor is None:
+                raise ApiError(401, "Unauthorized", "The token is unknown or expired.")
+            if roles and not (actor.is_admin or actor.roles & set(roles)):
+                raise Forbidden("Your role may not do this.")
+            g.actor = actor
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def actor() -> Actor:
+    return g.actor
+
+
+def body() -> dict[str, Any]:
+    try:
+        data = request.get_json(force=True, silent=False)
+    except RequestEntityTooLarge:
+        raise
+    except Exception:  # malformed, wrong encoding or nested too deep
+        raise ApiError(400, "Bad request", "The body must be valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "Bad request", "The body must be a JSON object.")
+    return data
+
+
+def field(data: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ApiError(
+            422,
+            "Invalid input",
+            f"`{name}` must be a {kind.__name__}.",
+            errors={name: f"must be a {kind.__name__}"},
+        )
+    return value
+
+
+def int_arg(name: str, default: int, high: int = MAX_PAGE) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) > high:
+        raise ApiError(400, "Bad request", f"`{name}` must be a whole number up to {high}.")
+    return int(raw)
+
+
+def date_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "Bad request", f"`{name}` must be an ISO 8601 date.") from None
+
+
+# -- auth ---------------------------------------------------------------------------------
+
+
+@bp.post("/auth/token")
+def token() -> Any:
+    data = body()
+    username, password = field(data, "username", str), field(data, "password", str)
+    refused: accounts.AccountError | None = None
+    with session() as s:  # a refusal still commits: the failed attempt must count
+        try:
+            issued = accounts.issue_token(s, accounts.authenticate(s, username, password))
+        except accounts.AccountError as exc:
+            refused = exc
+    if isinstance(refused, accounts.LockedOut):
+        raise ApiError(429, "Too many attempts", str(refused))
+    if refused is not None:
+        raise ApiError(401, "Unauthorized", str(refused))
+    return jsonify({"token": issued})
+
+
+# -- definitions ------------------------------------------------------------------------
+
+
+@bp.get("/process-definitions")
+@authenticated("analyst")
+def list_definitions() -> Any:
+    with session() as s:
+        rows = definitions.list_definitions(s)
+        return jsonify(
+            [
+                {
+                    "key": d.key,
+                    "name": d.name,
+                    "version": d.version,
+                    "hash": d.hash,
+                    "deployed_at": d.deployed_at.isoformat(),
+                    "deployed_by": d.deployed_by,
+                }
+                for d in rows
+            ]
+        )
+
+
+@bp.post("/process-definitions")
+@authenticated("analyst")
+def deploy_definition() -> Any:
+    if request.files:
+        sources = [(f.filename or "upload.bpmn", f.read()) for f in request.files.values()]
+    else:
+        name = request.args.get("filename", "upload.bpmn")
+        sources = [(name, request.get_data())]
+    if not any(data for _, data in sources):
+        raise ApiError(400, "Bad request", "Send the BPMN XML as the body.")
+    deployed = system().engine.deploy(sources, actor())
+    first = deployed[0]
+    return jsonify(
+        {
+            "key": first.key,
+            "version": first.version,
+            "deployed": [
+                {"key": d.key, "version": d.version, "changed": d.changed} for d in deployed
+            ],
+        }
+    ), 201
+
+
+@bp.get("/process-definitions/<key>/xml")
+@authenticated("analyst")
+def definition_xml(key: str) -> Any:
+    version = int_arg("version", 0, high=10**9) or None
+    with session() as s:
+        found = definitions.get_definition(s, key, version)
+        return current_app.response_class(found.xml, mimetype="application/xml")
+
+
+# -- instances ----------------------------------------------------------------------------
+
+
+@bp.post("/process-instances")
+@authenticated()
+def start_instance() -> Any:
+    data = body()
+    process = field(data, "process", str)
+    initial = data.get("data") or {}
+    if not isinstance(initial, dict):
+        raise ApiError(422, "Invalid input", "`data` must be an object.")
+    view = system().engine.start(process, actor(), initial)
+    return jsonify(
+        {
+            "id": view["id"],
+            "status": view["status"],
+            "definition_version": view["definition_version"],
+            "business_key": view["business_key"],
+        }
+    ), 201
+
+
+@bp.get("/process-instances")
+@authenticated()
+def list_instances() -> Any:
+    with session() as s:
+        items, total = queries.list_instances(
+            s,
+            actor(),
+            business_key=request.args.get("business_key"),
+            status=request.args.get("status"),
+            process=request.args.get("process"),
+            created_from=date_arg("from"),
+            created_to=date_arg("to"),
+            limit=int_arg("limit", 50),
+            offset=int_arg("offset", 0, high=10**9),
+        )
+    return jsonify({"items": items, "total": total})
+
+
+@bp.get("/process-instances/<instance_id>")
+@authenticated()
+def get_instance(instance_id: str) -> Any:
+    return jsonify(system().engine.instance(instance_id, actor()))
+
+
+@bp.get("/process-instances/<instance_id>/events")
+@authenticated()
+def instance_events(instance_id: str) -> Any:
+    with session() as s:
+        return jsonify(queries.instance_events(s, actor(), instance_id))
+
+
+@bp.post("/process-instances/<instance_id>/<any(suspend, resume, terminate):action>")
+@authenticated("admin")
+def change_instance(instance_id: str, action: str) -> Any:
+    return jsonify(system().engine.set_status(instance_id, action, actor()))
+
+
+# -- tasks --------------------------------------------------------------------------------
+
+
+@bp.get("/tasks")
+@authenticated()
+def list_tasks() -> Any:
+    with session() as s:
+        return jsonify(
+            queries.list_tasks(
+                s,
+                actor(),
+                system().engine,
+                instance_id=request.args.get("instance_id"),
+                name=request.args.get("name"),
+                lane=request.args.get("lane"),
+                limit=int_arg("limit", 100),
+                offset=int_arg("offset", 0, high=10**9),
+            )
+        )
+
+
+@bp.post("/tasks/<task_id>/<any(claim, unclaim):action>")
+@authenticated()
+def claim_task(task_id: str, action: str) -> Any:
+    system().engine.claim(task_id, actor(), release=action == "unclaim")
+    return jsonify({"id": task_id, "assignee": None if action == "unclaim" else actor().name})
+
+
+@bp.post("/tasks/<task_id>/complete")
+@authenticated()
+def complete_task(task_id: str) -> Any:
+    data = body().get("data", {})
+    if not isinstance(data, dict):
+        raise ApiError(422, "Invalid input", "`data` must be an object.")
+    view, notice = system().engine.complete_task(task_id, data, actor())
+    return jsonify({"instance": view, "notice": notice})
+
+
+# -- messages, jobs, incidents ------------------------------------------------------------
+
+
+@bp.post("/messages")
+@authenticated("finance", "support")
+def send_message() -> Any:
+    data = body()
+    name, key = field(data, "name", str), field(data, "correlation_key", str)
+    payload = data.get("data") or {}
+    instance_id = system().engine.correlate(name, key, payload, actor())
+    return jsonify({"instance_id": instance_id})
+
+
+@bp.get("/jobs")
+@authenticated("admin")
+def list_jobs() -> Any:
+    with session() as s:
+        return jsonify(queries.list_jobs(s, instance_id=request.args.get("instance_id")))
+
+
+@bp.post("/jobs/<int:job_id>/execute")
+@authenticated("admin")
+def execute_job(job_id: int) -> Any:
+    system().engine.execute_job(job_id, actor=actor())
+    return jsonify({"id": job_id, "executed": True})
+
+
+@bp.get("/incidents")
+@authenticated("admin")
+def list_incidents() -> Any:
+    status = request.args.get("status", "open")
+    with session() as s:
+        return jsonify(
+            queries.list_incidents(
+                s,
+                status=None if status == "all" else status,
+                instance_id=request.args.get("instance_id"),
+            )
+        )
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+@authenticated("admin")
+def retry_incident(incident_id: int) -> Any:
+    return jsonify({"instance": system().engine.retry_incident(incident_id, actor())})
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    from .openapi import document
+
+    return jsonify(document())
