@@ -59,12 +59,17 @@ def record(
 ) -> AuditEvent:
     """Append one event. Callers pass no secrets: names of fields, never their values."""
     chain_id = instance_id or SYSTEM_CHAIN
-    chain = session.execute(
-        select(AuditChain).where(AuditChain.chain == chain_id).with_for_update()
-    ).scalar_one_or_none()
+    # One locked read of the chain head per transaction; later appends reuse it.
+    heads = session.info.setdefault("audit_heads", {})
+    chain = heads.get(chain_id)
     if chain is None:
-        chain = AuditChain(chain=chain_id, length=0, head_hash=GENESIS)
-        session.add(chain)
+        chain = session.execute(
+            select(AuditChain).where(AuditChain.chain == chain_id).with_for_update()
+        ).scalar_one_or_none()
+        if chain is None:
+            chain = AuditChain(chain=chain_id, length=0, head_hash=GENESIS)
+            session.add(chain)
+        heads[chain_id] = chain
     row = AuditEvent(
         chain=chain_id,
         seq=chain.length + 1,

@@ -58,13 +58,16 @@ class ProcessInstance(Base):
     status: Mapped[str] = mapped_column(String(20), index=True)
     business_key: Mapped[str | None] = mapped_column(String(100), index=True)
     owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    # Optimistic concurrency: every step bumps it; a step that finds it moved loses (409).
+    # Optimistic concurrency: every step bumps it; a step that finds it moved loses (409),
+    # and a process's cached workflow is only reused while it matches.
     version: Mapped[int] = mapped_column(default=1)
     serializer_version: Mapped[str] = mapped_column(String(20))
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class InstanceTask(Base):

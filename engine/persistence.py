@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from .models import InstanceTask, ProcessInstance
 SERIALIZER_VERSION = f"spiff{SPIFF_SERIALIZER_VERSION}-tf1"
 TOP = "top"
 _registry = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)
+UNREACHED = TaskState.FUTURE | TaskState.PREDICTED_MASK
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,22 @@ def _workflows(wf: BpmnWorkflow) -> Iterator[tuple[str, Any]]:
         yield str(parent_id), sub
 
 
+def all_tasks(wf: BpmnWorkflow) -> Iterator[Task]:
+    """Every task of the instance, subprocesses included: a plain scan, no tree walk."""
+    for _, w in _workflows(wf):
+        yield from w.tasks.values()
+
+
+def _serialize(task: Task) -> dict[str, Any]:
+    payload = _registry.convert(task)
+    if task._state & UNREACHED:
+        # A task not reached yet has data of its own (empty until it inherits on becoming
+        # ready), not a delta: so it need not be rewritten whenever its parent's changes.
+        payload["data"] = _registry.convert(task.data)
+        payload["delta"] = {}
+    return payload
+
+
 def _workflow_attrs(w: Any) -> dict[str, Any]:
     attrs = {
         "data": _registry.convert(_registry.clean(w.data)),
@@ -90,8 +108,9 @@ def _state_of(wf: BpmnWorkflow) -> dict[str, Any]:
     }
 
 
-def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> None:
-    """Write what changed since `loaded` was read (or last saved) and refresh its marks."""
+def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> dict[str, Any]:
+    """Write the tasks that changed since `loaded` was read (or last saved), refresh its
+    marks, and return the instance's new state document (the caller stores it)."""
     wf = loaded.workflow
     new_rows, changed_rows = [], []
     rewritten: set[UUID] = set()
@@ -101,11 +120,12 @@ def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> None:
         for task in w.tasks.values():
             present.add(task.id)
             fp = _fingerprint(task)
-            if loaded.fingerprints.get(task.id) == fp and task._parent not in rewritten:
+            parent_moved = task._parent in rewritten and not task._state & UNREACHED
+            if loaded.fingerprints.get(task.id) == fp and not parent_moved:
                 continue
             rewritten.add(task.id)
             loaded.fingerprints[task.id] = fp
-            payload = _registry.convert(task)
+            payload = _serialize(task)
             if task.id in loaded.seqs:
                 changed_rows.append({"b_id": str(task.id), "payload": payload})
             else:
@@ -141,8 +161,8 @@ def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> None:
         for tid in gone:
             loaded.seqs.pop(tid, None)
             loaded.fingerprints.pop(tid, None)
-    instance.state = _state_of(wf)
     instance.serializer_version = SERIALIZER_VERSION
+    return _state_of(wf)
 
 
 def load(session: Session, instance: ProcessInstance, specs: Specs, script_engine: Any) -> Loaded:

@@ -157,7 +157,12 @@ class Engine:
             if refused is None:
                 task.set_data(**values)
                 task.run()
-                item.completed_by, item.completed_at = actor.name, clock.now()
+                item.status, item.completed_by, item.completed_at = (
+                    "completed",
+                    actor.name,
+                    clock.now(),
+                )
+                step.mirror["ready"].pop(task_id, None)
                 audit.record(
                     s,
                     "task.completed",
@@ -319,6 +324,7 @@ class Engine:
                 incident=incident.id,
             )
             step = Step(s, inst, self._load(s, inst), actor.name)
+            self.stepper.resolve_incident(step, incident.task_id)
             step.run_task_ids = {incident.task_id}
             self._run(step)
             finish(step)

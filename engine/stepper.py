@@ -1,6 +1,11 @@
 """One step of an instance: run the engine, dispatch service tasks to their handlers,
 then mirror the workflow into the tables people and workers read (work items, timers,
-message subscriptions, status) and save it. Called inside the step's transaction."""
+message subscriptions) and save it. Called inside the step's transaction.
+
+The instance row keeps a small `mirror` of what those tables hold for it (ready work
+items, timer due times, message names, tasks waiting for a retry or an admin), so a
+step writes to them only what changed and never has to read them back.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
@@ -21,13 +27,13 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from . import audit
 from .clock import clock
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
-from .persistence import Loaded, save
+from .persistence import Loaded, all_tasks, save
 from .registry import BpmnError, HandlerContext, Registry
 from .validation import normalize_lane
 
@@ -56,10 +62,27 @@ class Step:
     notices: dict[str, Any] = field(default_factory=dict)
     run_task_ids: set[str] = field(default_factory=set)
     staff_fields: set[str] = field(default_factory=set)
+    mirror: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        saved = (self.instance.state or {}).get("mirror") or {}
+        self.mirror = {
+            "ready": dict(saved.get("ready", {})),
+            "timers": dict(saved.get("timers", {})),
+            "messages": list(saved.get("messages", [])),
+            "retrying": list(saved.get("retrying", [])),
+            "incidents": list(saved.get("incidents", [])),
+            "staff_variables": list(saved.get("staff_variables", [])),
+            "business_key": saved.get("business_key"),
+        }
 
     @property
     def workflow(self) -> BpmnWorkflow:
         return self.loaded.workflow
+
+    def blocked(self) -> set[str]:
+        """Service tasks waiting for a retry job or an admin: not run in passing."""
+        return set(self.mirror["retrying"]) | set(self.mirror["incidents"])
 
 
 def is_service(task: Task) -> bool:
@@ -68,6 +91,23 @@ def is_service(task: Task) -> bool:
 
 def is_user(task: Task) -> bool:
     return isinstance(task.task_spec, UserTask)
+
+
+def definitions_of(task: Task) -> list[Any]:
+    """The event definitions a waiting task listens for: an event-based gateway (or a
+    multiple event) waits for all of its branches' events at once."""
+    definition = task.task_spec.event_definition
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
+
+
+def is_timer(task: Task) -> bool:
+    return any(isinstance(d, TimerEventDefinition) for d in definitions_of(task))
+
+
+def message_names(task: Task) -> list[str]:
+    return [d.name for d in definitions_of(task) if isinstance(d, MessageEventDefinition)]
 
 
 class Stepper:
@@ -82,14 +122,17 @@ class Stepper:
         """Run engine steps and ready service tasks until only people, timers or
         messages can move the instance on."""
         wf = step.workflow
-        blocked = self._blocked(step) - step.run_task_ids
-        timers_before = self._waiting_timers(wf)
+        blocked = step.blocked() - step.run_task_ids
+        timers_before = {t.id: t for t in wf.event_manager.tasks.values() if is_timer(t)}
         while True:
             wf.refresh_timers()
             wf.do_engine_steps()
             ran = False
-            for task in wf.get_tasks(state=TaskState.STARTED):
-                if not is_service(task) or str(task.id) in blocked:
+            started = [t for t in all_tasks(wf) if t.state == TaskState.STARTED and is_service(t)]
+            for task in started:
+                if task.state != TaskState.STARTED:
+                    continue
+                if str(task.id) in blocked:
                     continue
                 if self._run_service(step, task):
                     ran = True
@@ -97,25 +140,15 @@ class Stepper:
                     blocked.add(str(task.id))
             if not ran:
                 break
-        for task_id, element in timers_before.items():
-            task = wf.get_task_from_id(task_id) if task_id in _all_task_ids(wf) else None
-            if task is not None and task.state == TaskState.COMPLETED:
+        for task in timers_before.values():
+            if task.state == TaskState.COMPLETED:
                 audit.record(
                     step.session,
                     "timer.fired",
                     instance_id=step.instance.id,
                     actor="clock",
-                    element=element,
+                    element=task.task_spec.bpmn_id,
                 )
-
-    def _blocked(self, step: Step) -> set[str]:
-        """Service tasks waiting for a retry job or an admin: not run in passing."""
-        s, iid = step.session, step.instance.id
-        jobs = s.scalars(select(Job.task_id).where(Job.instance_id == iid, Job.kind == "service"))
-        open_incidents = s.scalars(
-            select(Incident.task_id).where(Incident.instance_id == iid, Incident.status == "open")
-        )
-        return set(jobs) | set(open_incidents)
 
     def _run_service(self, step: Step, task: Task) -> bool:
         spec = task.task_spec
@@ -150,9 +183,14 @@ class Stepper:
             topic=topic,
             outputs=sorted(result),
         )
-        step.session.execute(
-            delete(Job).where(Job.instance_id == step.instance.id, Job.task_id == str(task.id))
-        )
+        tid = str(task.id)
+        if tid in step.mirror["retrying"]:
+            step.mirror["retrying"].remove(tid)
+            step.session.execute(
+                delete(Job).where(
+                    Job.instance_id == step.instance.id, Job.task_id == tid, Job.kind == "service"
+                )
+            )
         return True
 
     def context(self, step: Step, task: Task, config: dict[str, str]) -> HandlerContext:
@@ -209,9 +247,9 @@ class Stepper:
     def _failed(self, step: Step, task: Task, topic: str | None, error: str) -> None:
         s, iid, tid = step.session, step.instance.id, str(task.id)
         log.warning("handler %s failed on instance %s: %s", topic, iid, error)
-        job = s.scalars(
-            select(Job).where(Job.instance_id == iid, Job.task_id == tid, Job.kind == "service")
-        ).first()
+        job = None
+        if tid in step.mirror["retrying"]:
+            job = s.query(Job).filter_by(instance_id=iid, task_id=tid, kind="service").first()
         attempts = (job.attempts if job else 0) + 1
         audit.record(
             s,
@@ -226,6 +264,7 @@ class Stepper:
         if attempts >= self.settings.max_attempts:
             if job is not None:
                 s.delete(job)
+                step.mirror["retrying"].remove(tid)
             self._incident(step, task, topic, error)
             return
         backoff = self.settings.backoff_seconds
@@ -242,6 +281,7 @@ class Stepper:
                     last_error=error,
                 )
             )
+            step.mirror["retrying"].append(tid)
         else:
             job.attempts, job.due_at, job.last_error = attempts, due, error
             job.locked_by = job.locked_until = None
@@ -256,6 +296,7 @@ class Stepper:
         )
         step.session.add(incident)
         step.session.flush()
+        step.mirror["incidents"].append(str(task.id))
         audit.record(
             step.session,
             "incident.raised",
@@ -267,8 +308,9 @@ class Stepper:
         )
 
     @staticmethod
-    def _waiting_timers(wf: BpmnWorkflow) -> dict[Any, str]:
-        return {t.id: t.task_spec.bpmn_id for t in wf.event_manager.tasks.values() if is_timer(t)}
+    def resolve_incident(step: Step, task_id: str) -> None:
+        if task_id in step.mirror["incidents"]:
+            step.mirror["incidents"].remove(task_id)
 
     # -- mirroring ---------------------------------------------------------------------
 
@@ -276,51 +318,44 @@ class Stepper:
         """Save the workflow and bring work items, timers, subscriptions, status in line."""
         wf, inst, s = step.workflow, step.instance, step.session
         now = clock.now()
-        self._sync_work_items(step, now)
-        self._sync_timers(s, inst, wf)
-        self._sync_subscriptions(s, inst, wf)
-        state_before = inst.status
+        tasks = list(all_tasks(wf))
+        self._sync_work_items(step, tasks, now)
+        self._sync_timers(step)
+        self._sync_subscriptions(step)
+        before = inst.status
         if wf.is_completed():
             inst.status, inst.ended_at = "completed", now
         elif inst.status not in ("suspended", "terminated"):
-            has_incident = s.scalar(
-                select(Incident.id)
-                .where(Incident.instance_id == inst.id, Incident.status == "open")
-                .limit(1)
-            )
-            inst.status = "incident" if has_incident else "running"
-        if inst.status == "completed" and state_before != "completed":
+            inst.status = "incident" if step.mirror["incidents"] else "running"
+        if inst.status == "completed" and before != "completed":
             audit.record(s, "instance.completed", instance_id=inst.id, actor=step.actor)
-        staff_before = inst.state.get("staff_variables", []) if inst.state else []
-        save(s, inst, step.loaded)
-        inst.state["active"] = active_elements(wf)
-        inst.state["variables"] = _json_safe(current_variables(wf))
-        inst.state["staff_variables"] = sorted(set(staff_before) | step.staff_fields)
+        mirror = step.mirror
+        mirror["staff_variables"] = sorted(set(mirror["staff_variables"]) | step.staff_fields)
+        mirror["business_key"] = inst.business_key
+        state = save(s, inst, step.loaded)
+        active = [t for t in tasks if t.state & ACTIVE_STATES]
+        state["mirror"] = mirror
+        state["active"] = active_elements(active)
+        state["variables"] = _json_safe(current_variables(wf, active))
+        state["staff_variables"] = mirror["staff_variables"]
+        inst.state = state
         inst.updated_at = now
 
-    def _sync_work_items(self, step: Step, now: datetime) -> None:
-        s, inst, wf = step.session, step.instance, step.workflow
-        ready = {str(t.id): t for t in wf.get_tasks(state=TaskState.READY) if is_user(t)}
-        existing = set(
-            s.scalars(
-                select(WorkItem.id).where(
-                    WorkItem.instance_id == inst.id, WorkItem.status == "ready"
-                )
-            )
-        )
-        for tid in existing - ready.keys():
-            task = wf.get_task_from_id(_uuid(tid)) if _uuid(tid) in _all_task_ids(wf) else None
-            status = (
-                "completed"
-                if task is not None and task.state == TaskState.COMPLETED
-                else "cancelled"
-            )
-            values: dict[str, Any] = {"status": status}
-            if status == "cancelled":
+    def _sync_work_items(self, step: Step, tasks: list[Task], now: datetime) -> None:
+        s, inst, known = step.session, step.instance, step.mirror["ready"]
+        ready = {str(t.id): t for t in tasks if t.state == TaskState.READY and is_user(t)}
+        by_id = {str(t.id): t for t in tasks}
+        for tid in [t for t in known if t not in ready]:
+            task = by_id.get(tid)
+            done = task is not None and task.state == TaskState.COMPLETED
+            values: dict[str, Any] = {"status": "completed" if done else "cancelled"}
+            if not done:
                 values["completed_at"] = now
             s.execute(update(WorkItem).where(WorkItem.id == tid).values(**values))
-        for tid in ready.keys() - existing:
-            task = ready[tid]
+            del known[tid]
+        for tid, task in ready.items():
+            if tid in known:
+                continue
             spec = task.task_spec
             s.add(
                 WorkItem(
@@ -335,6 +370,7 @@ class Stepper:
                     created_at=now,
                 )
             )
+            known[tid] = spec.bpmn_id
             audit.record(
                 s,
                 "task.ready",
@@ -343,71 +379,60 @@ class Stepper:
                 element=spec.bpmn_id,
                 task=tid,
             )
-        if inst.business_key:
+        if inst.business_key != step.mirror["business_key"] and known:
             s.execute(
                 update(WorkItem)
-                .where(WorkItem.instance_id == inst.id, WorkItem.status == "ready")
+                .where(WorkItem.id.in_(list(known)))
                 .values(business_key=inst.business_key)
             )
 
     @staticmethod
-    def _sync_timers(s: Session, inst: ProcessInstance, wf: BpmnWorkflow) -> None:
+    def _sync_timers(step: Step) -> None:
+        s, inst, known = step.session, step.instance, step.mirror["timers"]
         wanted: dict[str, tuple[str, datetime]] = {}
-        for task in wf.event_manager.tasks.values():
-            if is_timer(task):
-                due = _timer_due(task)
-                if due is not None:
-                    wanted[str(task.id)] = (task.task_spec.bpmn_id, due)
-        jobs = {
-            j.task_id: j
-            for j in s.scalars(select(Job).where(Job.instance_id == inst.id, Job.kind == "timer"))
-        }
-        for tid, job in jobs.items():
-            if tid not in wanted:
-                s.delete(job)
-            elif job.due_at != wanted[tid][1]:
-                job.due_at, job.locked_by, job.locked_until = wanted[tid][1], None, None
+        for task in step.workflow.event_manager.tasks.values():
+            due = _timer_due(task) if is_timer(task) else None
+            if due is not None:
+                wanted[str(task.id)] = (task.task_spec.bpmn_id, due)
+        gone = [tid for tid in known if tid not in wanted]
+        if gone:
+            s.execute(
+                delete(Job).where(
+                    Job.instance_id == inst.id, Job.kind == "timer", Job.task_id.in_(gone)
+                )
+            )
+        for tid in gone:
+            del known[tid]
         for tid, (element, due) in wanted.items():
-            if tid not in jobs:
+            if tid not in known:
                 s.add(
                     Job(instance_id=inst.id, kind="timer", task_id=tid, element=element, due_at=due)
                 )
+            elif known[tid] != due.isoformat():
+                s.execute(
+                    update(Job)
+                    .where(Job.instance_id == inst.id, Job.task_id == tid, Job.kind == "timer")
+                    .values(due_at=due, locked_by=None, locked_until=None)
+                )
+            known[tid] = due.isoformat()
 
     @staticmethod
-    def _sync_subscriptions(s: Session, inst: ProcessInstance, wf: BpmnWorkflow) -> None:
-        wanted = {name for t in wf.event_manager.tasks.values() for name in message_names(t)}
-        rows = list(
-            s.scalars(select(MessageSubscription).where(MessageSubscription.instance_id == inst.id))
+    def _sync_subscriptions(step: Step) -> None:
+        s, inst = step.session, step.instance
+        wanted = sorted(
+            {n for t in step.workflow.event_manager.tasks.values() for n in message_names(t)}
         )
-        have = {r.message_name for r in rows}
-        for row in rows:
-            if row.message_name not in wanted:
-                s.delete(row)
-            elif row.correlation_key != inst.business_key:
-                row.correlation_key = inst.business_key
-        for name in wanted - have:
+        key_changed = inst.business_key != step.mirror["business_key"]
+        if wanted == step.mirror["messages"] and not key_changed:
+            return
+        s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == inst.id))
+        for name in wanted:
             s.add(
                 MessageSubscription(
                     instance_id=inst.id, message_name=name, correlation_key=inst.business_key
                 )
             )
-
-
-def definitions_of(task: Task) -> list[Any]:
-    """The event definitions a waiting task listens for: an event-based gateway (or a
-    multiple event) waits for all of its branches' events at once."""
-    definition = task.task_spec.event_definition
-    if isinstance(definition, MultipleEventDefinition):
-        return list(definition.event_definitions)
-    return [definition]
-
-
-def is_timer(task: Task) -> bool:
-    return any(isinstance(d, TimerEventDefinition) for d in definitions_of(task))
-
-
-def message_names(task: Task) -> list[str]:
-    return [d.name for d in definitions_of(task) if isinstance(d, MessageEventDefinition)]
+        step.mirror["messages"] = wanted
 
 
 def _timer_due(task: Task) -> datetime | None:
@@ -424,22 +449,9 @@ def _timer_due(task: Task) -> datetime | None:
         return None
 
 
-def _uuid(text: str) -> Any:
-    from uuid import UUID
-
-    return UUID(text)
-
-
-def _all_task_ids(wf: BpmnWorkflow) -> set[Any]:
-    ids = set(wf.tasks)
-    for sub in wf.subprocesses.values():
-        ids.update(sub.tasks)
-    return ids
-
-
-def active_elements(wf: BpmnWorkflow) -> list[str]:
-    names = []
-    for task in wf.get_tasks(state=ACTIVE_STATES):
+def active_elements(active: list[Task]) -> list[str]:
+    names: list[str] = []
+    for task in active:
         spec = task.task_spec
         bpmn_id = getattr(spec, "bpmn_id", None)
         if bpmn_id and spec.name not in _INTERNAL_SPECS and bpmn_id not in names:
@@ -447,17 +459,23 @@ def active_elements(wf: BpmnWorkflow) -> list[str]:
     return names
 
 
-def current_variables(wf: BpmnWorkflow) -> dict[str, Any]:
+def current_variables(wf: BpmnWorkflow, active: list[Task]) -> dict[str, Any]:
     """The data an observer means by "the instance's variables" right now."""
     if wf.is_completed():
         return dict(wf.data)
     merged: dict[str, Any] = {}
-    last = wf.last_task
-    if last is not None:
-        merged.update(last.data)
-    for task in wf.get_tasks(state=ACTIVE_STATES):
+    if wf.last_task is not None:
+        merged.update(wf.last_task.data)
+    for task in active:
         merged.update(task.data)
     return merged
+
+
+def task_by_id(wf: BpmnWorkflow, task_id: str) -> Task | None:
+    try:
+        return wf.get_task_from_id(UUID(task_id))
+    except Exception:  # unknown or malformed id
+        return None
 
 
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
