@@ -113,6 +113,11 @@ def test_a_stale_cached_workflow_is_never_used(config):
     with pytest.raises(Conflict):
         one.engine.complete_task(task["id"], {"name": "SO-1"}, CUSTOMER)
     assert one.engine.instance(view["id"], ADMIN)["active"] == ["review"]
+    # The first process's cached workflow is behind: it must reload, not reuse it.
+    review = only_task(one, SUPPORT)
+    got, _ = one.engine.complete_task(review["id"], {"ok": True}, SUPPORT)
+    assert got["active"] == ["wait_hour"]
+    assert got["variables"]["greeting"] == "hi"
 
 
 def test_a_handler_failing_three_times_raises_an_incident_that_a_retry_resolves(config):
