@@ -13,9 +13,10 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from .clock import clock
@@ -23,9 +24,10 @@ from .models import AuditChain, AuditEvent
 
 SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64
+_PENDING = "audit_pending"
 
 
-def _digest(row: AuditEvent) -> str:
+def _digest(row: Any) -> str:
     body = {
         "chain": row.chain,
         "seq": row.seq,
@@ -56,36 +58,61 @@ def record(
     actor: str | None = None,
     element: str | None = None,
     **details: Any,
-) -> AuditEvent:
-    """Append one event. Callers pass no secrets: names of fields, never their values."""
-    chain_id = instance_id or SYSTEM_CHAIN
-    # One locked read of the chain head per transaction; later appends reuse it.
-    heads = session.info.setdefault("audit_heads", {})
-    chain = heads.get(chain_id)
-    if chain is None:
-        chain = session.execute(
-            select(AuditChain).where(AuditChain.chain == chain_id).with_for_update()
-        ).scalar_one_or_none()
-        if chain is None:
-            chain = AuditChain(chain=chain_id, length=0, head_hash=GENESIS)
-            session.add(chain)
-        heads[chain_id] = chain
-    row = AuditEvent(
-        chain=chain_id,
-        seq=chain.length + 1,
-        instance_id=instance_id,
-        event=event,
-        actor=actor,
-        element=element,
-        details=details,
-        created_at=clock.now(),
-        prev_hash=chain.head_hash,
+) -> None:
+    """Append one event when the transaction commits. Callers pass no secrets: names of
+    fields, never their values."""
+    session.info.setdefault(_PENDING, []).append(
+        SimpleNamespace(
+            chain=instance_id or SYSTEM_CHAIN,
+            instance_id=instance_id,
+            event=event,
+            actor=actor,
+            element=element,
+            details=details,
+            created_at=clock.now(),
+        )
     )
-    row.hash = _digest(row)
-    chain.length = row.seq
-    chain.head_hash = row.hash
-    session.add(row)
-    return row
+
+
+def mark(session: Session) -> int:
+    """Where the pending events stand, to rewind to when a savepoint rolls back."""
+    return len(session.info.get(_PENDING, []))
+
+
+def rewind(session: Session, position: int) -> None:
+    del session.info.get(_PENDING, [])[position:]
+
+
+@event.listens_for(Session, "before_commit")
+def _append_pending(session: Session) -> None:
+    """Write the transaction's events: one locked read of each chain head, one insert."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    rows = []
+    for chain_id in dict.fromkeys(p.chain for p in pending):
+        head = session.execute(
+            select(AuditChain.length, AuditChain.head_hash)
+            .where(AuditChain.chain == chain_id)
+            .with_for_update()
+        ).first()
+        length, prev = (head.length, head.head_hash) if head else (0, GENESIS)
+        for item in (p for p in pending if p.chain == chain_id):
+            length += 1
+            item.seq, item.prev_hash = length, prev
+            item.hash = prev = _digest(item)
+            rows.append(vars(item))
+        if head is None:
+            session.execute(
+                insert(AuditChain).values(chain=chain_id, length=length, head_hash=prev)
+            )
+        else:
+            session.execute(
+                update(AuditChain)
+                .where(AuditChain.chain == chain_id)
+                .values(length=length, head_hash=prev)
+            )
+    session.execute(insert(AuditEvent), rows)
 
 
 @dataclass(frozen=True)

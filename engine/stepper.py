@@ -157,6 +157,7 @@ class Stepper:
         ctx = self.context(step, task, dict(getattr(spec, "extensions", {}) or {}))
         secrets, step.secrets = step.secrets, {}
         ctx.secrets = secrets
+        audit_mark = audit.mark(step.session)
         nested = step.session.begin_nested()
         try:
             if handler is None:
@@ -169,6 +170,7 @@ class Stepper:
             return self._throw(step, task, err)
         except Exception as exc:
             nested.rollback()
+            audit.rewind(step.session, audit_mark)
             self._failed(step, task, topic, _scrub(f"{type(exc).__name__}: {exc}", secrets))
             return False
         self.apply_context(step, ctx)
