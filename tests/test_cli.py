@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import text
+
+from engine.db import make_engine
+from tests.engine_support import BPMN_DIR
+from tokenflow.cli import main
+
+
+@pytest.fixture
+def env(config, monkeypatch):
+    monkeypatch.setenv("TOKENFLOW_INSTANCE_DIR", str(config.instance_dir))
+    monkeypatch.setenv("TOKENFLOW_DATABASE_URL", config.database_url)
+    return config
+
+
+def run(*argv: str, stdin: str = "") -> int:
+    import sys
+
+    old = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        return main(list(argv))
+    finally:
+        sys.stdin = old
+
+
+def test_db_upgrade_is_idempotent(env, capsys):
+    assert run("db", "upgrade") == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_deploy_reports_each_problem_on_one_line_and_fails(env, capsys, tmp_path):
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text((BPMN_DIR / "linear.bpmn").read_text().replace('"PT1H"', "PT1H"))
+    assert run("deploy", str(bad)) == 1
+    err = capsys.readouterr().err
+    assert "wait_hour: timer PT1H must be quoted" in err
+    assert "Traceback" not in err
+
+
+def test_deploy_of_a_missing_path_is_one_clear_line(env, capsys):
+    assert run("deploy", "/nonexistent/x.bpmn") == 2
+    assert capsys.readouterr().err.strip() == (
+        "tokenflow: /nonexistent/x.bpmn: no such file or directory")
+
+
+def test_users_create_reads_the_password_from_stdin_and_refuses_duplicates(env, capsys):
+    assert run("users", "create", "fran", "--role", "finance", "--password-stdin",
+               stdin="a long password\n") == 0
+    assert run("users", "create", "fran", "--role", "finance", "--password-stdin",
+               stdin="a long password\n") == 2
+    assert "taken" in capsys.readouterr().err
+    assert run("users", "create", "x", "--role", "finance", "--password-stdin",
+               stdin="short\n") == 2
+
+
+def test_audit_verify_exits_non_zero_on_a_tampered_row(env, capsys):
+    assert run("users", "create", "ann", "--role", "admin", "--password-stdin",
+               stdin="a long password\n") == 0
+    assert run("audit", "verify") == 0
+    engine = make_engine(env.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_events SET actor = 'mallory'"))
+    engine.dispose()
+    assert run("audit", "verify") == 1
+    assert "content was changed" in capsys.readouterr().err
+
+
+def test_tokens_import_refuses_a_malformed_file_with_one_line(env, capsys, tmp_path):
+    bad = tmp_path / "seeds.pskc"
+    bad.write_text("<KeyContainer>")
+    assert run("tokens", "import", str(bad)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tokenflow: seeds.pskc:") and "Traceback" not in err
+
+
+def test_tokens_import_reads_rfc6030_figure_6_with_its_pre_shared_key(env, capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "pskc" / "rfc6030_figure6.pskcxml"
+    assert run("tokens", "import", str(fixture), "--psk",
+               "12345678901234567890123456789012") == 0
+    assert "imported 1 token(s)" in capsys.readouterr().out
