@@ -45,22 +45,54 @@ def test_deploy_reports_each_problem_on_one_line_and_fails(env, capsys, tmp_path
 def test_deploy_of_a_missing_path_is_one_clear_line(env, capsys):
     assert run("deploy", "/nonexistent/x.bpmn") == 2
     assert capsys.readouterr().err.strip() == (
-        "tokenflow: /nonexistent/x.bpmn: no such file or directory")
+        "tokenflow: /nonexistent/x.bpmn: no such file or directory"
+    )
 
 
 def test_users_create_reads_the_password_from_stdin_and_refuses_duplicates(env, capsys):
-    assert run("users", "create", "fran", "--role", "finance", "--password-stdin",
-               stdin="a long password\n") == 0
-    assert run("users", "create", "fran", "--role", "finance", "--password-stdin",
-               stdin="a long password\n") == 2
+    assert (
+        run(
+            "users",
+            "create",
+            "fran",
+            "--role",
+            "finance",
+            "--password-stdin",
+            stdin="a long password\n",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "users",
+            "create",
+            "fran",
+            "--role",
+            "finance",
+            "--password-stdin",
+            stdin="a long password\n",
+        )
+        == 2
+    )
     assert "taken" in capsys.readouterr().err
-    assert run("users", "create", "x", "--role", "finance", "--password-stdin",
-               stdin="short\n") == 2
+    assert (
+        run("users", "create", "x", "--role", "finance", "--password-stdin", stdin="short\n") == 2
+    )
 
 
 def test_audit_verify_exits_non_zero_on_a_tampered_row(env, capsys):
-    assert run("users", "create", "ann", "--role", "admin", "--password-stdin",
-               stdin="a long password\n") == 0
+    assert (
+        run(
+            "users",
+            "create",
+            "ann",
+            "--role",
+            "admin",
+            "--password-stdin",
+            stdin="a long password\n",
+        )
+        == 0
+    )
     assert run("audit", "verify") == 0
     engine = make_engine(env.database_url)
     with engine.begin() as conn:
@@ -82,6 +114,5 @@ def test_tokens_import_reads_rfc6030_figure_6_with_its_pre_shared_key(env, capsy
     from pathlib import Path
 
     fixture = Path(__file__).parent / "fixtures" / "pskc" / "rfc6030_figure6.pskcxml"
-    assert run("tokens", "import", str(fixture), "--psk",
-               "12345678901234567890123456789012") == 0
+    assert run("tokens", "import", str(fixture), "--psk", "12345678901234567890123456789012") == 0
     assert "imported 1 token(s)" in capsys.readouterr().out

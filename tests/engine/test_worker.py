@@ -3,6 +3,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
+
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import ProcessInstance
@@ -43,8 +45,7 @@ def test_the_apscheduler_worker_fires_a_due_timer(config):
         time.sleep(0.3)
         assert system.engine.instance(view["id"], ADMIN)["active"] == ["wait_hour"]
         clock.advance(timedelta(hours=1, seconds=1))
-        assert wait_for(lambda: system.engine.instance(view["id"], ADMIN)["active"]
-                        == ["wait_go"])
+        assert wait_for(lambda: system.engine.instance(view["id"], ADMIN)["active"] == ["wait_go"])
     finally:
         worker.stop()
 
@@ -61,10 +62,8 @@ def test_a_crash_in_the_middle_of_a_step_loses_and_repeats_nothing(config, monke
         raise SystemExit("power cut")
 
     monkeypatch.setattr(system.engine.stepper, "finish", crash)
-    try:
+    with pytest.raises(SystemExit):
         system.engine.complete_task(task["id"], {"name": "A"}, CUSTOMER)
-    except SystemExit:
-        pass
     monkeypatch.undo()
     with unit_of_work(system.session_factory) as s:
         inst = s.get(ProcessInstance, view["id"])
@@ -73,4 +72,3 @@ def test_a_crash_in_the_middle_of_a_step_loses_and_repeats_nothing(config, monke
     got, _ = system.engine.complete_task(task["id"], {"name": "A"}, CUSTOMER)
     assert got["active"] == ["review"] and got["business_key"] == "SO-20001"
     assert len(calls) == 2 and calls[0] == calls[1]  # same idempotency key on the repeat
-
