@@ -86,6 +86,8 @@ def rewind(session: Session, position: int) -> None:
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
     """Write the transaction's events: one locked read of each chain head, one insert."""
+    if session.in_nested_transaction():
+        return  # a savepoint: the events wait for the real commit
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
