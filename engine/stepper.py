@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -321,6 +322,7 @@ class Stepper:
         wf, inst, s = step.workflow, step.instance, step.session
         now = clock.now()
         tasks = list(all_tasks(wf))
+        self._forget_abandoned(step, tasks, now)
         self._sync_work_items(step, tasks, now)
         self._sync_timers(step)
         self._sync_subscriptions(step)
@@ -342,6 +344,35 @@ class Stepper:
         state["staff_variables"] = mirror["staff_variables"]
         inst.state = state
         inst.updated_at = now
+
+    @staticmethod
+    def _forget_abandoned(step: Step, tasks: list[Task], now: datetime) -> None:
+        """A failing service task that the process moved past (a boundary event or a
+        terminate end cancelled it) needs no retry and no admin any more."""
+        started = {str(t.id) for t in tasks if t.state == TaskState.STARTED}
+        s, iid = step.session, step.instance.id
+        retrying = [tid for tid in step.mirror["retrying"] if tid not in started]
+        if retrying:
+            s.execute(
+                delete(Job).where(
+                    Job.instance_id == iid, Job.kind == "service", Job.task_id.in_(retrying)
+                )
+            )
+            step.mirror["retrying"] = [t for t in step.mirror["retrying"] if t not in retrying]
+        stale = [tid for tid in step.mirror["incidents"] if tid not in started]
+        if stale:
+            s.execute(
+                update(Incident)
+                .where(
+                    Incident.instance_id == iid,
+                    Incident.task_id.in_(stale),
+                    Incident.status == "open",
+                )
+                .values(status="cancelled", resolved_at=now, resolved_by=step.actor)
+            )
+            step.mirror["incidents"] = [t for t in step.mirror["incidents"] if t not in stale]
+            for tid in stale:
+                audit.record(s, "incident.cancelled", instance_id=iid, actor=step.actor, task=tid)
 
     def _sync_work_items(self, step: Step, tasks: list[Task], now: datetime) -> None:
         s, inst, known = step.session, step.instance, step.mirror["ready"]
@@ -485,10 +516,30 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_output(result: dict[str, Any], secrets: dict[str, Any]) -> None:
+    """A handler must not hand a sensitive value back into task data: refuse any output
+    value equal to one, or text containing a long one (a card number inside a message).
+    Short secrets (a CVC) are only compared whole: as substrings they match by chance."""
     text = json.dumps(result)  # raises TypeError on values a workflow cannot store
+    leaves = set(_leaves(result))
     for value in secrets.values():
-        if isinstance(value, str) and len(value) >= 3 and value in text:
+        if value in (None, "", True, False):
+            continue
+        if str(value) in leaves or (len(str(value)) >= _SUBSTRING_MIN and str(value) in text):
             raise ValueError("a handler returned a sensitive form value; it must not be stored")
+
+
+_SUBSTRING_MIN = 8
+
+
+def _leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _leaves(item)
+    elif value is not None:
+        yield str(value)
 
 
 def _scrub(message: str, secrets: dict[str, Any]) -> str:

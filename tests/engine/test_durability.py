@@ -241,3 +241,25 @@ def test_audit_verify_finds_an_edited_a_deleted_and_a_truncated_event(config):
     with unit_of_work(system.session_factory) as s:
         reasons = {b.reason for b in audit.verify(s)}
     assert {"event missing", "newest events are missing or chain head changed"} <= reasons
+
+
+def test_an_incident_on_a_task_the_process_moved_past_is_cancelled(config):
+    reg = Registry()
+    reg.handler("name_it")(lambda ctx: ctx.set_business_key("SO-30001"))
+
+    @reg.handler()
+    def flaky(ctx):
+        raise ConnectionError("never works")
+
+    system = engine_system(config, reg, "abandon.bpmn")
+    view = system.engine.start("abandon", ADMIN)
+    for _ in range(2):
+        clock.advance(timedelta(minutes=10))
+        run_due_jobs(system.engine, "w1")
+    assert system.engine.instance(view["id"], ADMIN)["status"] == "incident"
+    system.engine.correlate("give_up", "SO-30001", {}, SYSTEM)
+    assert system.engine.instance(view["id"], ADMIN)["status"] == "completed"
+    with unit_of_work(system.session_factory) as s:
+        assert list_incidents(s) == []
+        assert s.scalar(select(Incident.status)) == "cancelled"
+        assert list_jobs(s) == []
