@@ -516,30 +516,31 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_output(result: dict[str, Any], secrets: dict[str, Any]) -> None:
-    """A handler must not hand a sensitive value back into task data: refuse any output
-    value equal to one, or text containing a long one (a card number inside a message).
-    Short secrets (a CVC) are only compared whole: as substrings they match by chance."""
+    """A handler must not hand a sensitive form value back into task data: refuse output
+    that names a sensitive field, or text containing a long sensitive value (a card
+    number inside a message). Short values (a CVC, four SSN digits) are not searched
+    for: they equal an unrelated year or choice by chance."""
     text = json.dumps(result)  # raises TypeError on values a workflow cannot store
-    leaves = set(_leaves(result))
+    named = set(secrets) & set(_keys(result))
+    if named:
+        raise ValueError(f"a handler returned sensitive field(s) {sorted(named)}")
     for value in secrets.values():
-        if value in (None, "", True, False):
-            continue
-        if str(value) in leaves or (len(str(value)) >= _SUBSTRING_MIN and str(value) in text):
-            raise ValueError("a handler returned a sensitive form value; it must not be stored")
+        long_value = isinstance(value, str | int) and len(str(value)) >= _SUBSTRING_MIN
+        if long_value and str(value) in text:
+            raise ValueError("a handler returned a sensitive form value")
 
 
 _SUBSTRING_MIN = 8
 
 
-def _leaves(value: Any) -> Iterator[str]:
+def _keys(value: Any) -> Iterator[str]:
     if isinstance(value, dict):
-        for item in value.values():
-            yield from _leaves(item)
+        for key, item in value.items():
+            yield str(key)
+            yield from _keys(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _leaves(item)
-    elif value is not None:
-        yield str(value)
+            yield from _keys(item)
 
 
 def _scrub(message: str, secrets: dict[str, Any]) -> str:

@@ -5,17 +5,22 @@ import pytest
 from engine.stepper import _check_output
 
 
-def test_a_short_secret_inside_an_unrelated_value_is_not_a_leak():
-    _check_output({"charge_id": "ch_8a123f"}, {"card_cvc": "123"})
+@pytest.mark.parametrize(
+    "result",
+    [{"charge_id": "ch_8a123f"}, {"choices": [{"id": "1984", "name": "1984"}]}],
+)
+def test_a_short_secret_equal_to_an_unrelated_value_is_not_a_leak(result):
+    _check_output(result, {"card_cvc": "123", "ssn_last4": "1984"})
 
 
 @pytest.mark.parametrize(
     "result",
     [
-        {"cvc": "123"},
-        {"nested": {"list": ["x", "123"]}},
+        {"card_cvc": "123"},
+        {"nested": {"list": [{"card_cvc": "x"}]}},
         {"message": "card 4242424242424242 declined"},
         {"number": 4242424242424242},
+        {"digits": "x4242424242424242x"},
     ],
 )
 def test_a_sensitive_value_handed_back_into_task_data_is_refused(result):
