@@ -14,7 +14,17 @@ from engine.registry import Registry
 
 registry = Registry()
 
-MODULES: tuple[str, ...] = ()
+MODULES: tuple[str, ...] = (
+    "orders",
+    "payment",
+    "shipping",
+    "license_keys",
+    "proofing",
+    "video_proofing",
+    "activation",
+    "registration",
+    "phone",
+)
 
 
 def load() -> Registry:

@@ -1,4 +1,5 @@
-"""The purchase side's tables: sales orders, their numbers, license keys, attempt counters.
+"""The purchase side's tables: card charges, sales orders and their numbers, license keys,
+attempt counters.
 
 Rows hold what the business needs to answer "what happened to order SO-10042": never card
 data (it only passes through `charge_card`) and never a license key in clear (only its
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, utcnow
 
-ORDER_STATUSES = ("pending", "paid", "cancelled")
+ORDER_STATUSES = ("open", "paid", "cancelled")
 LICENSE_KEY_STATUSES = ("issued", "used", "inactive", "replaced")
 ORDER_NUMBER_OFFSET = 10000
 
@@ -40,6 +41,23 @@ class OrderNumber(Base):
         return f"SO-{ORDER_NUMBER_OFFSET + self.id:05d}"
 
 
+class CardCharge(Base):
+    """An approved card charge. The card is charged before the order exists, so the
+    charge is kept here (never in task data: the engine refuses output that could echo a
+    card field) until `create_sales_order` puts its reference on the order."""
+
+    __tablename__ = "card_charges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    charge_id: Mapped[str] = mapped_column(String(64), unique=True)
+    product: Mapped[str] = mapped_column(String(64))
+    amount_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    charged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SalesOrder(Base):
     __tablename__ = "sales_orders"
     __table_args__ = (CheckConstraint(_one_of("status", ORDER_STATUSES), name="status"),)
@@ -55,14 +73,13 @@ class SalesOrder(Base):
     currency: Mapped[str] = mapped_column(String(3))
     payment_method: Mapped[str | None] = mapped_column(String(16))
     po_number: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    charge_id: Mapped[str | None] = mapped_column(String(64))
-    card_last4: Mapped[str | None] = mapped_column(String(4))
     invoice_number: Mapped[str | None] = mapped_column(String(32))
     invoice_due: Mapped[date | None]
-    paid_at: Mapped[datetime | None]
+    # The card charge's id, or the bank reference finance gave with the payment.
     payment_reference: Mapped[str | None] = mapped_column(String(200))
+    paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     token_serial: Mapped[str | None] = mapped_column(String(64))
     tracking_number: Mapped[str | None] = mapped_column(String(64))

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from handlers.domain_models import AttemptCounter, LicenseKey, OrderNumber, SalesOrder
+from handlers.domain_models import (
+    AttemptCounter,
+    CardCharge,
+    LicenseKey,
+    OrderNumber,
+    SalesOrder,
+)
 from handlers.proofing_models import (
     ActivationCode,
     Credential,
@@ -15,6 +21,7 @@ from handlers.tokens.models import HardwareToken
 __all__ = [
     "ActivationCode",
     "AttemptCounter",
+    "CardCharge",
     "Credential",
     "HardwareToken",
     "LicenseKey",

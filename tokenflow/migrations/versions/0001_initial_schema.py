@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 01:43:34.715530
+Create Date: 2026-11-29 01:51:25.005288
 """
 
 from __future__ import annotations
@@ -82,6 +82,24 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_audit_events_instance_id"), ["instance_id"], unique=False
+        )
+
+    op.create_table(
+        "card_charges",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.String(length=36), nullable=False),
+        sa.Column("charge_id", sa.String(length=64), nullable=False),
+        sa.Column("product", sa.String(length=64), nullable=False),
+        sa.Column("amount_cents", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("card_last4", sa.String(length=4), nullable=True),
+        sa.Column("charged_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_card_charges")),
+        sa.UniqueConstraint("charge_id", name=op.f("uq_card_charges_charge_id")),
+    )
+    with op.batch_alter_table("card_charges", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_card_charges_instance_id"), ["instance_id"], unique=False
         )
 
     op.create_table(
@@ -275,12 +293,10 @@ def upgrade() -> None:
         sa.Column("po_number", sa.String(length=100), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_at", engine.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("charge_id", sa.String(length=64), nullable=True),
-        sa.Column("card_last4", sa.String(length=4), nullable=True),
         sa.Column("invoice_number", sa.String(length=32), nullable=True),
         sa.Column("invoice_due", sa.Date(), nullable=True),
-        sa.Column("paid_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("payment_reference", sa.String(length=200), nullable=True),
+        sa.Column("paid_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancelled_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("token_serial", sa.String(length=64), nullable=True),
         sa.Column("tracking_number", sa.String(length=64), nullable=True),
@@ -288,7 +304,7 @@ def upgrade() -> None:
         sa.Column("shipped_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", engine.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "status IN ('pending', 'paid', 'cancelled')", name=op.f("ck_sales_orders_status")
+            "status IN ('open', 'paid', 'cancelled')", name=op.f("ck_sales_orders_status")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sales_orders")),
         sa.UniqueConstraint("instance_id", name=op.f("uq_sales_orders_instance_id")),
@@ -577,6 +593,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_credentials_instance_id"))
 
     op.drop_table("credentials")
+    with op.batch_alter_table("card_charges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_card_charges_instance_id"))
+
+    op.drop_table("card_charges")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_instance_id"))
 

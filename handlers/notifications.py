@@ -1,0 +1,64 @@
+"""Emails to the customer, for every handler: render a template and send it once.
+
+The send is keyed by the service task's idempotency key plus the template name, so a
+retry after a crash (or a handler that sends two templates) never mails the same message
+twice, while the same template sent by another task (a second reminder) is a new email.
+A failing sender raises: the engine retries the task with backoff, then opens an incident.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import column, select, table
+
+from engine.registry import HandlerContext
+from handlers.adapters.email import render_email
+
+log = logging.getLogger(__name__)
+
+# Accounts belong to the web layer, which handlers must not import; only these two
+# columns of its table are read, to find where the customer's mail goes.
+_USERS = table("users", column("id"), column("email"))
+SANDBOX_MAIL_DOMAIN = "customers.tokenflow.local"
+
+
+def send_email(ctx: HandlerContext, template: str, *, to: str | None = None, **context: Any) -> str:
+    """Render `template` with `context` (plus `name`, unless given) and send it to `to`
+    or the instance's customer; returns the message id."""
+    context.setdefault("name", customer_name(ctx))
+    rendered = render_email(template, **context)
+    return ctx.services.adapters.email.send(
+        to or customer_email(ctx),
+        rendered.subject,
+        rendered.text,
+        rendered.html,
+        idempotency_key=f"{ctx.idempotency_key}:{template}",
+    )
+
+
+def customer_email(ctx: HandlerContext) -> str:
+    """An `email` variable wins (a customer may give another address), then the account's
+    address; a customer with neither (demo or test accounts) gets a sandbox address, so
+    the message still lands in the outbox where someone can read it."""
+    given = ctx.data.get("email")
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    if ctx.owner_id is not None:
+        stored = ctx.session.scalar(select(_USERS.c.email).where(_USERS.c.id == ctx.owner_id))
+        if stored:
+            return str(stored)
+    log.info("instance %s: no email address known, using the sandbox domain", ctx.instance_id)
+    return f"customer-{ctx.owner_id or 'unknown'}@{SANDBOX_MAIL_DOMAIN}"
+
+
+def customer_name(ctx: HandlerContext) -> str:
+    """The most formal name the journey has collected so far."""
+    legal = " ".join(
+        str(ctx.data[k]).strip() for k in ("legal_first_name", "legal_last_name") if ctx.data.get(k)
+    )
+    for candidate in (legal, ctx.data.get("ship_name"), ctx.data.get("bill_name")):
+        if isinstance(candidate, str) and candidate.strip():
+            return candidate.strip()
+    return "customer"

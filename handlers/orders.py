@@ -1,0 +1,144 @@
+"""Sales orders: creating the order that names the journey, confirming and cancelling it.
+
+The order number is the instance's business key (messages such as `payment_received`
+correlate on it) and what a customer quotes on the phone, so it is short, readable and
+never reused: it comes from the `order_numbers` counter table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.registry import HandlerContext
+from handlers import registry
+from handlers.domain_models import CardCharge, OrderNumber, SalesOrder
+from handlers.notifications import send_email
+
+CURRENCY = "USD"
+# Price of the 1-year subscription, hardware token included, in cents.
+PRICES = {"token_with_proofing": 4900, "token_without_proofing": 2900}
+PRODUCT_NAMES = {
+    "token_with_proofing": "OTP hardware token with identity proofing, 1-year subscription",
+    "token_without_proofing": "OTP hardware token, 1-year subscription",
+}
+
+
+class OrderMissing(LookupError):
+    """A handler that needs the order ran before `create_sales_order`: a diagram bug."""
+
+
+def order_of(ctx: HandlerContext, *, lock: bool = False) -> SalesOrder:
+    """The sales order of this instance (by instance, else by the `order_number` variable)."""
+    query = select(SalesOrder).where(SalesOrder.instance_id == ctx.instance_id)
+    number = ctx.data.get("order_number")
+    if isinstance(number, str):
+        query = select(SalesOrder).where(
+            (SalesOrder.instance_id == ctx.instance_id) | (SalesOrder.order_number == number)
+        )
+    if lock:
+        query = query.with_for_update()
+    order = ctx.session.scalars(query.order_by(SalesOrder.id)).first()
+    if order is None:
+        raise OrderMissing(f"instance {ctx.instance_id} has no sales order yet")
+    return order
+
+
+def order_variables(order: SalesOrder) -> dict[str, Any]:
+    return {
+        "order_number": order.order_number,
+        "order_status": order.status,
+        "amount_cents": order.amount_cents,
+        "currency": order.currency,
+    }
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+@registry.handler()
+def create_sales_order(ctx: HandlerContext) -> dict[str, Any]:
+    """Create the instance's order (for a card, after the charge was approved), or find
+    the one it already has, so that a repeated run never mints a second number."""
+    product = ctx.data.get("product")
+    if product not in PRICES:
+        raise ValueError(f"unknown product {product!r}")
+    order = ctx.session.scalars(
+        select(SalesOrder).where(SalesOrder.instance_id == ctx.instance_id)
+    ).first()
+    if order is None:
+        counter = OrderNumber(instance_id=ctx.instance_id, created_at=ctx.now)
+        ctx.session.add(counter)
+        ctx.session.flush()
+        order = SalesOrder(
+            order_number=counter.order_number,
+            instance_id=ctx.instance_id,
+            owner_id=ctx.owner_id,
+            product=product,
+            amount_cents=PRICES[product],
+            currency=CURRENCY,
+            status="open",
+            created_at=ctx.now,
+        )
+        ctx.session.add(order)
+        ctx.audit("order.created", order_number=order.order_number, product=product)
+    _remember_checkout(ctx, order)
+    ctx.session.flush()
+    ctx.set_business_key(order.order_number)
+    return {**order_variables(order), "payment_reference": order.payment_reference}
+
+
+def _remember_checkout(ctx: HandlerContext, order: SalesOrder) -> None:
+    """Payment method, PO number and, for a card, the charge that paid for the order."""
+    method = ctx.data.get("payment_method")
+    if method in ("card", "invoice"):
+        order.payment_method = method
+    po_number = ctx.data.get("po_number")
+    if isinstance(po_number, str) and po_number.strip():
+        order.po_number = po_number.strip()[:100]
+    if method == "card" and order.payment_reference is None:
+        charge = ctx.session.scalars(
+            select(CardCharge)
+            .where(CardCharge.instance_id == ctx.instance_id)
+            .order_by(CardCharge.id.desc())
+        ).first()
+        if charge is None:
+            raise RuntimeError("the card was not charged: no order without payment")
+        order.payment_reference = charge.charge_id
+
+
+@registry.handler()
+def send_order_confirmation(ctx: HandlerContext) -> dict[str, Any]:
+    """Tell the customer the order number they will quote and what they bought."""
+    order = order_of(ctx)
+    send_email(
+        ctx,
+        "order_confirmation",
+        order_number=order.order_number,
+        product=PRODUCT_NAMES.get(order.product, order.product),
+        amount_cents=order.amount_cents,
+        currency=order.currency,
+        payment_method=order.payment_method or ctx.data.get("payment_method") or "invoice",
+    )
+    return {"order_confirmation_sent_at": ctx.now.isoformat()}
+
+
+@registry.handler()
+def cancel_unpaid_order(ctx: HandlerContext) -> dict[str, Any]:
+    """The invoice was not paid in time: the order ends and the customer is told so."""
+    order = order_of(ctx, lock=True)
+    if order.status == "paid":
+        # A payment recorded in the same instant wins: never cancel what was paid.
+        raise RuntimeError(f"order {order.order_number} is paid and cannot be cancelled")
+    if order.status != "cancelled":
+        order.status, order.cancelled_at = "cancelled", ctx.now
+        ctx.audit("order.cancelled", order_number=order.order_number, reason="unpaid")
+    reason = ctx.config.get("reason") or (
+        f"we did not receive payment for invoice {order.invoice_number or order.order_number}"
+        " in time."
+    )
+    send_email(ctx, "order_cancelled", order_number=order.order_number, reason=reason)
+    return {"order_status": "cancelled", "cancelled_at": iso(order.cancelled_at)}

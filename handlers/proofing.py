@@ -1,0 +1,151 @@
+"""Identity proofing through the credit bureau (Experian-like), and its end when it fails.
+
+The last four SSN digits reach `locate_identity` through `ctx.secrets` only: they go to
+the bureau adapter and nowhere else (no variable, row, log line or audit detail).
+
+The diagram counts failed attempts and decides what follows (video after two failed
+Experian attempts, the end after three in all), so an analyst can change those rules
+without touching Python; the handlers only report each outcome.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from engine.registry import BpmnError, HandlerContext
+from handlers import license_keys, registry
+from handlers.adapters.identity import Located, NotLocated
+from handlers.notifications import send_email
+from handlers.proofing_models import ProofingAttempt
+
+QUESTION_COUNT = 3
+_DURATION = re.compile(
+    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """An ISO 8601 duration in weeks, days, hours, minutes, seconds ("P30D", "PT10M").
+
+    Years and months are refused: their length depends on the date, and a validity an
+    analyst reads as "30 days" should be exactly that.
+    """
+    value = text.strip().upper()
+    match = _DURATION.fullmatch(value)
+    if match is None or value in ("P", "PT") or value.endswith("T"):
+        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P30D or PT10M")
+    return timedelta(**{k: int(v) for k, v in match.groupdict().items() if v})
+
+
+def order_number(ctx: HandlerContext) -> str | None:
+    """The order this journey serves: the business key, or a variable when a called
+    process was started on its own."""
+    number = ctx.business_key or ctx.data.get("order_number")
+    return str(number) if number else None
+
+
+def record_attempt(
+    ctx: HandlerContext, method: str, outcome: str, reference: str | None = None
+) -> None:
+    """Log the attempt for support and analysts, with no personal data."""
+    ctx.session.add(
+        ProofingAttempt(
+            instance_id=ctx.instance_id,
+            order_number=order_number(ctx),
+            method=method,
+            outcome=outcome,
+            reference=reference,
+            actor=ctx.actor,
+            created_at=ctx.now,
+        )
+    )
+    ctx.audit("proofing.attempt", method=method, outcome=outcome)
+
+
+class DetailsLost(RuntimeError):
+    """The SSN digits live in memory for one step only, so a retry has none. Throwing
+    `identity_not_located` would cost the customer an attempt for our failure, so this
+    becomes an incident instead (see the report on a missing "details needed" path)."""
+
+
+def _text(ctx: HandlerContext, name: str) -> str:
+    value = ctx.data.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def us_phone(text: str) -> str:
+    """Experian is for US residents, who write their number without +1; the bureau
+    needs E.164."""
+    digits = re.sub(r"[\s().-]", "", text)
+    if digits.isdigit() and len(digits) == 10:
+        return "+1" + digits
+    if digits.isdigit() and len(digits) == 11 and digits.startswith("1"):
+        return "+" + digits
+    return text
+
+
+@registry.handler()
+def locate_identity(ctx: HandlerContext) -> dict[str, Any]:
+    """Ask the bureau to find the customer; its questions go to the `experian_questions`
+    form. Not found throws `identity_not_located` (a failed attempt)."""
+    ssn_last4 = ctx.secrets.get("ssn_last4")
+    if not isinstance(ssn_last4, str):
+        raise DetailsLost("the SSN digits are gone after a retry: ask the customer again")
+    try:
+        found: Located | NotLocated = ctx.services.adapters.identity.locate(
+            _text(ctx, "legal_first_name"),
+            _text(ctx, "legal_last_name"),
+            _text(ctx, "street"),
+            _text(ctx, "city"),
+            _text(ctx, "postal_code"),
+            _text(ctx, "country") or "US",
+            us_phone(_text(ctx, "phone")),
+            _text(ctx, "date_of_birth"),
+            ssn_last4,
+        )
+    except ValueError as exc:
+        # Details the bureau refuses (a phone number it cannot read, say) find nobody.
+        found = NotLocated(str(exc))
+    if not isinstance(found, Located):
+        record_attempt(ctx, "experian", "not_located")
+        raise BpmnError(
+            "identity_not_located",
+            "not located",
+            {"proofing_outcome": "fail", "proofing_message": found.reason},
+        )
+    out: dict[str, Any] = {"identity_reference": found.reference, "proofing_message": None}
+    for number, question in enumerate(found.questions[:QUESTION_COUNT], 1):
+        out[f"question_{number}_id"] = question.id
+        out[f"question_{number}_text"] = question.text
+        out[f"question_{number}_choices"] = [{"id": c, "name": c} for c in question.choices]
+    return out
+
+
+@registry.handler()
+def score_identity_answers(ctx: HandlerContext) -> dict[str, Any]:
+    """Have the bureau mark the answers: `proofing_outcome` is pass, partial or fail."""
+    reference = _text(ctx, "identity_reference")
+    answers = {}
+    for number in range(1, QUESTION_COUNT + 1):
+        question = ctx.data.get(f"question_{number}_id")
+        answer = ctx.data.get(f"answer_{number}")
+        if question:
+            answers[str(question)] = str(answer or "")
+    outcome = ctx.services.adapters.identity.score(reference, answers) if reference else "fail"
+    record_attempt(ctx, "experian", outcome, reference or None)
+    # The choices repeat what the customer told the bureau; once scored they are no use.
+    cleared = {f"question_{n}_choices": None for n in range(1, QUESTION_COUNT + 1)}
+    return {**cleared, "proofing_outcome": outcome, "proofing_method": "experian"}
+
+
+@registry.handler()
+def deactivate_license_key(ctx: HandlerContext) -> dict[str, Any]:
+    """No proofing attempts are left: the license key stops working and the customer is
+    told why and whom to contact."""
+    changed = license_keys.deactivate_license_key(ctx.session, ctx.instance_id)
+    ctx.audit("license_key.deactivated", keys=changed, reason="proofing_failed")
+    send_email(ctx, "proofing_failed", order_number=order_number(ctx) or "", attempts_left=0)
+    return {"license_key_status": "inactive", "proofing_outcome": "fail"}

@@ -1,0 +1,92 @@
+"""Hardware tokens with known secrets for journey tests, and the codes they would show.
+
+Tokens enter the inventory through `import_tokens`, the path a PSKC import takes, so
+their secrets are sealed exactly as in production; the test keeps the clear secret to
+compute codes with pyotp at the engine's clock.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+import pyotp
+from sqlalchemy import select
+
+from engine.clock import clock
+from engine.db import unit_of_work
+from handlers.tokens.models import HardwareToken
+from handlers.tokens.pskc_import import TokenSeed, import_tokens
+from tokenflow.system import System
+
+_DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
+
+
+@dataclass(frozen=True)
+class TestToken:
+    __test__ = False  # not a pytest test class
+
+    serial: str
+    kind: str
+    digits: int
+    period: int | None
+    algorithm: str
+    secret: bytes
+
+    def _generator(self) -> pyotp.HOTP:
+        b32 = base64.b32encode(self.secret).decode()
+        return pyotp.HOTP(b32, digits=self.digits, digest=_DIGESTS[self.algorithm])
+
+    def code_at(self, n: int) -> str:
+        """The code at HOTP counter or TOTP time step `n`."""
+        return self._generator().at(n)
+
+    def current_step(self) -> int:
+        assert self.period is not None
+        return int(clock.now().timestamp()) // self.period
+
+    def consecutive_codes(self, offset: int = 0) -> tuple[str, str]:
+        """Two codes shown one press after the other: TOTP ending at the current time step
+        (plus `offset` steps), HOTP at counters `offset` and `offset + 1`."""
+        if self.kind == "hotp":
+            return self.code_at(offset), self.code_at(offset + 1)
+        step = self.current_step() + offset
+        return self.code_at(step - 1), self.code_at(step)
+
+
+def add_token(
+    system: System,
+    serial: str,
+    *,
+    kind: str = "totp",
+    digits: int = 6,
+    period: int | None = 30,
+    algorithm: str = "SHA1",
+    order_number: str | None = None,
+) -> TestToken:
+    """Import one token; with `order_number` it is allocated to that order, as shipping
+    would have done."""
+    secret = hashlib.sha256(f"journey seed {serial}".encode()).digest()[:20]
+    seed = TokenSeed(
+        serial=serial,
+        kind=kind,
+        algorithm=algorithm,
+        digits=digits,
+        period=period if kind == "totp" else None,
+        counter=0,
+        secret=secret,
+    )
+    with unit_of_work(system.session_factory) as s:
+        import_tokens(s, [seed], system.services.seed_key, batch="journey-test")
+        if order_number is not None:
+            row = s.scalars(select(HardwareToken).where(HardwareToken.serial == serial)).one()
+            row.status, row.order_number = "allocated", order_number
+    return TestToken(serial, kind, digits, seed.period, algorithm, secret)
+
+
+def token_row(system: System, serial: str) -> HardwareToken:
+    with unit_of_work(system.session_factory) as s:
+        row = s.scalars(select(HardwareToken).where(HardwareToken.serial == serial)).one()
+        s.expunge(row)
+        return row
