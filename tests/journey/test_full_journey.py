@@ -1,0 +1,94 @@
+"""The whole `hardware_token` journey end to end, and what it leaves behind."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+
+import pyotp
+
+from engine.clock import clock
+from tests.journey.inventory import seed_of
+from tests.journey.proofing_support import (
+    SSN_LAST4,
+    book_first_slot,
+    interview,
+    order_to_proofing,
+    try_experian,
+)
+from tests.journey.purchase_support import (
+    APPROVED_CARD,
+    emails,
+    license_keys_emailed,
+    stored_text,
+    text_of,
+)
+from tests.journey_support import AGENT, Journey, journey_system
+
+
+def two_codes(serial: str) -> tuple[str, str]:
+    """What pressing the token's button twice shows (TF test tokens: TOTP, 30 s, 6)."""
+    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
+    step = int(clock.now().timestamp()) // 30
+    return totp.generate_otp(step), totp.generate_otp(step + 1)
+
+
+def deliver_and_register(journey: Journey) -> None:
+    journey.message("token_delivered", {"carrier_status": "delivered"})
+    serial = journey.variables["token_serial"]
+    code1, code2 = two_codes(serial)
+    journey.complete("register_token", {"serial_number": serial, "code1": code1, "code2": code2})
+    journey.complete("register_phone", {"skip": True})
+
+
+def test_a_token_without_proofing_goes_from_purchase_to_an_active_credential(config):
+    system = journey_system(config)
+    journey = order_to_proofing(system, product="token_without_proofing")
+    journey.complete("activate_token", {})
+    deliver_and_register(journey)
+    view = journey.view()
+    assert view["status"] == "completed"
+    assert view["variables"]["credential_expires_at"]
+    assert {"order_number", "product", "token_serial", "tracking_number"} <= set(
+        journey.engine.instance(journey.instance_id, journey.actor)["variables"]
+    )
+
+
+def test_after_a_full_proofing_journey_no_secret_is_stored_logged_or_mailed(config, caplog):
+    caplog.set_level(logging.DEBUG)
+    system = journey_system(config)
+    journey = order_to_proofing(system, product="token_with_proofing")
+    order = journey.view()["business_key"]
+    [license_key] = license_keys_emailed(system, order)
+    journey.complete("choose_proofing_method", {"method": "experian"})
+    try_experian(journey, wrong=3)
+    try_experian(journey, wrong=3)  # two failures: on to video
+    book_first_slot(journey)
+    journey.advance(days=14)
+    interview(journey)
+    activation_code = journey.notices["activation_code"]
+    journey.complete("activate_token", {"activation_code": activation_code})
+    deliver_and_register(journey)
+    assert journey.view()["status"] == "completed"
+
+    secrets = {
+        "card number": APPROVED_CARD,
+        "SSN digits": SSN_LAST4,
+        "license key": license_key,
+        "activation code": activation_code,
+    }
+    dump = stored_text(system)  # every table, audit trail included
+    logs = caplog.text
+    mails = [(str(m["Subject"]), text_of(m)) for m in emails(system)]
+    for name, value in secrets.items():
+        # Whole tokens only: four digits turn up inside random hex by chance.
+        found = re.compile(rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])")
+        assert not found.search(dump), f"{name} stored in the database"
+        assert not found.search(logs), f"{name} logged"
+        carriers = [subject for subject, body in mails if found.search(subject + body)]
+        if name == "license key":
+            assert len(carriers) == 1 and "license key" in carriers[0].lower(), carriers
+        else:
+            assert carriers == [], f"{name} emailed in {carriers}"
+    assert AGENT.name in dump  # the interview is audited with who did it
