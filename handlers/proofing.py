@@ -65,12 +65,6 @@ def record_attempt(
     ctx.audit("proofing.attempt", method=method, outcome=outcome)
 
 
-class DetailsLost(RuntimeError):
-    """The SSN digits live in memory for one step only, so a retry has none. Throwing
-    `identity_not_located` would cost the customer an attempt for our failure, so this
-    becomes an incident instead (see the report on a missing "details needed" path)."""
-
-
 def _text(ctx: HandlerContext, name: str) -> str:
     value = ctx.data.get(name)
     return value.strip() if isinstance(value, str) else ""
@@ -93,7 +87,14 @@ def locate_identity(ctx: HandlerContext) -> dict[str, Any]:
     form. Not found throws `identity_not_located` (a failed attempt)."""
     ssn_last4 = ctx.secrets.get("ssn_last4")
     if not isinstance(ssn_last4, str):
-        raise DetailsLost("the SSN digits are gone after a retry: ask the customer again")
+        # The SSN digits live in memory for one step only, so a retried call has none:
+        # the customer enters the details again, without losing an attempt.
+        raise BpmnError(
+            "identity_details_needed",
+            "details needed again",
+            {"proofing_message": "Please enter your details once more: we could not reach "
+                                 "the credit bureau the first time."},
+        )
     try:
         found: Located | NotLocated = ctx.services.adapters.identity.locate(
             _text(ctx, "legal_first_name"),

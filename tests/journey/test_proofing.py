@@ -10,6 +10,8 @@ from engine.errors import InvalidInput
 from handlers.domain_models import LicenseKey
 from handlers.proofing_models import ActivationCode, ProofingAttempt
 from tests.journey.proofing_support import (
+    HOME,
+    SSN_LAST4,
     book_first_slot,
     emails,
     interview,
@@ -71,6 +73,30 @@ def test_an_identity_the_bureau_cannot_locate_is_a_failed_attempt(config: Config
     assert journey.active == ["experian_identity"]
     assert journey.variables["proofing_failures"] == 1
     assert attempts(system, journey) == [("experian", "not_located")]
+
+
+def test_a_bureau_call_that_had_to_be_retried_asks_for_the_details_again_without_a_failure(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = journey_system(config)
+    journey = start_proofing(system)
+    journey.complete("choose_proofing_method", {"method": "experian"})
+    bureau = system.services.adapters.identity
+    real_locate = bureau.locate
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("credit bureau unreachable")
+
+    monkeypatch.setattr(bureau, "locate", unreachable)
+    journey.complete("experian_identity", {**HOME, "ssn_last4": SSN_LAST4})
+    assert journey.active[0] == "locate_identity"  # waiting for its retry
+    monkeypatch.setattr(bureau, "locate", real_locate)
+    journey.advance(minutes=5)  # the retry runs without the SSN digits: they are gone
+    assert journey.active == ["experian_identity"]
+    assert "once more" in journey.variables["proofing_message"]
+    assert journey.variables["proofing_failures"] == 0
+    try_experian(journey)
+    assert journey.view()["status"] == "completed"
 
 
 def test_two_failed_experian_attempts_move_the_customer_to_video(config: Config) -> None:
