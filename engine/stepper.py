@@ -327,9 +327,11 @@ class Stepper:
         self._sync_timers(step)
         self._sync_subscriptions(step)
         before = inst.status
-        if wf.is_completed():
+        if inst.status == "terminated":
+            pass  # a cancelled workflow also counts as completed in SpiffWorkflow
+        elif wf.is_completed():
             inst.status, inst.ended_at = "completed", now
-        elif inst.status not in ("suspended", "terminated"):
+        elif inst.status != "suspended":
             inst.status = "incident" if step.mirror["incidents"] else "running"
         if inst.status == "completed" and before != "completed":
             audit.record(s, "instance.completed", instance_id=inst.id, actor=step.actor)

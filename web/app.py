@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 
 from tokenflow.config import Config
 from tokenflow.system import System, build_system
 
-from . import problems
+from . import problems, ui
 
 MAX_BODY = 2 * 1024 * 1024
 csrf = CSRFProtect()
@@ -26,17 +28,20 @@ def create_app(config: Config | None = None, system: System | None = None) -> Fl
         MAX_CONTENT_LENGTH=MAX_BODY,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="tokenflow_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
     )
     app.extensions["tokenflow"] = system
+    app.session_interface = SessionInterface()
     csrf.init_app(app)
 
     from .api import bp as api_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF cannot ride on them
     app.register_blueprint(api_bp)
-    _register_ui(app)
+    ui.register(app)
     problems.register(app)
 
     @app.get("/healthz")
@@ -64,9 +69,10 @@ def create_app(config: Config | None = None, system: System | None = None) -> Fl
     return app
 
 
-def _register_ui(app: Flask) -> None:
-    try:
-        from .ui import bp as ui_bp
-    except ImportError:
-        return
-    app.register_blueprint(ui_bp)
+class SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is `Secure` whenever the request came over HTTPS (behind a
+    proxy, wrap the app in werkzeug's ProxyFix so that `request.is_secure` is right)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        configured = bool(app.config["SESSION_COOKIE_SECURE"])
+        return configured or (has_request_context() and request.is_secure)

@@ -222,3 +222,12 @@ def test_every_step_is_in_the_audit_trail_without_values(system):
 def test_a_message_without_a_waiting_instance_is_not_found(system):
     with pytest.raises(NotFound):
         system.engine.correlate("go", "SO-99999", {}, SYSTEM)
+
+
+def test_a_terminated_instance_stays_terminated_and_waits_for_nothing(system):
+    view = system.engine.start("linear", CUSTOMER)
+    got = system.engine.set_status(view["id"], "terminate", ADMIN)
+    assert got["status"] == "terminated"
+    assert tasks_for(system, CUSTOMER) == []
+    with pytest.raises(Conflict):
+        system.engine.set_status(view["id"], "resume", ADMIN)

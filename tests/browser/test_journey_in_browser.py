@@ -1,0 +1,238 @@
+"""A customer signs up and walks the whole journey to a registered token in Chromium;
+the video interview is run by a proofing agent in a second browser context, and an
+admin fires the appointment reminder with "Run now" in a third. A screenshot of each
+page type goes to test-output/screenshots/."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pyotp
+import pytest
+
+from engine.actors import SYSTEM
+from engine.clock import clock
+from tests.journey.inventory import seed_of
+from tests.journey.purchase_support import license_keys_emailed
+from tests.web.ui_support import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 390, "height": 844}
+
+
+def heading(page):
+    from playwright.sync_api import expect
+
+    return expect(page.get_by_role("heading", level=1))
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    heading(page).to_contain_text("Hello")
+
+
+def continue_(page) -> None:
+    page.get_by_role("button", name="Continue").click()
+
+
+def totp_codes(serial: str) -> tuple[str, str]:
+    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
+    step = int(clock.now().timestamp()) // 30
+    return totp.generate_otp(step - 1), totp.generate_otp(step)
+
+
+def test_a_customer_signs_up_and_walks_to_a_registered_token(live, chromium, screenshot):
+    from playwright.sync_api import expect
+
+    base = live.url
+    customer = chromium.new_context()
+    page = customer.new_page()
+
+    # Sign up, as a customer.
+    page.goto(f"{base}/")
+    heading(page).to_have_text("Log in")
+    screenshot(page, "01-login")
+    page.get_by_role("link", name="Create an account").click()
+    page.get_by_label("Username").fill("jane")
+    page.get_by_label("Email address").fill("jane@example.com")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password_confirm").fill(PASSWORD)
+    screenshot(page, "02-signup")
+    page.get_by_role("button", name="Create account").click()
+    heading(page).to_have_text("Hello, jane")
+    screenshot(page, "03-home-new-customer")
+
+    # Get a token: product, then checkout (first with a mistake).
+    page.get_by_role("button", name="Get a token").click()
+    heading(page).to_have_text("Choose product")
+    page.get_by_label("OTP hardware token with identity proofing").check()
+    screenshot(page, "04-task-form")
+    continue_(page)
+    heading(page).to_have_text("Check out")
+    page.get_by_label("Card", exact=True).check()
+    page.locator("#field-ship_name").fill("Jane <b>Doe</b>")
+    page.locator("#field-ship_street").fill("12 Birch Road")
+    page.locator("#field-ship_city").fill("Springfield")
+    page.locator("#field-ship_postal_code").fill("62704")
+    page.locator("#field-ship_country").fill("USA")
+    page.locator("#field-card_number").fill("4242424242424242")
+    page.locator("#field-card_expiry").fill("12/39")
+    page.locator("#field-card_cvc").fill("737")
+    continue_(page)
+    expect(page.get_by_role("alert")).to_contain_text("Please check the form")
+    expect(page.locator("#field-ship_name")).to_have_value("Jane <b>Doe</b>")
+    expect(page.locator("#field-card_number")).to_have_value("")
+    screenshot(page, "05-task-form-errors")
+    page.locator("#field-ship_country").fill("US")
+    page.get_by_label("I accept the terms of sale").check()
+    page.locator("#field-card_number").fill("4242424242424242")
+    page.locator("#field-card_expiry").fill("12/39")
+    page.locator("#field-card_cvc").fill("737")
+    continue_(page)
+
+    # Straight on to the license key, which came by email.
+    heading(page).to_have_text("Enter license key")
+    order_link = page.get_by_role("link", name=re.compile(r"Order SO-\d+"))
+    number = re.search(r"SO-\d+", order_link.inner_text()).group(0)
+    [key] = license_keys_emailed(live.system, number)
+    page.get_by_role("textbox", name="License key").fill(key)
+    continue_(page)
+    heading(page).to_have_text("Confirm your profile")
+    page.get_by_role("textbox", name="Legal first name").fill("Jane")
+    page.get_by_role("textbox", name="Legal last name").fill("Doe")
+    page.get_by_role("textbox", name="Country of residence").fill("DE")
+    continue_(page)
+    heading(page).to_have_text("Book video interview")
+    page.get_by_role("combobox", name="Appointment").select_option(index=1)
+    continue_(page)
+    heading(page).to_have_text(f"Order {number}")
+    expect(page.locator(".step-current")).to_contain_text("Video interview booked for")
+    screenshot(page, "06-order-progress")
+    phone = chromium.new_context(viewport=PHONE, is_mobile=True)
+    phone_page = phone.new_page()
+    phone_page.goto(page.url)
+    log_in(phone_page, base, "jane")
+    phone_page.goto(page.url)
+    screenshot(phone_page, "07-order-progress-phone")
+    phone.close()
+
+    # The admin fires the appointment reminder now, which opens the interview.
+    admin = chromium.new_context()
+    root = admin.new_page()
+    log_in(root, base, "root")
+    root.get_by_role("navigation", name="Main").get_by_role("link", name="Instances").click()
+    heading(root).to_have_text("Process instances")
+    root.get_by_label("Order number").fill(number)
+    root.get_by_role("button", name="Filter").click()
+    screenshot(root, "08-admin-instances")
+    root.get_by_role("link", name=number).click()
+    heading(root).to_have_text(number)
+    screenshot(root, "09-admin-instance")
+    root.get_by_role("button", name="Run now appointment_reminder_due").click()
+    expect(root.get_by_role("status").first).to_contain_text("Job run.")
+
+    # The proofing agent claims the interview and approves: the code shows once.
+    agent = chromium.new_context()
+    pat = agent.new_page()
+    log_in(pat, base, "pat")
+    pat.get_by_role("navigation", name="Main").get_by_role("link", name="Identity proofing").click()
+    heading(pat).to_have_text("Identity proofing inbox")
+    screenshot(pat, "10-agent-inbox")
+    pat.get_by_role("button", name=re.compile(f"Claim Run video interview {number}")).click()
+    pat.get_by_role("link", name="Run video interview").click()
+    heading(pat).to_have_text("Run video interview")
+    expect(pat.locator(".context")).to_contain_text(number)
+    pat.get_by_role("group", name="ID document").get_by_label("Passport").check()
+    pat.get_by_label("The ID has not expired").check()
+    pat.get_by_label("The name on the ID matches the legal name").check()
+    pat.get_by_label("The customer answered the questions correctly").check()
+    pat.get_by_label("Approve: identity proven").check()
+    pat.get_by_role("textbox", name="Notes").fill("Passport checked on camera.")
+    screenshot(pat, "11-agent-task")
+    pat.get_by_role("button", name="Complete task").click()
+    heading(pat).to_have_text("Run video interview: done")
+    code = pat.locator("#activation-code").inner_text()
+    assert re.fullmatch(r"[0-9A-Z]{5}-[0-9A-Z]{5}", code)
+    screenshot(pat, "12-activation-code-once")
+    pat.reload()  # a reload posts again: the task is done, the code is gone
+    expect(pat.locator("#activation-code")).to_have_count(0)
+    agent.close()
+
+    # The customer activates with the code read out, then registers the token.
+    page.goto(page.url)
+    page.get_by_role("link", name="Activate token").click()
+    page.get_by_role("textbox", name="Activation code").fill(code)
+    continue_(page)
+    heading(page).to_have_text(f"Order {number}")
+    expect(page.locator(".step-current")).to_contain_text("as soon as your token arrives")
+    live.system.engine.correlate("token_delivered", number, {}, SYSTEM)
+    page.reload()
+    serial = page.locator("dt:text-is('Token serial') + dd").inner_text()
+    page.get_by_role("link", name="Register token").click()
+    heading(page).to_have_text("Register token")
+    code1, code2 = totp_codes(serial)
+    page.get_by_role("textbox", name="Serial number").fill(serial)
+    page.get_by_role("textbox", name="First code").fill(code1)
+    page.get_by_role("textbox", name="Second code").fill(code2)
+    continue_(page)
+    heading(page).to_have_text("Add a backup phone")
+    page.get_by_label("Skip: don't add a phone").check()
+    continue_(page)
+    heading(page).to_have_text(f"Order {number}")
+    expect(page.get_by_text("All done: your token is registered")).to_be_visible()
+    screenshot(page, "13-order-complete")
+    page.get_by_role("link", name="My credentials").click()
+    expect(page.get_by_text(f"Token {serial}")).to_be_visible()
+    screenshot(page, "14-my-credentials")
+    page.goto(f"{base}/orders/00000000-0000-0000-0000-000000000000")
+    heading(page).to_have_text("Not found")
+    screenshot(page, "15-error")
+    admin.close()
+    customer.close()
+
+
+def test_finance_records_an_invoice_payment_in_the_browser(live, chromium, screenshot):
+    from playwright.sync_api import expect
+
+    base = live.url
+    customer = chromium.new_context()
+    page = customer.new_page()
+    log_in(page, base, "alice")
+    page.get_by_role("button", name="Get a token").click()
+    page.get_by_label("OTP hardware token without identity proofing").check()
+    continue_(page)
+    page.get_by_label("Invoice", exact=True).check()
+    page.locator("#field-po_number").fill("PO-4711")
+    for field, value in [
+        ("ship_name", "Alice Smith"),
+        ("ship_street", "1 Main St"),
+        ("ship_city", "Springfield"),
+        ("ship_postal_code", "62704"),
+        ("ship_country", "US"),
+    ]:
+        page.locator(f"#field-{field}").fill(value)
+    page.get_by_label("I accept the terms of sale").check()
+    continue_(page)
+    number = re.search(r"SO-\d+", page.get_by_role("heading", level=1).inner_text()).group(0)
+    expect(page.locator(".step-current").first).to_contain_text("Waiting for payment")
+
+    finance = chromium.new_context()
+    fran = finance.new_page()
+    log_in(fran, base, "fran")
+    fran.get_by_role("navigation", name="Main").get_by_role("link", name="Finance").click()
+    row = fran.get_by_role("row").filter(has_text=number)
+    expect(row).to_contain_text("PO-4711")
+    row.get_by_role("textbox").fill("BANK-REF-1")
+    screenshot(fran, "16-finance-inbox")
+    row.get_by_role("button", name=f"Paid {number}").click()
+    expect(fran.get_by_role("status").first).to_contain_text(f"Payment recorded for {number}.")
+    finance.close()
+
+    page.reload()
+    expect(page.locator(".step-done").first).to_contain_text("Paid by invoice on")
+    customer.close()

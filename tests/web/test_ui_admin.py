@@ -1,0 +1,159 @@
+"""The operator's pages: instance list with filters and paging, one instance with its
+variables, audit trail, jobs and incidents, and the actions on it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engine.db import unit_of_work
+from tests.journey.inventory import stock_tokens
+from tests.journey_support import ADMIN
+from tests.web.ui_support import Browser, buy, ui_app, ui_system
+from web.accounts import find_user
+
+
+@pytest.fixture
+def system(config):
+    return ui_system(config, tokens=0)
+
+
+@pytest.fixture
+def app(system):
+    return ui_app(system)
+
+
+@pytest.fixture
+def root(app):
+    return Browser(app).login("root")
+
+
+def start_for(system, username: str, count: int) -> list[str]:
+    with unit_of_work(system.session_factory) as s:
+        owner = find_user(s, username).id
+    return [
+        system.engine.start("hardware_token", ADMIN, {}, owner_id=owner)["id"] for _ in range(count)
+    ]
+
+
+def test_the_instance_list_pages_through_instances_newest_first(system, root):
+    ids = start_for(system, "alice", 30)
+    root.get("/admin/instances?limit=25")
+    text = root.text()
+    assert "30 instances, showing 1\u201325" in text
+    assert len(re.findall(r'href="/admin/instances/[0-9a-f-]{36}"', root.page)) == 25
+    assert f"/admin/instances/{ids[-1]}" in root.page  # newest first
+    assert 'rel="next"' in root.page and 'rel="prev"' not in root.page
+    next_url = re.search(r'href="([^"]+)" rel="next"', root.page).group(1).replace("&amp;", "&")
+    root.get(next_url)
+    assert "showing 26\u201330" in root.text()
+    assert f"/admin/instances/{ids[0]}" in root.page
+    assert 'rel="prev"' in root.page and 'rel="next"' not in root.page
+
+
+def test_the_instance_list_filters_by_process_status_order_number_and_date(system, root):
+    first, second = start_for(system, "alice", 2)
+    system.engine.set_status(first, "suspend", ADMIN)
+    root.get("/admin/instances?status=suspended")
+    assert "1 instance," in root.text() and first in root.page and second not in root.page
+    root.get("/admin/instances?process=registration")
+    assert "0 instances" in root.text()
+    today = datetime.now(UTC).date()  # rows are stamped with the wall clock
+    root.get(f"/admin/instances?from={today}&to={today}")
+    assert "2 instances" in root.text()
+    root.get(f"/admin/instances?to={today - timedelta(days=1)}")
+    assert "0 instances" in root.text()
+    root.get(f"/admin/instances?from={today + timedelta(days=1)}")
+    assert "0 instances" in root.text()
+    root.get("/admin/instances?business_key=SO-99999&from=not-a-date&limit=x")
+    assert "0 instances" in root.text()
+    assert 'value="SO-99999"' in root.page
+
+
+def test_the_instance_page_shows_variables_without_secrets_and_the_audit_trail(system, app):
+    stock_tokens(system, 1)
+    alice = Browser(app).login("alice")
+    order_url = buy(alice)
+    instance_id = order_url.rsplit("/", 1)[1]
+    root = Browser(app).login("root")
+    root.get(f"/admin/instances/{instance_id}")
+    text = root.text()
+    assert re.search(r"SO-\d{5}", text)
+    assert "order_number" in text and "tracking_number" in text
+    assert "4242424242424242" not in root.page
+    assert not re.search(r"(?<![0-9A-Za-z])737(?![0-9A-Za-z])", text)  # the CVC, as a word
+    assert "Audit trail" in text and "instance.started" in text and "task.completed" in text
+    assert "enter_license_key" in text  # where it stands
+    assert "diagram view (bpmn-js) comes with the analysts" in text or "Diagram of" in text
+
+
+def test_an_admin_suspends_resumes_and_terminates_an_instance(system, root):
+    [instance_id] = start_for(system, "alice", 1)
+    url = f"/admin/instances/{instance_id}"
+    root.get(url)
+    root.follow(root.post(f"{url}/suspend"))
+    assert "Suspended." in root.text() and "Resume" in root.text()
+    root.follow(root.post(f"{url}/resume"))
+    assert "Resumed." in root.text()
+    root.follow(root.post(f"{url}/terminate"))
+    assert "Terminated." in root.text()
+    assert "Terminate…" not in root.text()
+    root.follow(root.post(f"{url}/resume"))
+    assert "The instance is terminated." in root.text()
+
+
+def test_a_terminated_instance_is_listed_as_terminated(system, root):
+    [instance_id] = start_for(system, "alice", 1)
+    url = f"/admin/instances/{instance_id}"
+    root.get(url)
+    root.follow(root.post(f"{url}/terminate"))
+    assert "status-terminated" in root.page
+
+
+def test_an_admin_runs_a_retry_now_and_retries_the_incident(system, app):
+    alice = Browser(app).login("alice")
+    order_url = buy(alice)  # no token in stock: allocation fails and is retried
+    instance_id = order_url.rsplit("/", 1)[1]
+    root = Browser(app).login("root")
+    url = f"/admin/instances/{instance_id}"
+    for _ in range(2):
+        root.get(url)
+        assert "allocate_token" in root.text()
+        job = re.search(r'action="(/admin/jobs/\d+/run)"', root.page)
+        if job is None:
+            break
+        root.follow(root.post(job.group(1), {"instance_id": instance_id}))
+    root.get(url)
+    assert "Incident" in root.text() and "Retry" in root.text()
+    stock_tokens(system, 1)
+    retry = re.search(r'action="(/admin/incidents/\d+/retry)"', root.page).group(1)
+    root.follow(root.post(retry, {"instance_id": instance_id}))
+    assert "Incident retried." in root.text()
+    alice.get(order_url)
+    assert "Tracking number" in alice.text()
+
+
+def test_an_admin_runs_a_timer_now(system, app):
+    stock_tokens(system, 1)
+    alice = Browser(app).login("alice")
+    order_url = buy(alice, payment_method="invoice", card_number="", card_expiry="", card_cvc="")
+    instance_id = order_url.rsplit("/", 1)[1]
+    root = Browser(app).login("root")
+    root.get(f"/admin/instances/{instance_id}")
+    assert "payment_or_reminder timer" in root.text() and "payment_deadline timer" in root.text()
+    run = re.search(r'action="(/admin/jobs/\d+/run)"', root.page).group(1)
+    root.follow(root.post(run, {"instance_id": instance_id}))
+    assert "Job run." in root.text()
+    assert "payment_reminders_sent" in root.text()
+
+
+def test_admin_pages_are_for_admins_only(system, app):
+    [instance_id] = start_for(system, "alice", 1)
+    for name in ("pat", "sam", "fran", "alice"):
+        browser = Browser(app).login(name)
+        assert browser.get("/admin/instances").status_code == 403
+        assert browser.get(f"/admin/instances/{instance_id}").status_code == 403
+        browser.get("/")
+        assert browser.post(f"/admin/instances/{instance_id}/terminate").status_code == 403

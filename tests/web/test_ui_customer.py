@@ -1,0 +1,182 @@
+"""The customer's pages: get a token, task forms, the order's progress, credentials,
+and that nobody else's order or task is in reach."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pyotp
+import pytest
+
+from engine.actors import SYSTEM
+from engine.clock import clock
+from tests.journey.inventory import seed_of
+from tests.journey.purchase_support import license_keys_emailed
+from tests.web.ui_support import (
+    CHECKOUT,
+    Browser,
+    buy,
+    start_order,
+    submit_task,
+    ui_app,
+    ui_system,
+)
+
+PROFILE = {"legal_first_name": "Jane", "legal_last_name": "Doe", "country": "US"}
+
+
+@pytest.fixture
+def system(config):
+    return ui_system(config)
+
+
+@pytest.fixture
+def app(system):
+    return ui_app(system)
+
+
+@pytest.fixture
+def alice(app):
+    return Browser(app).login("alice")
+
+
+def order_number(browser: Browser) -> str:
+    found = re.search(r"SO-\d{5,}", browser.text())
+    assert found, browser.text()[:1000]
+    return found.group(0)
+
+
+def totp_codes(serial: str) -> tuple[str, str]:
+    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
+    step = int(clock.now().timestamp()) // 30
+    return totp.generate_otp(step - 1), totp.generate_otp(step)
+
+
+def test_get_a_token_opens_the_product_form_with_labels_help_and_choices(alice):
+    url = start_order(alice)
+    assert url.startswith("/tasks/")
+    alice.get(url)
+    page = alice.page
+    assert '<h1 id="task-title">Choose product</h1>' in page
+    assert "<legend>Product" in page and "(required)" in page
+    assert 'type="radio"' in page and 'value="token_with_proofing"' in page
+    assert "Both come with a one-year subscription" in page
+    assert 'aria-describedby="help-product"' in page
+
+
+def test_checkout_errors_are_inline_and_keep_what_was_typed_except_card_data(alice):
+    url = start_order(alice)
+    checkout = submit_task(alice, url, {"product": "token_with_proofing"}).headers["Location"]
+    response = submit_task(
+        alice, checkout, {**CHECKOUT, "ship_country": "USA", "disclaimer_accepted": ""}
+    )
+    assert response.status_code == 422
+    page = alice.page
+    assert "Please check the form" in page
+    assert '<a href="#field-ship_country">' in page
+    assert 'id="error-ship_country"' in page and 'aria-invalid="true"' in page
+    assert "Please confirm this." in page
+    assert 'value="12 Birch Road"' in page and 'value="USA"' in page
+    assert "4242424242424242" not in page and "737" not in page and "12/39" not in page
+    assert alice.page.count('type="checkbox"') == 2
+    assert re.search(r'name="billing_same_as_shipping" value="true"\s+checked', page)
+
+
+def test_html_typed_into_a_form_is_shown_as_text(alice):
+    url = start_order(alice)
+    checkout = submit_task(alice, url, {"product": "token_without_proofing"}).headers["Location"]
+    evil = '<script>alert("x")</script><b onmouseover=alert(1)>Jane</b>'
+    submit_task(alice, checkout, {**CHECKOUT, "ship_name": evil, "ship_country": "USA"})
+    assert "<script>alert" not in alice.page and "<b onmouseover" not in alice.page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in alice.page
+
+
+def test_a_declined_card_shows_the_reason_on_checkout_again(alice):
+    url = start_order(alice)
+    checkout = submit_task(alice, url, {"product": "token_without_proofing"}).headers["Location"]
+    response = submit_task(alice, checkout, {**CHECKOUT, "card_number": "4000000000000002"})
+    assert response.status_code == 302
+    alice.follow(response)
+    assert "Check out" in alice.text()
+    assert 'class="notice notice-warning" role="alert"' in alice.page
+    assert "declined" in alice.text().lower()
+
+
+def test_the_order_page_shows_the_number_progress_and_the_next_step(system, alice):
+    order_url = buy(alice)
+    alice.get(order_url)
+    text = alice.text()
+    number = order_number(alice)
+    assert f"Order {number}" in text
+    assert "Paid by card on" in text
+    assert "Tracking number 1Z" in text
+    assert "License key emailed" in text and "Sent by email on" in text
+    assert "Not part of your product." in text
+    assert "What to do next Enter license key" in text
+    assert 'aria-current="step"' in alice.page
+    alice.get("/")
+    assert number in alice.text() and "Enter license key" in alice.text()
+
+
+def test_a_customer_walks_from_purchase_to_a_registered_token(system, alice):
+    order_url = buy(alice)
+    alice.get(order_url)
+    number = order_number(alice)
+    [key] = license_keys_emailed(system, number)
+    key_url = alice.task_url()
+    response = submit_task(alice, key_url, {"license_key": "WRONG-KEY"})
+    assert response.status_code == 422 and "A license key has 16 letters" in alice.text()
+    assert 'value="WRONG-KEY"' in alice.page
+    response = alice.post(key_url, {"license_key": key.lower()})
+    profile_url = response.headers["Location"]
+    activate_url = submit_task(alice, profile_url, PROFILE).headers["Location"]
+    alice.get(activate_url)
+    assert "Activate token" in alice.text()
+    response = alice.post(activate_url, {"activation_code": ""})
+    alice.follow(response)
+    assert "Registration opens as soon as your token arrives." in alice.text()
+    system.engine.correlate("token_delivered", number, {}, SYSTEM)
+    alice.get(order_url)
+    assert "Delivered on" in alice.text()
+    register_url = alice.task_url()
+    serial = re.search(r"Token serial (\S+)", alice.text()).group(1)
+    code1, code2 = totp_codes(serial)
+    response = submit_task(
+        alice, register_url, {"serial_number": serial, "code1": code1, "code2": code2}
+    )
+    phone_url = response.headers["Location"]
+    response = submit_task(alice, phone_url, {"skip": "true", "channel": "sms"})
+    alice.follow(response)
+    text = alice.text()
+    assert "All done" in text and "Your credential is active until" in text
+    alice.get("/credentials")
+    assert f"Token {serial}" in alice.text() and "Active" in alice.text()
+
+
+def test_my_credentials_says_so_when_there_are_none(alice):
+    alice.get("/credentials")
+    assert "You have no credentials yet" in alice.text()
+
+
+def test_a_customer_cannot_see_or_act_on_another_customers_order_or_task(app, alice):
+    order_url = buy(alice)
+    alice.get(order_url)
+    task_url = alice.task_url()
+    bob = Browser(app).login("bob")
+    assert bob.get(order_url).status_code == 404
+    assert "Not found" in bob.text()
+    assert bob.get(task_url).status_code == 404
+    bob.get("/")
+    assert bob.post(task_url, {"license_key": "X"}).status_code == 404
+    assert bob.post(f"{task_url}/claim").status_code == 404
+    bob.get("/")
+    assert "SO-" not in bob.text()
+
+
+def test_staff_pages_are_closed_to_customers(alice):
+    assert alice.get("/inbox/proofing_agent").status_code == 403
+    assert alice.get("/admin/instances").status_code == 403
+    assert "Forbidden" in alice.text()
+    alice.get("/")
+    assert alice.post("/finance/payments", {"order_number": "SO-10001"}).status_code == 403

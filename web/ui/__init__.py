@@ -1,0 +1,49 @@
+"""The HTML pages: server-rendered, no JavaScript, one blueprint per audience.
+
+| blueprint | module | pages |
+| --- | --- | --- |
+| `auth` | `auth.py` | `/signup`, `/login`, `/logout` |
+| `customer` | `customer.py` | `/` (home), `/orders` (start), `/orders/<id>`, `/credentials` |
+| `tasks` | `tasks.py` | `/tasks/<id>` (form), `/tasks/<id>/claim`, `/tasks/<id>/unclaim` |
+| `agent` | `agent.py` | `/inbox/<role>`, `/finance/payments` |
+| `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
+
+Every view is either `guard.public` (sign-up, log-in) or `guard.login_required`;
+`register` refuses to start an app with a view that is neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, request
+
+from . import admin, agent, auth, customer, filters, guard, tasks
+
+BLUEPRINTS: tuple[Blueprint, ...] = (auth.bp, customer.bp, tasks.bp, agent.bp, admin.bp)
+bp = customer.bp  # the home page's blueprint, for callers that want one name
+
+
+def register(app: Flask) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    filters.register(app)
+    app.context_processor(_navigation)
+    for endpoint, view in app.view_functions.items():
+        if endpoint.split(".")[0] in {b.name for b in BLUEPRINTS}:
+            guarded = getattr(view, "login_required", False) or getattr(view, "public", False)
+            if not guarded:
+                raise RuntimeError(f"UI view {endpoint} has no authorization decorator")
+
+
+def _navigation() -> dict[str, Any]:
+    if request.path.startswith("/api/"):
+        return {}
+    who = guard.current_actor()
+    lanes = [lane for lane in agent.LANES if who and who.may_work_lane(lane)]
+    return {
+        "me": who,
+        "nav_lanes": [(lane, agent.LANES[lane]) for lane in lanes],
+        "is_customer": bool(who and "customer" in who.roles),
+        "has_analyst": "analyst" in current_app.blueprints,
+    }

@@ -1,0 +1,127 @@
+"""The operator's pages: instances with filters and paging, one instance in full, and
+the actions on it (suspend, resume, terminate, run a job now, retry an incident)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from engine.errors import Conflict, NotFound
+
+from . import guard, reads
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE_SIZES = (25, 50, 100)
+STATUSES = ("running", "incident", "suspended", "completed", "terminated")
+PROCESSES = (
+    "hardware_token",
+    "purchase",
+    "shipping",
+    "license_key_delivery",
+    "identity_proofing",
+    "registration",
+)
+
+
+def _day(name: str) -> date | None:
+    raw = request.args.get(name, "")
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _number(name: str, default: int, high: int) -> int:
+    raw = request.args.get(name, "")
+    return min(int(raw), high) if raw.isdigit() and len(raw) < 10 else default
+
+
+@bp.get("/instances")
+@guard.login_required("admin")
+def instances() -> Any:
+    limit = _number("limit", PAGE_SIZES[0], PAGE_SIZES[-1])
+    offset = _number("offset", 0, 10**9)
+    filters = {
+        "process": request.args.get("process") or None,
+        "status": request.args.get("status") or None,
+        "business_key": request.args.get("business_key", "").strip()[:100] or None,
+    }
+    since, until = _day("from"), _day("to")
+    items, total = reads.instances(
+        guard.system(),
+        guard.actor(),
+        **filters,
+        created_from=datetime.combine(since, time(), UTC) if since else None,
+        # `to` is inclusive: everything created on that day
+        created_to=datetime.combine(until, time(), UTC) + timedelta(days=1) if until else None,
+        limit=limit,
+        offset=offset,
+    )
+    args = {k: v for k, v in request.args.items() if k != "offset" and v}
+    return render_template(
+        "admin/instances.html",
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        filters={**filters, "from": since, "to": until},
+        args=args,
+        statuses=STATUSES,
+        processes=PROCESSES,
+        page_sizes=PAGE_SIZES,
+    )
+
+
+@bp.get("/instances/<instance_id>")
+@guard.login_required("admin")
+def instance(instance_id: str) -> Any:
+    who = guard.actor()
+    view = guard.system().engine.instance(instance_id, who)
+    extra = reads.instance_admin(guard.system(), who, instance_id)
+    return render_template("admin/instance.html", view=view, **extra)
+
+
+@bp.post("/instances/<instance_id>/<any(suspend, resume, terminate):action>")
+@guard.login_required("admin")
+def change(instance_id: str, action: str) -> Any:
+    try:
+        guard.system().engine.set_status(instance_id, action, guard.actor())
+    except Conflict as exc:
+        flash(exc.detail, "error")
+    else:
+        flash({"suspend": "Suspended.", "resume": "Resumed.", "terminate": "Terminated."}[action])
+    return redirect(url_for("admin.instance", instance_id=instance_id))
+
+
+@bp.post("/jobs/<int:job_id>/run")
+@guard.login_required("admin")
+def run_job(job_id: int) -> Any:
+    instance_id = request.form.get("instance_id", "")
+    try:
+        ran = guard.system().engine.execute_job(job_id, actor=guard.actor())
+    except (NotFound, Conflict) as exc:
+        flash(exc.detail, "error")
+    else:
+        flash("Job run." if ran else "The job did not run: the instance is not running.")
+    return _back(instance_id)
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+@guard.login_required("admin")
+def retry(incident_id: int) -> Any:
+    instance_id = request.form.get("instance_id", "")
+    try:
+        guard.system().engine.retry_incident(incident_id, guard.actor())
+    except (NotFound, Conflict) as exc:
+        flash(exc.detail, "error")
+    else:
+        flash("Incident retried.")
+    return _back(instance_id)
+
+
+def _back(instance_id: str) -> Any:
+    if instance_id and len(instance_id) <= 36:
+        return redirect(url_for("admin.instance", instance_id=instance_id))
+    return redirect(url_for("admin.instances"))

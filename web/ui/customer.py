@@ -1,0 +1,75 @@
+"""The customer's pages: home (orders and what waits), "Get a token", an order's
+progress, and "My credentials". Staff land on their own home from here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
+
+from . import guard, progress, reads
+
+bp = Blueprint("customer", __name__)
+PROCESS = "hardware_token"
+LANES = ("proofing_agent", "support", "finance")
+
+
+@bp.get("/")
+@guard.login_required()
+def home() -> Any:
+    who = guard.actor()
+    system = guard.system()
+    orders: list[dict[str, Any]] = []
+    waiting: list[dict[str, Any]] = []
+    if "customer" in who.roles:
+        orders = reads.my_orders(system, who, PROCESS)
+        waiting = reads.my_tasks(system, who)
+    lanes = [lane for lane in LANES if who.is_admin or lane in who.roles]
+    counts = reads.ready_counts(system, lanes) if lanes else {}
+    return render_template(
+        "customer/home.html",
+        orders=orders,
+        waiting=waiting,
+        lanes=lanes,
+        counts=counts,
+        is_customer="customer" in who.roles,
+    )
+
+
+@bp.post("/orders")
+@guard.login_required("customer")
+def start() -> Any:
+    who = guard.actor()
+    view = guard.system().engine.start(PROCESS, who)
+    waiting = reads.my_tasks(guard.system(), who, view["id"])
+    if waiting:
+        return redirect(url_for("tasks.show", task_id=waiting[0]["id"]))
+    return redirect(url_for("customer.order", instance_id=view["id"]))
+
+
+@bp.get("/orders/<instance_id>")
+@guard.login_required()
+def order(instance_id: str) -> Any:
+    who = guard.actor()
+    system = guard.system()
+    view = system.engine.instance(instance_id, who)  # 404 for someone else's order
+    events = reads.events(system, who, instance_id)
+    completed = {e["element"] for e in events if e["event"] == "task.completed"}
+    row = reads.order_row(system, instance_id)
+    steps = progress.steps(view, row, completed)
+    waiting = reads.my_tasks(system, who, instance_id)
+    return render_template(
+        "customer/order.html",
+        view=view,
+        order=row,
+        steps=steps,
+        waiting=waiting,
+        hint=progress.next_hint(steps, view["status"]),
+    )
+
+
+@bp.get("/credentials")
+@guard.login_required("customer")
+def credentials() -> Any:
+    found = reads.credentials(guard.system(), guard.actor())
+    return render_template("customer/credentials.html", **found)
