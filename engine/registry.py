@@ -53,6 +53,7 @@ class HandlerContext:
     services: Any = None
     notices: dict[str, Any] = field(default_factory=dict)
     new_business_key: str | None = None
+    started: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def idempotency_key(self) -> str:
@@ -62,6 +63,12 @@ class HandlerContext:
     def set_business_key(self, key: str) -> None:
         self.new_business_key = key
         self.business_key = key
+
+    def start_process(self, key: str, data: Mapping[str, Any]) -> None:
+        """Start the latest version of process `key` for this instance's owner, in this
+        step's transaction (once the step is saved): e.g. a renewal watch when a
+        credential becomes active. A retried handler must ask only once."""
+        self.started.append((key, dict(data)))
 
     def notice(self, **values: Any) -> None:
         """Values shown once to the person whose action ran this; never stored."""

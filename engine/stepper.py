@@ -64,6 +64,7 @@ class Step:
     run_task_ids: set[str] = field(default_factory=set)
     staff_fields: set[str] = field(default_factory=set)
     mirror: dict[str, Any] = field(default_factory=dict)
+    spawn: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         saved = (self.instance.state or {}).get("mirror") or {}
@@ -216,6 +217,7 @@ class Stepper:
         if ctx.new_business_key:
             step.instance.business_key = ctx.new_business_key
         step.notices.update(ctx.notices)
+        step.spawn.extend(ctx.started)
 
     def _throw(self, step: Step, task: Task, err: BpmnError) -> bool:
         wf = step.workflow

@@ -24,6 +24,9 @@ MODULES: tuple[str, ...] = (
     "activation",
     "registration",
     "phone",
+    "lost_token",
+    "renewal",
+    "lockout",
 )
 
 

@@ -9,6 +9,7 @@ from handlers.domain_models import (
     OrderNumber,
     SalesOrder,
 )
+from handlers.lifecycle_models import PhoneOtp, RelyingApp, Renewal, TokenReplacement
 from handlers.proofing_models import (
     ActivationCode,
     Credential,
@@ -28,6 +29,10 @@ __all__ = [
     "OrderNumber",
     "PhoneCode",
     "PhoneCredential",
+    "PhoneOtp",
     "ProofingAttempt",
+    "RelyingApp",
+    "Renewal",
     "SalesOrder",
+    "TokenReplacement",
 ]

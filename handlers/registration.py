@@ -168,6 +168,8 @@ def activate_credential(ctx: HandlerContext) -> dict[str, Any]:
             order_number=number,
             expires_at=credential.expires_at.isoformat(),
         )
+        # From now on the `renewal` process watches the term: reminder, renewal, expiry.
+        ctx.start_process("renewal", {"order_number": number})
     if token is not None and token.owner_id is None:
         token.owner_id = ctx.owner_id
     ctx.session.flush()

@@ -7,8 +7,11 @@ import logging
 import re
 
 import pyotp
+from sqlalchemy import select
 
 from engine.clock import clock
+from engine.db import unit_of_work
+from engine.models import ProcessInstance
 from tests.journey.inventory import seed_of
 from tests.journey.proofing_support import (
     SSN_LAST4,
@@ -53,6 +56,19 @@ def test_a_token_without_proofing_goes_from_purchase_to_an_active_credential(con
     assert {"order_number", "product", "token_serial", "tracking_number"} <= set(
         journey.engine.instance(journey.instance_id, journey.actor)["variables"]
     )
+    # The credential's term is now watched by a renewal instance of the same customer.
+    renewal = Journey(system)
+    with unit_of_work(system.session_factory) as s:
+        [renewal.instance_id] = s.scalars(
+            select(ProcessInstance.id).where(ProcessInstance.process_key == "renewal")
+        ).all()
+    watching = renewal.view()
+    assert watching["business_key"] == view["business_key"]
+    assert watching["status"] == "running"
+    assert watching["variables"]["credential_expires_at"] == view["variables"][
+        "credential_expires_at"
+    ]
+    assert journey.engine.instance(renewal.instance_id, journey.actor)["id"]  # the owner sees it
 
 
 def test_after_a_full_proofing_journey_no_secret_is_stored_logged_or_mailed(config, caplog):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 01:51:25.005288
+Create Date: 2026-11-29 02:04:16.001949
 """
 
 from __future__ import annotations
@@ -244,6 +244,24 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "phone_otps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.String(length=80), nullable=False),
+        sa.Column("channel", sa.String(length=8), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", engine.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.CheckConstraint("channel IN ('sms', 'voice')", name=op.f("ck_phone_otps_channel")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_phone_otps")),
+    )
+    with op.batch_alter_table("phone_otps", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_phone_otps_owner_id"), ["owner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_phone_otps_purpose"), ["purpose"], unique=False)
+
+    op.create_table(
         "process_definitions",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=200), nullable=False),
@@ -278,6 +296,40 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_proofing_attempts_order_number"), ["order_number"], unique=False
+        )
+
+    op.create_table(
+        "relying_apps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("api_key_hash", sa.String(length=64), nullable=False),
+        sa.Column("accepts", sa.String(length=64), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_relying_apps")),
+        sa.UniqueConstraint("api_key_hash", name=op.f("uq_relying_apps_api_key_hash")),
+        sa.UniqueConstraint("name", name=op.f("uq_relying_apps_name")),
+    )
+    op.create_table(
+        "renewals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("order_number", sa.String(length=64), nullable=False),
+        sa.Column("instance_id", sa.String(length=36), nullable=False),
+        sa.Column("task_id", sa.String(length=36), nullable=False),
+        sa.Column("charge_id", sa.String(length=64), nullable=True),
+        sa.Column("amount_cents", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("previous_expires_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("new_expires_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("paid_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("applied_at", engine.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_renewals")),
+        sa.UniqueConstraint("task_id", name=op.f("uq_renewals_task_id")),
+    )
+    with op.batch_alter_table("renewals", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_renewals_instance_id"), ["instance_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_renewals_order_number"), ["order_number"], unique=False
         )
 
     op.create_table(
@@ -322,6 +374,35 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_spec_bundles")),
         sa.UniqueConstraint("hash", name=op.f("uq_spec_bundles_hash")),
     )
+    op.create_table(
+        "token_replacements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("instance_id", sa.String(length=36), nullable=False),
+        sa.Column("order_number", sa.String(length=64), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.Column("lost_serial", sa.String(length=64), nullable=False),
+        sa.Column("circumstances", sa.String(length=16), nullable=False),
+        sa.Column("reported_at", engine.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("replacement_serial", sa.String(length=64), nullable=True),
+        sa.Column("registered_at", engine.db.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "circumstances IN ('lost', 'stolen', 'damaged')",
+            name=op.f("ck_token_replacements_circumstances"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_token_replacements")),
+        sa.UniqueConstraint("instance_id", name=op.f("uq_token_replacements_instance_id")),
+    )
+    with op.batch_alter_table("token_replacements", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_token_replacements_lost_serial"), ["lost_serial"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_token_replacements_order_number"), ["order_number"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_token_replacements_owner_id"), ["owner_id"], unique=False
+        )
+
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -552,12 +633,24 @@ def downgrade() -> None:
 
     op.drop_table("api_tokens")
     op.drop_table("users")
+    with op.batch_alter_table("token_replacements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_token_replacements_owner_id"))
+        batch_op.drop_index(batch_op.f("ix_token_replacements_order_number"))
+        batch_op.drop_index(batch_op.f("ix_token_replacements_lost_serial"))
+
+    op.drop_table("token_replacements")
     op.drop_table("spec_bundles")
     with op.batch_alter_table("sales_orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sales_orders_status"))
         batch_op.drop_index(batch_op.f("ix_sales_orders_owner_id"))
 
     op.drop_table("sales_orders")
+    with op.batch_alter_table("renewals", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_renewals_order_number"))
+        batch_op.drop_index(batch_op.f("ix_renewals_instance_id"))
+
+    op.drop_table("renewals")
+    op.drop_table("relying_apps")
     with op.batch_alter_table("proofing_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_proofing_attempts_order_number"))
         batch_op.drop_index(batch_op.f("ix_proofing_attempts_instance_id"))
@@ -567,6 +660,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_process_definitions_key"))
 
     op.drop_table("process_definitions")
+    with op.batch_alter_table("phone_otps", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_phone_otps_purpose"))
+        batch_op.drop_index(batch_op.f("ix_phone_otps_owner_id"))
+
+    op.drop_table("phone_otps")
     with op.batch_alter_table("phone_credentials", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_phone_credentials_owner_id"))
         batch_op.drop_index(batch_op.f("ix_phone_credentials_order_number"))

@@ -1,0 +1,173 @@
+"""The `renewal` process: remind, take a renewal payment, extend or expire the credential.
+
+The diagram owns the calendar (a reminder `remind_before` the expiry, the expiry itself,
+a grace period for late renewals); these handlers keep the credential row and the
+timers' variables in step. Renewal extends by twelve months from the current expiry,
+also when it comes after the expiry, so a lapse buys no free days and costs none.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.registry import BpmnError, HandlerContext
+from handlers import registry
+from handlers.adapters.payment import PaymentUnavailable
+from handlers.lifecycle_models import Renewal
+from handlers.notifications import send_email
+from handlers.orders import CURRENCY
+from handlers.payment import ASK_AGAIN, CARD_FIELDS
+from handlers.proofing import parse_duration
+from handlers.proofing_models import Credential
+from handlers.registration import add_years
+
+DEFAULT_REMIND_BEFORE = "P30D"
+DEFAULT_GRACE = "P90D"
+DEFAULT_AMOUNT_CENTS = 1900
+
+
+def credential_of(ctx: HandlerContext, *, lock: bool = False) -> Credential | None:
+    """The `order_number` variable's credential; without one (a customer renewing on their
+    own) the customer's credential that expires last."""
+    query = select(Credential)
+    number = ctx.data.get("order_number")
+    if isinstance(number, str) and number:
+        query = query.where(Credential.order_number == number)
+    else:
+        query = query.where(Credential.owner_id == ctx.owner_id)
+    if lock:
+        query = query.with_for_update()
+    return ctx.session.scalars(query.order_by(Credential.expires_at.desc())).first()
+
+
+def _required(ctx: HandlerContext) -> Credential:
+    credential = credential_of(ctx, lock=True)
+    if credential is None:
+        raise RuntimeError(f"instance {ctx.instance_id} has no credential to renew")
+    return credential
+
+
+def term_variables(ctx: HandlerContext, expires_at: datetime) -> dict[str, Any]:
+    """When the reminder, the expiry and the end of the grace period fall (ISO 8601, for
+    the diagram's timeDate timers); a reminder already due fires at once."""
+    remind_before = ctx.config.get("remind_before") or DEFAULT_REMIND_BEFORE
+    remind_at = expires_at - parse_duration(remind_before)
+    closes_at = expires_at + parse_duration(ctx.config.get("grace") or DEFAULT_GRACE)
+    return {
+        "credential_expires_at": expires_at.isoformat(),
+        "subscription_reminder_at": max(remind_at, ctx.now).isoformat(),
+        "subscription_closes_at": closes_at.isoformat(),
+    }
+
+
+@registry.handler()
+def load_subscription(ctx: HandlerContext) -> dict[str, Any]:
+    """Find the credential to watch and set the timers' dates. A customer without a
+    credential throws `no_credential`."""
+    credential = credential_of(ctx)
+    if credential is None or credential.status == "revoked":
+        raise BpmnError("no_credential", "nothing to renew")
+    ctx.set_business_key(credential.order_number)
+    return {"order_number": credential.order_number, **term_variables(ctx, credential.expires_at)}
+
+
+@registry.handler()
+def send_renewal_reminder(ctx: HandlerContext) -> dict[str, Any]:
+    """Email that the credential expires soon and how renewal counts."""
+    credential = _required(ctx)
+    send_email(
+        ctx,
+        "renewal_reminder",
+        order_number=credential.order_number,
+        expires_on=credential.expires_at.isoformat(),
+    )
+    return {"renewal_reminded_at": ctx.now.isoformat()}
+
+
+@registry.handler()
+def charge_renewal(ctx: HandlerContext) -> dict[str, Any]:
+    """Charge the renewal (`amount_cents` on the task) to the card just entered and record
+    the term it buys. A decline throws `card_declined` with `payment_error`."""
+    credential = _required(ctx)
+    if ctx.session.scalar(select(Renewal.id).where(Renewal.task_id == ctx.task_id)):
+        return {"payment_error": None}  # this task charged already (a repeated run)
+    card = {name: ctx.secrets.get(name) for name in CARD_FIELDS}
+    if not all(isinstance(value, str) and value for value in card.values()):
+        raise BpmnError("card_declined", ASK_AGAIN, data={"payment_error": ASK_AGAIN})
+    amount = int(ctx.config.get("amount_cents") or DEFAULT_AMOUNT_CENTS)
+    try:
+        result = ctx.services.adapters.payment.charge(
+            credential.order_number,
+            amount,
+            CURRENCY,
+            card["card_number"],
+            card["card_expiry"],
+            card["card_cvc"],
+            idempotency_key=ctx.idempotency_key,
+        )
+    except PaymentUnavailable:
+        raise BpmnError("card_declined", ASK_AGAIN, data={"payment_error": ASK_AGAIN}) from None
+    if not result.approved:
+        ctx.audit("payment.declined", code=result.decline_code)
+        reason = result.decline_reason or "Your card was declined."
+        raise BpmnError("card_declined", reason, data={"payment_error": reason})
+    ctx.session.add(
+        Renewal(
+            order_number=credential.order_number,
+            instance_id=ctx.instance_id,
+            task_id=ctx.task_id,
+            charge_id=result.charge_id,
+            amount_cents=amount,
+            currency=CURRENCY,
+            previous_expires_at=credential.expires_at,
+            new_expires_at=add_years(credential.expires_at, 1),
+            paid_at=ctx.now,
+        )
+    )
+    ctx.audit("renewal.paid", order_number=credential.order_number, amount_cents=amount)
+    # As in charge_card, the charge id stays out of the output (it could echo the CVC).
+    return {"payment_error": None}
+
+
+@registry.handler()
+def extend_credential(ctx: HandlerContext) -> dict[str, Any]:
+    """Apply the paid renewal: twelve more months from the expiry it was bought for, and
+    an expired credential is active again."""
+    credential = _required(ctx)
+    pending = ctx.session.scalars(
+        select(Renewal)
+        .where(Renewal.instance_id == ctx.instance_id, Renewal.applied_at.is_(None))
+        .order_by(Renewal.id)
+    ).all()
+    for renewal in pending:
+        credential.expires_at = max(credential.expires_at, renewal.new_expires_at)
+        renewal.applied_at = ctx.now
+    if pending and credential.expires_at > ctx.now:
+        credential.status = "active"
+    ctx.audit(
+        "credential.renewed",
+        order_number=credential.order_number,
+        expires_at=credential.expires_at.isoformat(),
+    )
+    ctx.notice(credential_expires_at=credential.expires_at.isoformat())
+    return {**term_variables(ctx, credential.expires_at), "payment_error": None}
+
+
+@registry.handler()
+def expire_credential(ctx: HandlerContext) -> dict[str, Any]:
+    """The term ended unrenewed: the credential verifies no more codes; tell the customer
+    once (renewal stays open for the grace period)."""
+    credential = _required(ctx)
+    if credential.status == "active" and credential.expires_at <= ctx.now:
+        credential.status = "expired"
+        ctx.audit("credential.expired", order_number=credential.order_number)
+        send_email(
+            ctx,
+            "credential_expired",
+            order_number=credential.order_number,
+            expired_on=credential.expires_at.isoformat(),
+        )
+    return {"credential_status": credential.status}

@@ -1,0 +1,260 @@
+"""Verifying a code for a relying application, under that application's policy.
+
+The caller is the application (its API key), not the person: it sends a username and the
+code the person typed, and learns whether the code proves one of that person's
+credentials that the application accepts. Every answer is audited (application, user,
+result, reason; never the code).
+
+The token row is read `FOR UPDATE`, so two requests carrying the same code queue on it and
+the second sees the first one's replay guard: a code is accepted once, however many
+requests race. Each failure counts towards a lockout and a success resets the count; a
+locked token verifies nothing until its owner resyncs it or support resets it, so a
+guesser gets `max_failures` tries per token, ever, not per time window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import column, select, table
+from sqlalchemy.orm import Session
+
+from engine import audit
+from handlers.adapters.messaging import MessageRejected
+from handlers.lifecycle_models import RelyingApp
+from handlers.phone_otp import (
+    app_purpose,
+    check_code,
+    check_send_rate,
+    registered_phone,
+    send_code,
+)
+from handlers.proofing_models import Credential
+from handlers.tokens.models import HardwareToken
+from handlers.tokens.otp import LOGIN_HOTP_LOOKAHEAD, Match, find_login_match
+from handlers.tokens.seed_crypto import open_sealed
+
+HARDWARE = "hardware_token"
+PHONE = "phone"
+DEFAULT_MAX_FAILURES = 10
+# Time steps either side of the learnt drift. A hardware token's clock cannot be set by
+# its owner and drifts between sign-ins; ±3 steps absorbs that, and the lockout bounds
+# guessing to max_failures x 7 codes per token before the owner must resync.
+TOTP_DRIFT_WINDOW = 3
+_PHONE_REASONS = {"expired": "code_expired", "exhausted": "too_many_attempts"}
+
+# Accounts belong to the web layer, which handlers must not import: read two columns.
+_USERS = table("users", column("id"), column("username"))
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """Lockout and windows; `Services.settings` may override them (`otp_max_failures`,
+    `otp_totp_window`, `otp_hotp_lookahead`)."""
+
+    max_failures: int = DEFAULT_MAX_FAILURES
+    totp_window: int = TOTP_DRIFT_WINDOW
+    hotp_lookahead: int = LOGIN_HOTP_LOOKAHEAD
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> VerifyPolicy:
+        settings = settings or {}
+        return cls(
+            int(settings.get("otp_max_failures", DEFAULT_MAX_FAILURES)),
+            int(settings.get("otp_totp_window", TOTP_DRIFT_WINDOW)),
+            int(settings.get("otp_hotp_lookahead", LOGIN_HOTP_LOOKAHEAD)),
+        )
+
+    def window(self, token: HardwareToken) -> int:
+        return self.totp_window if token.kind == "totp" else self.hotp_lookahead
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The API's answer: `reason` says why a code was refused (None when valid)."""
+
+    valid: bool
+    credential: str | None = None
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"valid": self.valid, "credential": self.credential, "reason": self.reason}
+
+
+def owner_of(session: Session, username: str) -> int | None:
+    return session.scalar(select(_USERS.c.id).where(_USERS.c.username == username))
+
+
+def verify(
+    session: Session,
+    services: Any,
+    app: RelyingApp,
+    username: str,
+    code: str,
+    now: datetime,
+    policy: VerifyPolicy | None = None,
+) -> Outcome:
+    """Check `code` for `username` under `app`'s policy; learn from a match, count a
+    failure, and audit the answer."""
+    policy = policy or VerifyPolicy.from_settings(getattr(services, "settings", None))
+    outcome, serial = _verify(session, services.seed_key, app, username, code, now, policy)
+    audit.record(
+        session,
+        "otp.verified",
+        actor=f"app:{app.name}",
+        application=app.name,
+        username=username,
+        valid=outcome.valid,
+        credential=outcome.credential,
+        reason=outcome.reason,
+        serial=serial,
+    )
+    return outcome
+
+
+def offer_phone_code(
+    session: Session, services: Any, app: RelyingApp, username: str, now: datetime
+) -> dict[str, Any]:
+    """Send `username` a sign-in code for `app` by SMS or voice (the phone's registered
+    channel). Raises `phone_otp.TooManyCodes` when too many went out lately."""
+    owner_id = owner_of(session, username)
+    reason = None if owner_id is not None else "no_credential"
+    phone = None
+    if owner_id is not None:
+        reason = credentials_in_force(session, owner_id, now)[1]
+        phone = registered_phone(session, owner_id)
+    if reason is None and phone is None:
+        reason = "no_phone"
+    row = None
+    if reason is None and phone is not None:
+        check_send_rate(session, phone.owner_id or 0, now)
+        try:
+            row = send_code(session, services, phone, app_purpose(app.id), now)
+        except MessageRejected:
+            reason = "phone_unreachable"
+    audit.record(
+        session,
+        "phone_otp.sent" if row else "phone_otp.not_sent",
+        actor=f"app:{app.name}",
+        application=app.name,
+        username=username,
+        reason=reason,
+    )
+    if row is None:
+        return {"sent": False, "channel": None, "expires_at": None, "reason": reason}
+    return {
+        "sent": True,
+        "channel": row.channel,
+        "expires_at": row.expires_at.isoformat(),
+        "reason": None,
+    }
+
+
+def credentials_in_force(
+    session: Session, owner_id: int, now: datetime
+) -> tuple[list[Credential], str | None]:
+    """The owner's active, unexpired credentials, or the reason there are none."""
+    held = list(session.scalars(select(Credential).where(Credential.owner_id == owner_id)))
+    in_force = [c for c in held if c.status == "active" and c.expires_at > now]
+    if in_force:
+        return in_force, None
+    if not held:
+        return [], "no_credential"
+    return [], "revoked" if all(c.status == "revoked" for c in held) else "expired"
+
+
+def _verify(
+    session: Session,
+    seed_key: bytes,
+    app: RelyingApp,
+    username: str,
+    code: str,
+    now: datetime,
+    policy: VerifyPolicy,
+) -> tuple[Outcome, str | None]:
+    owner_id = owner_of(session, username)
+    if owner_id is None:
+        return Outcome(False, None, "no_credential"), None
+    in_force, why_not = credentials_in_force(session, owner_id, now)
+    if why_not:
+        return Outcome(False, None, why_not), None
+    tokens = _tokens(session, in_force) if HARDWARE in app.accepted else []
+    usable = [
+        (t, open_sealed(seed_key, t.sealed_secret, t.serial))
+        for t in tokens
+        if t.status == "active"
+    ]
+    for token, secret in usable:
+        match = find_login_match(token.otp_params(), secret, code, now, policy.window(token))
+        if match is not None:
+            token.record_match(match)
+            token.failures = 0
+            return Outcome(True, HARDWARE, None), token.serial
+    phone_result = None
+    if PHONE in app.accepted:
+        phone_result = check_code(session, seed_key, owner_id, app_purpose(app.id), code, now)
+        if phone_result == "ok":
+            return Outcome(True, PHONE, None), None
+    if phone_result in ("expired", "exhausted"):
+        # The phone code itself, spent by time or tries: no guess at the token.
+        return Outcome(False, None, _PHONE_REASONS[phone_result]), None
+    for token, _ in usable:
+        count_failure(session, token, now, policy.max_failures, actor=f"app:{app.name}")
+    if usable:
+        token, secret = usable[0]
+        replayed = _was_used(token, secret, code, now, policy.window(token))
+        return Outcome(False, None, "replayed" if replayed else "invalid_code"), token.serial
+    if phone_result == "wrong":
+        return Outcome(False, None, "invalid_code"), None
+    for status in ("locked", "revoked"):
+        if any(t.status == status for t in tokens):
+            return Outcome(False, None, status), next(t.serial for t in tokens)
+    if PHONE in app.accepted and registered_phone(session, owner_id) is not None:
+        return Outcome(False, None, "invalid_code"), None
+    return Outcome(False, None, "no_credential"), None
+
+
+def _tokens(session: Session, credentials: list[Credential]) -> list[HardwareToken]:
+    serials = [c.token_serial for c in credentials if c.token_serial]
+    if not serials:
+        return []
+    # Locked in id order, so concurrent requests for one person never deadlock.
+    return list(
+        session.scalars(
+            select(HardwareToken)
+            .where(HardwareToken.serial.in_(serials))
+            .order_by(HardwareToken.id)
+            .with_for_update()
+        )
+    )
+
+
+def count_failure(
+    session: Session, token: HardwareToken, now: datetime, max_failures: int, actor: str
+) -> None:
+    """One more failure; at `max_failures` the token locks until resync or reset."""
+    token.failures = (token.failures or 0) + 1
+    if token.failures >= max_failures and token.status == "active":
+        token.status, token.locked_at = "locked", now
+        audit.record(
+            session, "token.locked", actor=actor, serial=token.serial, failures=token.failures
+        )
+
+
+def _was_used(token: HardwareToken, secret: bytes, code: str, now: datetime, window: int) -> bool:
+    """Whether a refused code is one this token already spent: worth telling the
+    application, since a replay suggests a phished or shoulder-surfed code."""
+    params = token.otp_params()
+    if token.kind == "totp":
+        if params.last_time_step is None:
+            return False
+        match: Match | None = find_login_match(
+            replace(params, last_time_step=None), secret, code, now, window
+        )
+        return match is not None and match.step_or_counter <= params.last_time_step
+    earlier = replace(params, counter=max(0, params.counter - window))
+    match = find_login_match(earlier, secret, code, now, window)
+    return match is not None and match.step_or_counter < params.counter

@@ -1,0 +1,14 @@
+"""The `life` fixture: a wired Tokenflow with people, relying applications and an API
+client, on every configured database backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.lifecycle.support import Life, wire
+from tokenflow.config import Config
+
+
+@pytest.fixture
+def life(config: Config) -> Life:
+    return wire(config)

@@ -1,0 +1,201 @@
+"""API routes of the credential's life: code verification and phone codes for relying
+applications, resync and support reset, seed import, application registration.
+
+Relying applications authenticate with their own API key as Bearer token, never with a
+person's login: they act for an application, and its policy is what applies. A request
+is one unit of work, so a refused code still commits the failure it counts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import jsonify, request
+from sqlalchemy.orm import Session
+
+from engine.clock import clock
+from engine.errors import Forbidden
+from handlers import lockout, relying_apps, verification
+from handlers.lifecycle_models import RelyingApp
+from handlers.phone_otp import TooManyCodes
+from handlers.tokens.inventory import import_seed_file
+from handlers.tokens.pskc_import import PskcImportError
+
+from .api import actor, authenticated, body, bp, field, session, system
+from .problems import ApiError
+
+MAX_CODE = 32
+REFUSALS = {
+    "not_found": (404, "Not found"),
+    "revoked": (409, "Token revoked"),
+    "rate_limited": (429, "Too many attempts"),
+    "no_match": (422, "Codes not accepted"),
+}
+
+
+def calling_app(s: Session) -> RelyingApp:
+    """The application whose API key came as Bearer token, or 401."""
+    header = request.headers.get("Authorization", "")
+    app = None
+    if header.startswith("Bearer "):
+        app = relying_apps.app_for_key(s, header.removeprefix("Bearer ").strip())
+    if app is None:
+        raise ApiError(
+            401, "Unauthorized", "Send the application's API key: `Authorization: Bearer <key>`."
+        )
+    return app
+
+
+def _username_and_code(data: dict[str, Any]) -> tuple[str, str]:
+    username, code = field(data, "username", str), field(data, "code", str)
+    if len(code) > MAX_CODE:
+        raise ApiError(422, "Invalid input", "`code` is too long.", errors={"code": "too long"})
+    return username, code
+
+
+@bp.post("/otp/verify")
+def verify_code() -> Any:
+    """Verify a user's code under the calling application's policy."""
+    with session() as s:
+        app = calling_app(s)
+        username, code = _username_and_code(body())
+        outcome = verification.verify(s, system().services, app, username, code, clock.now())
+    return jsonify(outcome.as_dict())
+
+
+@bp.post("/otp/phone-code")
+def send_phone_code() -> Any:
+    """Send a user a sign-in code by SMS or voice, for the calling application."""
+    limited: TooManyCodes | None = None
+    with session() as s:
+        app = calling_app(s)
+        username = field(body(), "username", str)
+        if verification.PHONE not in app.accepted:
+            raise Forbidden(f"Application {app.name} does not accept phone codes.")
+        try:
+            sent = verification.offer_phone_code(s, system().services, app, username, clock.now())
+        except TooManyCodes as exc:
+            limited = exc
+    if limited is not None:
+        raise ApiError(429, "Too many codes", str(limited))
+    return jsonify(sent)
+
+
+@bp.post("/tokens/resync")
+@authenticated("customer")
+def resync_token() -> Any:
+    """Resynchronize (and unlock) one's own token with two consecutive codes."""
+    data = body()
+    serial = field(data, "serial", str)
+    code1, code2 = field(data, "code1", str), field(data, "code2", str)
+    refused: lockout.TokenRefused | None = None
+    with session() as s:  # a refusal still commits: the failed attempt must count
+        try:
+            token = lockout.resync(
+                s,
+                system().services.seed_key,
+                actor().user_id or 0,
+                serial,
+                code1,
+                code2,
+                clock.now(),
+                actor().name,
+            )
+            result = {"serial": token.serial, "status": token.status}
+        except lockout.TokenRefused as exc:
+            refused = exc
+    if refused is not None:
+        raise _refusal(refused)
+    return jsonify(result)
+
+
+@bp.post("/tokens/<serial>/reset")
+@authenticated("support")
+def reset_token(serial: str) -> Any:
+    """Support: unlock a token; with `code1` and `code2`, re-learn its clock too."""
+    data = body() if request.get_data() else {}
+    code1, code2 = field(data, "code1", str, False), field(data, "code2", str, False)
+    if (code1 is None) != (code2 is None):
+        raise ApiError(422, "Invalid input", "Send both codes or neither.")
+    codes = (code1, code2) if code1 is not None and code2 is not None else None
+    with session() as s:
+        try:
+            token = lockout.support_reset(
+                s, system().services.seed_key, serial, clock.now(), actor().name, codes
+            )
+        except lockout.TokenRefused as exc:
+            raise _refusal(exc) from None
+        return jsonify({"serial": token.serial, "status": token.status})
+
+
+def _refusal(exc: lockout.TokenRefused) -> ApiError:
+    status, title = REFUSALS[exc.kind]
+    extra = {"errors": {"code2": exc.message}} if exc.kind == "no_match" else {}
+    return ApiError(status, title, exc.message, **extra)
+
+
+@bp.post("/tokens/import")
+@authenticated("admin")
+def import_tokens() -> Any:
+    """Import a PSKC (RFC 6030) seed file: every token in it, or none."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(400, "Bad request", "Send the seed file as multipart field `file`.")
+    name = Path(upload.filename or "upload.pskc").name
+    if request.form.get("psk") and request.form.get("password"):
+        raise ApiError(422, "Invalid input", "Give the pre-shared key or the password, not both.")
+    try:
+        psk = bytes.fromhex(request.form["psk"]) if request.form.get("psk") else None
+    except ValueError:
+        raise ApiError(422, "Invalid input", "`psk` must be hexadecimal.") from None
+    try:
+        with session() as s:
+            serials = import_seed_file(
+                s,
+                upload.read(),
+                system().services.seed_key,
+                batch=request.form.get("batch") or Path(name).stem,
+                psk=psk,
+                password=request.form.get("password") or None,
+                actor=actor().name,
+            )
+    except PskcImportError as exc:
+        raise ApiError(422, "Seed file refused", f"{name}: {exc}") from None
+    return jsonify({"imported": len(serials), "serials": serials})
+
+
+@bp.get("/apps")
+@authenticated("admin")
+def list_apps() -> Any:
+    """Registered relying applications and their policies."""
+    with session() as s:
+        return jsonify([_app_view(app) for app in relying_apps.list_apps(s)])
+
+
+@bp.post("/apps")
+@authenticated("admin")
+def create_app() -> Any:
+    """Register a relying application; its API key is in this answer only."""
+    data = body()
+    name = field(data, "name", str)
+    accepts = data.get("accepts")
+    if isinstance(accepts, list) and all(isinstance(kind, str) for kind in accepts):
+        accepts = ",".join(accepts)
+    if not isinstance(accepts, str):
+        raise ApiError(422, "Invalid input", "`accepts` lists credential kinds.")
+    with session() as s:
+        try:
+            app, api_key = relying_apps.create_app(s, name, accepts, actor().name)
+        except relying_apps.AppError as exc:
+            raise ApiError(422, "Invalid input", str(exc)) from None
+        return jsonify({**_app_view(app), "api_key": api_key}), 201
+
+
+def _app_view(app: RelyingApp) -> dict[str, Any]:
+    return {
+        "name": app.name,
+        "accepts": sorted(app.accepted),
+        "active": app.active,
+        "created_at": app.created_at.isoformat(),
+    }
