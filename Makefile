@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test lint bench install browser
+.PHONY: run test lint bench install browser assets
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: $(STAMP)
+# The analyst pages' bpmn-js bundle (npm, esbuild): rebuilt when missing or out of date.
+ASSETS := web/analyst/static/dist/.built
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make assets needs Node.js and npm" >&2; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts
+$(ASSETS): node_modules/.package-lock.json $(wildcard web/analyst/assets/*) web/analyst/assets/.bpmnlintrc
+	npm run --silent build
+
+assets: $(ASSETS)
+
+run: $(STAMP) assets
 	$(BIN)/tokenflow db upgrade
 	$(BIN)/tokenflow deploy
 	$(BIN)/tokenflow demo
@@ -25,7 +35,7 @@ run: $(STAMP)
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) browser
+test: $(STAMP) browser assets
 	$(BIN)/ruff check .
 	@if [ "$$CI" = "true" ] && [ -z "$$TOKENFLOW_TEST_POSTGRES_URL" ]; then \
 		export TOKENFLOW_TEST_POSTGRES_URL="$(PG_URL)"; fi; \

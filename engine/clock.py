@@ -3,13 +3,36 @@
 SpiffWorkflow's timer definitions call `datetime.now(timezone.utc)` directly, so the
 clock is installed into that module: every timer due time and firing decision then
 follows the same clock as the jobs table.
+
+A dry run needs a clock of its own that moves without moving anyone else's: inside
+`clock.simulated(...)` the current thread (context) reads a simulated time that stands
+still until advanced, while the worker and other requests keep real time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
+
+
+class SimulatedTime:
+    """A clock that stands still until moved."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+    def move_to(self, moment: datetime) -> None:
+        self.now = max(self.now, moment)
+
+
+_simulated: ContextVar[SimulatedTime | None] = ContextVar("simulated_time", default=None)
 
 
 class Clock:
@@ -19,6 +42,9 @@ class Clock:
         self.offset = timedelta(0)
 
     def now(self) -> datetime:
+        simulated = _simulated.get()
+        if simulated is not None:
+            return simulated.now
         return datetime.now(UTC) + self.offset
 
     def advance(self, delta: timedelta) -> None:
@@ -26,6 +52,16 @@ class Clock:
 
     def reset(self) -> None:
         self.offset = timedelta(0)
+
+    @contextmanager
+    def simulated(self, start: datetime | None = None) -> Iterator[SimulatedTime]:
+        """Simulated time for this context only, starting at `start` (default: now)."""
+        time = SimulatedTime(start or self.now())
+        token = _simulated.set(time)
+        try:
+            yield time
+        finally:
+            _simulated.reset(token)
 
 
 clock = Clock()

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -123,7 +124,7 @@ def bundle_for(session: Session, top: ProcessDefinition) -> SpecBundle:
     pending = [top]
     while pending:
         definition = pending.pop()
-        for called in _called_keys(definition.xml):
+        for called in called_keys(definition.xml):
             if called in chosen:
                 continue
             found = latest_definition(session, called)
@@ -136,14 +137,23 @@ def bundle_for(session: Session, top: ProcessDefinition) -> SpecBundle:
     ids = sorted(d.id for d in chosen.values())
     digest = hashlib.sha256(json.dumps([top.id, *ids]).encode()).hexdigest()
     bundle = session.scalars(select(SpecBundle).where(SpecBundle.hash == digest)).first()
-    if bundle is None:
-        bundle = SpecBundle(hash=digest, definition_ids=[top.id, *[i for i in ids if i != top.id]])
-        session.add(bundle)
-        session.flush()
+    if bundle is not None:
+        return bundle
+    # The first starts of a new version race to create its bundle: the loser of the
+    # insert takes the winner's row instead of failing the start.
+    try:
+        with session.begin_nested():
+            bundle = SpecBundle(
+                hash=digest, definition_ids=[top.id, *[i for i in ids if i != top.id]]
+            )
+            session.add(bundle)
+    except IntegrityError:
+        bundle = session.scalars(select(SpecBundle).where(SpecBundle.hash == digest)).one()
     return bundle
 
 
-def _called_keys(xml: str) -> list[str]:
+def called_keys(xml: str) -> list[str]:
+    """The process keys that `xml`'s call activities start."""
     root = parse_xml(xml.encode("utf-8"))
     return [c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")]
 

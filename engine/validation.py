@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -100,7 +101,69 @@ def _check_process(
     for script in proc.iter(f"{_B}script"):
         for message in check_script(script.text or ""):
             problem(f"script: {message}", script.getparent())
+    for gateway, message in _gateways_without_default(proc):
+        problem(message, gateway)
+    for node in _unreachable(proc):
+        problem("cannot be reached from a start event", node)
     return out
+
+
+_SPLITTING_GATEWAYS = (f"{_B}exclusiveGateway", f"{_B}inclusiveGateway")
+_FLOW_NODES = frozenset(
+    f"{_B}{tag}"
+    for tag in (
+        "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+        "boundaryEvent", "task", "userTask", "serviceTask", "scriptTask", "manualTask",
+        "businessRuleTask", "sendTask", "receiveTask", "callActivity", "subProcess",
+        "transaction", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+        "eventBasedGateway", "complexGateway",
+    )
+)  # fmt: skip
+
+
+def _gateways_without_default(proc: etree._Element) -> list[tuple[etree._Element, str]]:
+    """A split whose conditions all fail would leave the instance stuck: it needs a default."""
+    outgoing: dict[str | None, list[str | None]] = {}
+    for flow in proc.iter(f"{_B}sequenceFlow"):
+        outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
+    found = []
+    for gateway in proc.iter(*_SPLITTING_GATEWAYS):
+        flows = outgoing.get(gateway.get("id"), [])
+        default = gateway.get("default")
+        if len(flows) > 1 and not default:
+            found.append((gateway, f"gateway splits into {len(flows)} flows but has no default"))
+        elif default and default not in flows:
+            found.append((gateway, f"default flow {default!r} does not leave this gateway"))
+    return found
+
+
+def _unreachable(scope: etree._Element) -> list[etree._Element]:
+    """Flow nodes of `scope` (a process or subprocess) that no token can reach: followed
+    from its start events along sequence flows, into boundary events and subprocesses."""
+    nodes = {n.get("id"): n for n in scope if n.tag in _FLOW_NODES}
+    targets: dict[str | None, list[str | None]] = {}
+    for flow in scope.iterchildren(f"{_B}sequenceFlow"):
+        targets.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    for node in nodes.values():
+        if node.tag == f"{_B}boundaryEvent":
+            targets.setdefault(node.get("attachedToRef"), []).append(node.get("id"))
+    pending = [
+        i
+        for i, n in nodes.items()
+        if n.tag == f"{_B}startEvent" or n.get("triggeredByEvent") == "true"
+    ]
+    reached: set[str | None] = set()
+    while pending:
+        current = pending.pop()
+        if current in reached or current not in nodes:
+            continue
+        reached.add(current)
+        pending.extend(targets.get(current, []))
+    found = [n for i, n in nodes.items() if i not in reached]
+    for i, n in nodes.items():
+        if i in reached and n.tag in (f"{_B}subProcess", f"{_B}transaction"):
+            found.extend(_unreachable(n))
+    return found
 
 
 def check_timer(text: str, kind: str) -> list[str]:
@@ -108,17 +171,15 @@ def check_timer(text: str, kind: str) -> list[str]:
     text = text.strip()
     if not text:
         return [f"{kind} is empty"]
+    if _looks_iso(text):
+        return [f'timer {text} must be quoted: "{text}"']
     problems = check_expression(text)
     if problems:
-        if _looks_iso(text):
-            return [f'timer {text} must be quoted: "{text}"']
         return [f"timer: {p}" for p in problems]
     try:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:
         return [f"timer {text!r} is not an expression"]
-    if isinstance(node, ast.Name) and _looks_iso(text):
-        return [f'timer {text} must be quoted: "{text}"']
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, str):
             return [f"timer {text} must be a string"]
@@ -129,8 +190,13 @@ def check_timer(text: str, kind: str) -> list[str]:
     return []
 
 
+# An unquoted ISO 8601 duration or cycle (`PT24H`, `R3/P1D`), told apart from a variable
+# such as `renewal_reminder_at` that holds the value.
+_ISO_LIKE = re.compile(r"(R\d*/)?P(\d|T\d)[\dYMWDTHS.,]*", re.IGNORECASE)
+
+
 def _looks_iso(text: str) -> bool:
-    return text[:1].upper() in ("P", "R") and text[1:2].isalnum()
+    return _ISO_LIKE.fullmatch(text) is not None
 
 
 def _parse_timer_literal(value: str, kind: str) -> None:

@@ -1,0 +1,95 @@
+"""Helpers for the analyst tests: a system on the real diagrams whose license-key email
+fails (so the 24-hour SLA timer stays pending), an analyst among the users, and the
+diagrams as text to change."""
+
+from __future__ import annotations
+
+import dataclasses
+import smtplib
+from typing import Any
+
+from engine.actors import SYSTEM
+from engine.db import unit_of_work
+from engine.models import Job
+from handlers.services import build_services
+from tests.journey.inventory import stock_tokens
+from tests.journey_support import PROCESSES
+from tests.web.ui_support import PASSWORD, USERS
+from tokenflow.config import Config
+from tokenflow.system import System, build_system
+from web.accounts import create_user
+
+ANALYST = "ana"
+SLA_TIMER = "license_key_email_sla"
+
+
+class FailingKeyEmail:
+    """An email sender whose license key emails fail (SMTP down) until `repaired`."""
+
+    def __init__(self, sender: Any) -> None:
+        self.sender = sender
+        self.repaired = False
+
+    def send(self, to, subject, text_body, html_body=None, *, idempotency_key):
+        if "license key" in subject and not self.repaired:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return self.sender.send(to, subject, text_body, html_body, idempotency_key=idempotency_key)
+
+
+def analyst_system(config: Config, tokens: int = 3) -> tuple[System, FailingKeyEmail]:
+    services = build_services(config)
+    mail = FailingKeyEmail(services.adapters.email)
+    adapters = dataclasses.replace(services.adapters, email=mail)
+    system = build_system(config, services=dataclasses.replace(services, adapters=adapters))
+    sources = [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))]
+    system.engine.deploy(sources, SYSTEM)
+    stock_tokens(system, tokens)
+    with unit_of_work(system.session_factory) as s:
+        for name, roles in [*USERS, (ANALYST, ["analyst"])]:
+            create_user(s, name, PASSWORD, roles, email=f"{name}@example.com")
+    return system, mail
+
+
+def diagram(name: str) -> str:
+    return (PROCESSES / f"{name}.bpmn").read_text()
+
+
+def timer_jobs(system: System, instance_id: str, element: str = SLA_TIMER) -> list[Job]:
+    with unit_of_work(system.session_factory) as s:
+        rows = list(s.query(Job).filter_by(instance_id=instance_id, element=element, kind="timer"))
+        s.expunge_all()
+        return rows
+
+
+# -- in the browser (Playwright pages) ----------------------------------------------------
+
+
+def log_in(page: Any, base: str, username: str, then: str) -> None:
+    """Log in through the UI's login page and land on `then`."""
+    page.goto(f"{base}/login?next={then}")
+    page.get_by_label("Username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}{then}")
+
+
+def wait_for_modeler(page: Any) -> None:
+    page.locator("#modeler[data-ready=true]").wait_for(timeout=20000)
+
+
+def shape(page: Any, element_id: str) -> Any:
+    return page.locator(f'.djs-element[data-element-id="{element_id}"]')
+
+
+def set_timer(page: Any, element_id: str, expression: str) -> str:
+    """Select a timer event, type its expression into the properties panel; returns the
+    expression it had."""
+    shape(page, element_id).click()
+    panel = page.locator(".properties")
+    value = panel.locator("#bio-properties-panel-timerEventDefinitionValue")
+    if not value.is_visible():
+        panel.get_by_text("Timer", exact=True).click()
+    before = value.input_value()
+    value.fill(expression)
+    value.press("Tab")
+    return before

@@ -1,0 +1,38 @@
+"""The analyst pages: process definitions and their versions, the bpmn-js viewer and
+modeler (validate, dry run, deploy), XML diffs, migration of running instances and
+statistics on the diagram. For analysts and admins, logged in through the UI's session.
+
+| route | view | what |
+| --- | --- | --- |
+| `GET /analyst/` | `views.index` | every process: versions, who deployed them and when |
+| `GET /analyst/processes/<key>` | `views.process` | one process's versions; pick two to diff |
+| `GET /analyst/processes/<key>/v<n>` | `views.version` | diagram and statistics `?from=&to=` |
+| `GET /analyst/processes/<key>/v<n>.bpmn` | `views.version_xml` | the file, for Camunda Modeler |
+| `GET /analyst/processes/<key>/v<n>/statistics.json` | `actions.statistics` | per element |
+| `GET /analyst/processes/<key>/diff?from=&to=` | `views.diff` | XML diff of two versions |
+| `GET /analyst/processes/<key>/edit` | `views.edit` | the modeler (`?version=n`, default latest) |
+| `POST /analyst/check` | `actions.check` | BPMN XML -> Tokenflow's problems by element |
+| `POST /analyst/deploy` | `actions.deploy` | BPMN XML -> new version, or 422 with every problem |
+| `POST /analyst/dry-run` | `actions.dry_run` | draft + scenario -> the path taken |
+| `GET /analyst/migrations` | `migrations.start` | choose process, versions, instances |
+| `POST /analyst/migrations/plan`, `/validate`, `/execute` | `migrations.*` | the three steps |
+
+The modeler's JavaScript is bundled by `make assets` (npm, esbuild) from `assets/` into
+`static/dist/`; pages load it as files (the CSP allows no inline script or style).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint(
+    "analyst",
+    __name__,
+    url_prefix="/analyst",
+    template_folder="templates",
+    static_folder="static",
+)
+
+from . import actions, migrations, views  # noqa: E402  (they add their routes to bp)
+
+__all__ = ["actions", "bp", "migrations", "views"]

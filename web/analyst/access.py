@@ -1,0 +1,49 @@
+"""Who may use the analyst pages: analysts and admins, logged in through the UI's
+session (web.ui.guard). Pages send strangers to the login page; the JSON routes the
+modeler calls answer with problem documents instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app
+
+from engine.actors import Actor
+from engine.errors import EngineError
+from web import problems
+from web.ui import guard
+
+ROLE = "analyst"
+
+
+def system() -> Any:
+    return current_app.extensions["tokenflow"]
+
+
+def page(view: Callable) -> Callable:
+    return guard.login_required(ROLE)(view)
+
+
+def json_route(view: Callable) -> Callable:
+    """For the modeler's calls: 401/403 and engine errors as problem+json."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        who = guard.current_actor()
+        if who is None:
+            return problems.problem(401, "Unauthorized", "Log in again to continue.")
+        if not (who.is_admin or ROLE in who.roles):
+            return problems.problem(403, "Forbidden", "Your role may not do this.")
+        try:
+            return view(*args, **kwargs)
+        except EngineError as exc:
+            return problems.engine_problem(exc)
+
+    wrapper.login_required = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def actor() -> Actor:
+    return guard.actor()

@@ -1,0 +1,133 @@
+"""What the modeler's JavaScript calls: check, deploy, dry run, statistics (JSON).
+
+Each is a POST with the session cookie and the CSRF token in `X-CSRFToken`."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import jsonify, request, url_for
+
+from engine import simulate
+from engine.errors import DefinitionInvalid, InvalidInput
+from handlers.services import build_services
+from tokenflow.schema import metadata
+
+from . import bp, reads
+from .access import actor, json_route, system
+from .views import date_range
+
+MAX_STEPS = 500
+MAX_HORIZON_DAYS = 3660
+
+
+def _sources() -> list[tuple[str, bytes]]:
+    name = request.args.get("filename") or "draft.bpmn"
+    data = request.get_data()
+    if not data:
+        raise InvalidInput("Send the diagram's BPMN XML as the body.")
+    return [(Path(name).name, data)]
+
+
+@bp.post("/check")
+@json_route
+def check() -> Any:
+    """Tokenflow's own checks; the browser adds bpmnlint's."""
+    try:
+        problems = system().engine.check(_sources())
+    except DefinitionInvalid as exc:  # unreadable XML
+        problems = exc.problems
+    return jsonify({"problems": [p.as_dict() for p in problems]})
+
+
+@bp.post("/deploy")
+@json_route
+def deploy() -> Any:
+    deployed = system().engine.deploy(_sources(), actor())
+    return jsonify(
+        {
+            "deployed": [
+                {
+                    "key": d.key,
+                    "version": d.version,
+                    "changed": d.changed,
+                    "url": url_for("analyst.version", key=d.key, number=d.version),
+                }
+                for d in deployed
+            ]
+        }
+    ), 201
+
+
+@bp.post("/dry-run")
+@json_route
+def dry_run() -> Any:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("xml"), str):
+        raise InvalidInput("Send {xml, file_name, start, data, tasks, messages, horizon_days}.")
+    scenario = _scenario(body)
+    draft = [(Path(str(body.get("file_name") or "draft.bpmn")).name, body["xml"].encode())]
+    the_system = system()
+    with tempfile.TemporaryDirectory(prefix="tokenflow-dry-run-") as sandbox:
+        config = dataclasses.replace(
+            the_system.config, instance_dir=Path(sandbox), smtp_host=None, smtp_port=None
+        )
+        run = simulate.dry_run(
+            draft,
+            scenario,
+            source=the_system.session_factory,
+            registry=the_system.engine.registry,
+            roles=the_system.engine.roles,
+            services=build_services(config),
+            metadata=metadata,
+        )
+    return jsonify(
+        {
+            "process": run.process,
+            "status": run.status,
+            "active": run.active,
+            "stopped": run.stopped,
+            "visited": run.visited,
+            "steps": [dataclasses.asdict(step) for step in run.steps],
+        }
+    )
+
+
+def _scenario(body: dict[str, Any]) -> simulate.Scenario:
+    errors = {}
+    for name in ("data", "tasks", "messages"):
+        value = body.get(name)
+        if value is not None and not isinstance(value, dict):
+            errors[name] = "must be a JSON object"
+        elif name != "data" and not all(isinstance(v, dict) for v in (value or {}).values()):
+            errors[name] = "must map names to JSON objects"
+    horizon = body.get("horizon_days", 400)
+    whole = isinstance(horizon, int) and not isinstance(horizon, bool)
+    if not whole or not 0 < horizon <= MAX_HORIZON_DAYS:
+        errors["horizon_days"] = f"must be a whole number of days, 1 to {MAX_HORIZON_DAYS}"
+    start = body.get("start")
+    if start is not None and not isinstance(start, str):
+        errors["start"] = "must be a process key"
+    if errors:
+        raise InvalidInput("The scenario needs attention.", errors)
+    return simulate.Scenario(
+        start=start or None,
+        data=body.get("data") or {},
+        tasks=body.get("tasks") or {},
+        messages=body.get("messages") or {},
+        horizon=timedelta(days=horizon),
+        max_steps=MAX_STEPS,
+    )
+
+
+@bp.get("/processes/<key>/v<int(max=2147483647):number>/statistics.json")
+@json_route
+def statistics(key: str, number: int) -> Any:
+    found = reads.version(system(), key, number)
+    start, end, first, last = date_range()
+    rows = reads.statistics_rows(system(), found.xml, start, end)
+    return jsonify({"from": first.isoformat(), "to": last.isoformat(), "elements": rows})
