@@ -8,6 +8,7 @@ that dies leaves its claims to expire; another worker then picks them up.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -16,6 +17,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .clock import clock
@@ -84,6 +86,11 @@ def run_due_jobs(
                     ran += 1
             except EngineError as exc:
                 log.info("job %s skipped: %s", job_id, exc.detail)
+            except OperationalError:
+                # The database is gone: stop here; the claims come back when it returns.
+                log.warning("database unavailable: worker %s pauses this batch", worker)
+                _release_quietly(engine, worker)
+                return ran
             except Exception:
                 log.exception("job %s failed", job_id)
         if len(ids) < limit:
@@ -91,3 +98,8 @@ def run_due_jobs(
     if stop is not None and stop.is_set():
         release(engine.session_factory, worker)
     return ran
+
+
+def _release_quietly(engine: Engine, worker: str) -> None:
+    with contextlib.suppress(OperationalError):  # still down: the leases run out anyway
+        release(engine.session_factory, worker)

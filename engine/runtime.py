@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -84,38 +84,15 @@ class Engine:
         if (data or owner_id is not None) and not actor.is_admin:
             raise Forbidden("Only an admin may start an instance with data or for someone else.")
         with self._step_scope() as (s, finish):
-            definition = definitions.get_definition(s, process_key, None)
-            bundle = definitions.bundle_for(s, definition)
-            specs = self.specs.get(s, bundle.id)
-            wf = BpmnWorkflow(specs.top, specs.subprocesses, script_engine=self.script_engine)
-            for task in wf.get_tasks(state=TaskState.READY):
-                task.set_data(**data)
-            inst = ProcessInstance(
-                id=str(uuid4()),
-                process_key=definition.key,
-                definition_id=definition.id,
-                definition_version=definition.version,
-                bundle_id=bundle.id,
-                status="running",
-                owner_id=owner_id if owner_id is not None else actor.user_id,
-                serializer_version=SERIALIZER_VERSION,
-                state={},
-            )
-            s.add(inst)
-            s.flush()
-            audit.record(
+            step = self._create(
                 s,
-                "instance.started",
-                instance_id=inst.id,
-                actor=actor.name,
-                process=definition.key,
-                version=definition.version,
-                variables=sorted(data),
+                process_key,
+                actor.name,
+                owner_id if owner_id is not None else actor.user_id,
+                data,
             )
-            step = Step(s, inst, Loaded(workflow=wf), actor.name)
-            self._run(step)
             finish(step)
-            return instance_view(actor, inst)
+            return instance_view(actor, step.instance)
 
     def complete_task(
         self, task_id: str, submitted: dict[str, Any], actor: Actor
@@ -332,6 +309,47 @@ class Engine:
 
     # -- plumbing ----------------------------------------------------------------------
 
+    def _create(
+        self,
+        s: Session,
+        process_key: str,
+        actor: str,
+        owner_id: int | None,
+        data: dict[str, Any],
+    ) -> Step:
+        """A new instance of the latest version of `process_key`, run to its first wait."""
+        definition = definitions.get_definition(s, process_key, None)
+        bundle = definitions.bundle_for(s, definition)
+        specs = self.specs.get(s, bundle.id)
+        wf = BpmnWorkflow(specs.top, specs.subprocesses, script_engine=self.script_engine)
+        for task in wf.get_tasks(state=TaskState.READY):
+            task.set_data(**data)
+        inst = ProcessInstance(
+            id=str(uuid4()),
+            process_key=definition.key,
+            definition_id=definition.id,
+            definition_version=definition.version,
+            bundle_id=bundle.id,
+            status="running",
+            owner_id=owner_id,
+            serializer_version=SERIALIZER_VERSION,
+            state={},
+        )
+        s.add(inst)
+        s.flush()
+        audit.record(
+            s,
+            "instance.started",
+            instance_id=inst.id,
+            actor=actor,
+            process=definition.key,
+            version=definition.version,
+            variables=sorted(data),
+        )
+        step = Step(s, inst, Loaded(workflow=wf), actor)
+        self._run(step)
+        return step
+
     def _run(self, step: Step) -> None:
         self.stepper.advance(step)
 
@@ -365,12 +383,18 @@ class Engine:
         if inst.status in ("suspended", "terminated", "completed"):
             raise Conflict(f"The instance is {inst.status}.")
 
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A unit of work for the engine's other commands (migration): like every
+        command here, a lost race raises Conflict."""
+        return self._session()
+
     @contextmanager
     def _session(self) -> Iterator[Session]:
         try:
             with unit_of_work(self.session_factory) as s:
                 yield s
         except (StaleDataError, IntegrityError) as exc:
+            log.warning("lost a race, answering 409: %s", str(exc).splitlines()[0][:300])
             raise Conflict("Someone else changed this at the same time; try again.") from exc
         except OperationalError as exc:
             if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
@@ -384,10 +408,24 @@ class Engine:
         finished: list[Step] = []
 
         def finish(step: Step | None) -> None:
-            if step is not None:
-                self.stepper.finish(step)
-                step.session.flush()
-                finished.append(step)
+            if step is None:
+                return
+            self.stepper.finish(step)
+            step.session.flush()
+            finished.append(step)
+            for key, data in step.spawn:  # processes a handler asked to start
+                child = self._create(
+                    step.session, key, step.actor or "system", step.instance.owner_id, data
+                )
+                audit.record(
+                    step.session,
+                    "instance.spawned",
+                    instance_id=step.instance.id,
+                    actor=step.actor,
+                    process=key,
+                    child=child.instance.id,
+                )
+                finish(child)
 
         with self._session() as s:
             yield s, finish

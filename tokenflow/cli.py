@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from . import logging_setup
 from .config import ROLES, Config
 
 
@@ -21,9 +21,10 @@ class CliError(Exception):
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("spiff").setLevel(logging.WARNING)
     try:
+        # The long-running halves log JSON for log shippers; the rest, text for people.
+        default_format = "json" if args.command in ("web", "worker") else "text"
+        logging_setup.configure(os.environ.get("TOKENFLOW_LOG_FORMAT", default_format))
         return int(args.func(args) or 0)
     except CliError as exc:
         print(f"tokenflow: {exc}", file=sys.stderr)
@@ -68,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     codes = tokens.add_parser("demo-codes", help="two consecutive codes of a DEMO token")
     codes.add_argument("serial")
     codes.set_defaults(func=cmd_demo_codes)
+    apps = sub.add_parser("apps").add_subparsers(dest="apps_command", required=True)
+    app_create = apps.add_parser("create", help="register a relying application")
+    app_create.add_argument("name")
+    app_create.add_argument(
+        "--accepts", required=True, help="credential kinds: hardware_token[,phone]"
+    )
+    app_create.set_defaults(func=cmd_apps_create)
+    apps.add_parser("list", help="registered relying applications").set_defaults(func=cmd_apps_list)
     audit = sub.add_parser("audit").add_subparsers(dest="audit_command", required=True)
     audit.add_parser("verify", help="check the audit hash chains").set_defaults(func=cmd_audit)
     sub.add_parser("demo", help="load the demo data (idempotent)").set_defaults(func=cmd_demo)
@@ -162,6 +171,8 @@ def cmd_tokens_import(args: argparse.Namespace) -> int:
         psk = bytes.fromhex(args.psk) if args.psk else None
     except ValueError as exc:
         raise CliError("--psk must be hexadecimal") from exc
+    if psk is not None and args.password_stdin:
+        raise CliError("give --psk or --password-stdin, not both")
     password = _read_secret("PSKC password: ", True) if args.password_stdin else None
     system = _system()
     try:
@@ -192,6 +203,32 @@ def cmd_demo_codes(args: argparse.Namespace) -> int:
             print(" ".join(demo_codes(s, system.services.seed_key, args.serial, clock.now())))
     except PskcImportError as exc:
         raise CliError(str(exc)) from exc
+    return 0
+
+
+def cmd_apps_create(args: argparse.Namespace) -> int:
+    from handlers.relying_apps import AppError, create_app
+
+    system = _system()
+    try:
+        with _session(system) as s:
+            app, api_key = create_app(s, args.name, args.accepts, actor="cli")
+            accepts = app.accepts
+    except AppError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"created application {args.name.strip().lower()} (accepts {accepts})")
+    print(f"API key (shown only now): {api_key}")
+    return 0
+
+
+def cmd_apps_list(args: argparse.Namespace) -> int:
+    from handlers.relying_apps import list_apps
+
+    system = _system()
+    with _session(system) as s:
+        for app in list_apps(s):
+            state = "" if app.active else " (inactive)"
+            print(f"{app.name}: accepts {app.accepts}{state}")
     return 0
 
 
@@ -242,19 +279,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    config = Config.from_env()
-    bind = f"{config.host}:{config.port}"
+    """Replace this process with gunicorn; tokenflow/gunicorn_conf.py says how it runs
+    (bind address from TOKENFLOW_HOST/PORT, graceful shutdown, JSON logs)."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     os.execv(  # noqa: S606  replaces this process with gunicorn, no shell involved
         str(gunicorn),
         [
             str(gunicorn),
+            "--config",
+            "python:tokenflow.gunicorn_conf",
             "--workers",
             str(args.workers),
-            "--bind",
-            bind,
-            "--graceful-timeout",
-            "20",
             "web.wsgi:app",
         ],
     )

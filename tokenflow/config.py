@@ -23,6 +23,10 @@ class Config:
     host: str
     port: int
     worker_interval: float = 1.0
+    worker_lease: float = 60.0
+    extra_handlers: tuple[str, ...] = ()
+    metrics_token: str | None = None
+    metrics_dir: Path | None = None
     testing: bool = False
 
     @property
@@ -50,6 +54,15 @@ class Config:
             "mail_from": env.get("TOKENFLOW_MAIL_FROM", "no-reply@tokenflow.local"),
             "host": env.get("TOKENFLOW_HOST", "127.0.0.1"),
             "port": int(env.get("TOKENFLOW_PORT", "5000")),
+            "worker_interval": float(env.get("TOKENFLOW_WORKER_INTERVAL", "1")),
+            "worker_lease": float(env.get("TOKENFLOW_WORKER_LEASE", "60")),
+            "extra_handlers": tuple(
+                m.strip() for m in env.get("TOKENFLOW_EXTRA_HANDLERS", "").split(",") if m.strip()
+            ),
+            "metrics_token": env.get("TOKENFLOW_METRICS_TOKEN") or None,
+            "metrics_dir": Path(env["TOKENFLOW_METRICS_DIR"])
+            if env.get("TOKENFLOW_METRICS_DIR")
+            else None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

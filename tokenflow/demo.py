@@ -1,4 +1,5 @@
-"""Demo data for `make run`: users of every role, a demo token batch. Idempotent."""
+"""Demo data for `make run`: users of every role, a demo token batch, demo relying
+applications. Idempotent."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.db import unit_of_work
+from handlers.relying_apps import create_app, find_app
 from handlers.tokens.inventory import load_demo_batch
 from web.accounts import create_user, find_user
 
@@ -18,6 +20,8 @@ DEMO_USERS = [
     ("analyst", ["analyst"]),
     ("admin", ["admin"]),
 ]
+# An aerospace prime's portal takes hardware tokens only; the intranet also phone codes.
+DEMO_APPS = [("aerospace-portal", "hardware_token"), ("intranet", "hardware_token,phone")]
 
 
 def load_demo(system: Any) -> Iterator[str]:
@@ -26,8 +30,18 @@ def load_demo(system: Any) -> Iterator[str]:
             if find_user(s, name) is None:
                 create_user(s, name, DEMO_PASSWORD, roles, actor="demo")
         tokens = load_demo_batch(s, system.services.seed_key)
+        new_keys = {
+            name: create_app(s, name, accepts, actor="demo")[1]
+            for name, accepts in DEMO_APPS
+            if find_app(s, name) is None
+        }
     yield "Demo logins (password for all: tokenflow-demo):"
     for name, roles in DEMO_USERS:
         yield f"  {name:<9} {', '.join(roles)}"
     yield f"Demo token batch: {tokens} new token(s) (serials DEMO00001..DEMO00020)."
     yield "Codes of a demo token: .venv/bin/tokenflow tokens demo-codes DEMO00001"
+    yield "Demo relying applications (POST /api/v1/otp/verify with the key as Bearer token):"
+    for name, accepts in DEMO_APPS:
+        key = new_keys.get(name)
+        shown = f"API key {key} (shown only now)" if key else "API key shown when it was created"
+        yield f"  {name:<16} accepts {accepts}: {shown}"

@@ -1,7 +1,15 @@
-"""The composition root: configuration, database, engine, handlers, wired once."""
+"""The composition root: configuration, database, engine, handlers, wired once.
+
+Extra handler modules: `TOKENFLOW_EXTRA_HANDLERS=pkg.module[,other.module]` imports each
+module after Tokenflow's own; a module registers its handlers and validators exactly as
+Tokenflow's do (`from handlers import registry`, then `@registry.handler()`). That is how
+an operator adds a topic for a diagram of their own without changing Tokenflow; every
+process (web and worker) needs the same list.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,5 +41,14 @@ def build_system(config: Config, registry: Registry | None = None, services: Any
     db = make_engine(config.database_url)
     factory = make_session_factory(db)
     services = services if services is not None else build_services(config)
-    engine = Engine(factory, registry or handlers.load(), ROLES, services=services)
+    registry = registry or load_registry(config.extra_handlers)
+    engine = Engine(factory, registry, ROLES, services=services)
     return System(config, db, factory, engine, services)
+
+
+def load_registry(extra_modules: tuple[str, ...] = ()) -> Registry:
+    """Tokenflow's handlers, then those of `extra_modules` (see the module docstring)."""
+    registry = handlers.load()
+    for module in extra_modules:
+        importlib.import_module(module)
+    return registry

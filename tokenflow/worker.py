@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -18,13 +19,16 @@ class Worker:
     def __init__(self, system: System, interval: float | None = None) -> None:
         self.system = system
         self.interval = interval or system.config.worker_interval
+        # A crashed worker's claimed-but-unstarted jobs wait this long before another
+        # worker takes them; a job being run is row-locked, so no lease can double it.
+        self.lease = timedelta(seconds=system.config.worker_lease)
         self.name = worker_name()
         self._stop = threading.Event()
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
     def tick(self) -> None:
         try:
-            ran = run_due_jobs(self.system.engine, self.name, stop=self._stop)
+            ran = run_due_jobs(self.system.engine, self.name, lease=self.lease, stop=self._stop)
             if ran:
                 log.info("worker %s ran %d job(s)", self.name, ran)
         except Exception:  # the next tick tries again; never let the scheduler die

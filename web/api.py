@@ -297,7 +297,7 @@ def list_jobs() -> Any:
         return jsonify(queries.list_jobs(s, instance_id=request.args.get("instance_id")))
 
 
-@bp.post("/jobs/<int:job_id>/execute")
+@bp.post("/jobs/<int(max=2147483647):job_id>/execute")
 @authenticated("admin")
 def execute_job(job_id: int) -> Any:
     system().engine.execute_job(job_id, actor=actor())
@@ -318,7 +318,7 @@ def list_incidents() -> Any:
         )
 
 
-@bp.post("/incidents/<int:incident_id>/retry")
+@bp.post("/incidents/<int(max=2147483647):incident_id>/retry")
 @authenticated("admin")
 def retry_incident(incident_id: int) -> Any:
     return jsonify({"instance": system().engine.retry_incident(incident_id, actor())})
@@ -329,3 +329,8 @@ def openapi() -> Any:
     from .openapi import document
 
     return jsonify(document())
+
+
+# Routes of the credential's life (verification, resync, import, applications) live in
+# their own module on this blueprint; importing it registers them.
+from . import api_otp  # noqa: E402, F401

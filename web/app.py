@@ -13,7 +13,7 @@ from sqlalchemy import text
 from tokenflow.config import Config
 from tokenflow.system import System, build_system
 
-from . import problems, ui
+from . import metrics, observability, problems, ui
 
 MAX_BODY = 2 * 1024 * 1024
 csrf = CSRFProtect()
@@ -42,7 +42,12 @@ def create_app(config: Config | None = None, system: System | None = None) -> Fl
     csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF cannot ride on them
     app.register_blueprint(api_bp)
     ui.register(app)
+    from .analyst import bp as analyst_bp
+
+    app.register_blueprint(analyst_bp)
     problems.register(app)
+    observability.register(app, system)
+    metrics.register(app, system)
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -40,6 +40,35 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
         "required": ["username", "code"],
         "properties": {"username": {"type": "string"}, "code": {"type": "string"}},
     },
+    "/api/v1/otp/phone-code": {
+        "type": "object",
+        "required": ["username"],
+        "properties": {"username": {"type": "string"}},
+    },
+    "/api/v1/tokens/resync": {
+        "type": "object",
+        "required": ["serial", "code1", "code2"],
+        "properties": {
+            "serial": {"type": "string"},
+            "code1": {"type": "string"},
+            "code2": {"type": "string"},
+        },
+    },
+    "/api/v1/tokens/{serial}/reset": {
+        "type": "object",
+        "properties": {"code1": {"type": "string"}, "code2": {"type": "string"}},
+    },
+    "/api/v1/apps": {
+        "type": "object",
+        "required": ["name", "accepts"],
+        "properties": {
+            "name": {"type": "string"},
+            "accepts": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["hardware_token", "phone"]},
+            },
+        },
+    },
 }
 XML_BODIES = {"/api/v1/process-definitions"}
 MULTIPART_BODIES = {"/api/v1/tokens/import"}
@@ -49,8 +78,10 @@ PUBLIC = {"/api/v1/auth/token", "/api/v1/openapi.json", "/healthz", "/readyz", "
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for converter, name in re.findall(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>", rule):
-        kind = "integer" if converter == "int" else "string"
-        params.append({"name": name, "in": "path", "required": True, "schema": {"type": kind}})
+        schema: dict[str, Any] = {"type": "string"}
+        if converter == "int":
+            schema = {"type": "integer", "minimum": 0, "maximum": 2147483647}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
     path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule)
     return path, params
 

@@ -263,3 +263,24 @@ def test_an_incident_on_a_task_the_process_moved_past_is_cancelled(config):
         assert list_incidents(s) == []
         assert s.scalar(select(Incident.status)) == "cancelled"
         assert list_jobs(s) == []
+
+
+def test_the_first_starts_of_a_new_version_all_succeed_when_they_race(config):
+    system = engine_system(config, registry(), "linear.bpmn")
+    barrier = threading.Barrier(6)
+    outcomes: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            system.engine.start("linear", CUSTOMER)
+            outcomes.append("ok")
+        except Exception as exc:  # the assertion below shows which
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == ["ok"] * 6

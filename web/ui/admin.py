@@ -95,7 +95,7 @@ def change(instance_id: str, action: str) -> Any:
     return redirect(url_for("admin.instance", instance_id=instance_id))
 
 
-@bp.post("/jobs/<int:job_id>/run")
+@bp.post("/jobs/<int(max=2147483647):job_id>/run")
 @guard.login_required("admin")
 def run_job(job_id: int) -> Any:
     instance_id = request.form.get("instance_id", "")
@@ -108,7 +108,7 @@ def run_job(job_id: int) -> Any:
     return _back(instance_id)
 
 
-@bp.post("/incidents/<int:incident_id>/retry")
+@bp.post("/incidents/<int(max=2147483647):incident_id>/retry")
 @guard.login_required("admin")
 def retry(incident_id: int) -> Any:
     instance_id = request.form.get("instance_id", "")
