@@ -26,7 +26,7 @@ from .clock import clock
 from .db import unit_of_work
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
-from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, load
+from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, all_tasks, load
 from .registry import FieldErrors, Registry
 from .scripting import RestrictedScriptEngine
 from .stepper import Step, Stepper, StepSettings, definitions_of, is_user
@@ -433,6 +433,23 @@ class Engine:
             self.cache.put(step.instance.id, step.instance.version, step.loaded)
 
     # -- reads used by the API --------------------------------------------------------
+
+    def element_states(self, instance_id: str, actor: Actor) -> dict[str, list[str]]:
+        """Which diagram elements the instance passed and where it stands: for a viewer
+        that marks them (called processes' elements included)."""
+        with self._session() as s:
+            inst = require_instance(actor, s.get(ProcessInstance, instance_id))
+            loaded = self._load(s, inst)
+            try:
+                completed: set[str] = set()
+                for task in all_tasks(loaded.workflow):
+                    bpmn_id = getattr(task.task_spec, "bpmn_id", None)
+                    if bpmn_id and task.state == TaskState.COMPLETED:
+                        completed.add(bpmn_id)
+                active = list((inst.state or {}).get("active", []))
+                return {"completed": sorted(completed - set(active)), "active": active}
+            finally:
+                self.cache.put(inst.id, inst.version, loaded)
 
     def describe_task(self, s: Session, inst: ProcessInstance, task_id: str) -> list[dict]:
         """The form of a ready task, with run-time labels and options."""

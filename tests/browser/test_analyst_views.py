@@ -3,6 +3,7 @@ path marked on the draft."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -71,3 +72,21 @@ def test_a_dry_run_shows_the_path_taken_on_the_draft(served, chromium, screensho
         page.locator('.djs-element.tf-visited[data-element-id="generate_license_key"]')
     ).to_have_count(1)
     screenshot(page, "analyst-dry-run")
+
+
+def test_the_instance_page_marks_completed_and_current_elements_on_the_diagram(
+    served, chromium, screenshot
+):
+    from playwright.sync_api import expect
+
+    journey = buy(served.system)
+    page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    log_in(page, served.url, "root", f"/admin/instances/{journey.instance_id}")
+    shape = 'g.djs-element[data-element-id="{}"]'
+    expect(page.locator(shape.format("call_purchase"))).to_have_class(re.compile("tf-completed"))
+    expect(page.locator(shape.format("order_started"))).to_have_class(re.compile("tf-completed"))
+    expect(page.locator(shape.format("call_license_key_delivery"))).to_have_class(
+        re.compile("tf-active")
+    )
+    expect(page.locator(shape.format("call_registration"))).not_to_have_class(re.compile("tf-"))
+    screenshot(page, "admin-instance-diagram")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from engine.errors import Conflict, NotFound
 
@@ -81,6 +81,13 @@ def instance(instance_id: str) -> Any:
     view = guard.system().engine.instance(instance_id, who)
     extra = reads.instance_admin(guard.system(), who, instance_id)
     return render_template("admin/instance.html", view=view, **extra)
+
+
+@bp.get("/instances/<instance_id>/elements.json")
+@guard.login_required("admin")
+def elements(instance_id: str) -> Any:
+    """Completed and current elements, for the diagram on the instance page."""
+    return jsonify(guard.system().engine.element_states(instance_id, guard.actor()))
 
 
 @bp.post("/instances/<instance_id>/<any(suspend, resume, terminate):action>")

@@ -13,6 +13,7 @@ async function show(root) {
     status.textContent = `The diagram cannot be shown: ${err.message}`;
     return;
   }
+  if (root.dataset.markersUrl) await markElements(viewer, root.dataset.markersUrl, status);
   if (!root.dataset.statisticsUrl) return;
   const response = await fetch(root.dataset.statisticsUrl, { credentials: 'same-origin' });
   if (!response.ok) {
@@ -40,6 +41,22 @@ async function show(root) {
     shown += 1;
   }
   status.textContent = shown ? '' : 'No instance was at or passed an element in this period.';
+}
+
+// The admin's instance page: completed elements in green, the current ones in blue.
+async function markElements(viewer, url, status) {
+  const response = await fetch(url, { credentials: 'same-origin' });
+  if (!response.ok) {
+    status.textContent = 'Where the instance stands is not available.';
+    return;
+  }
+  const { completed, active } = await response.json();
+  const canvas = viewer.get('canvas');
+  const registry = viewer.get('elementRegistry');
+  for (const [ids, marker] of [[completed, 'tf-completed'], [active, 'tf-active']]) {
+    for (const id of ids) if (registry.get(id)) canvas.addMarker(id, marker);
+  }
+  status.textContent = '';
 }
 
 const root = document.getElementById('diagram');
