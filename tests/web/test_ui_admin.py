@@ -86,7 +86,7 @@ def test_the_instance_page_shows_variables_without_secrets_and_the_audit_trail(s
     assert not re.search(r"(?<![0-9A-Za-z])737(?![0-9A-Za-z])", text)  # the CVC, as a word
     assert "Audit trail" in text and "instance.started" in text and "task.completed" in text
     assert "enter_license_key" in text  # where it stands
-    assert "diagram view (bpmn-js) comes with the analysts" in text or "Diagram of" in text
+    assert 'data-markers-url="/admin/instances/' in root.page  # the diagram, marked
 
 
 def test_an_admin_suspends_resumes_and_terminates_an_instance(system, root):
