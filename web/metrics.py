@@ -96,7 +96,8 @@ class RequestStats:
         self._dirty.clear()
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"{self.name}.json"
-        temporary = path.with_suffix(".tmp")
+        # The background flusher and a scrape may write at once: one temporary file each.
+        temporary = path.with_suffix(f".{threading.get_ident()}.tmp")
         temporary.write_text(json.dumps(self._snapshot()))
         os.replace(temporary, path)
 
