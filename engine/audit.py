@@ -25,6 +25,7 @@ from .models import AuditChain, AuditEvent
 SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
+_CHAINS = AuditChain.__table__
 
 
 def _digest(row: Any) -> str:
@@ -106,15 +107,15 @@ def _append_pending(session: Session) -> None:
             rows.append(vars(item))
         if head is None:
             session.execute(
-                insert(AuditChain).values(chain=chain_id, length=length, head_hash=prev)
+                insert(AuditChain.__table__).values(chain=chain_id, length=length, head_hash=prev)
             )
         else:
             session.execute(
-                update(AuditChain)
+                update(AuditChain.__table__)
                 .where(AuditChain.chain == chain_id)
                 .values(length=length, head_hash=prev)
             )
-    session.execute(insert(AuditEvent), rows)
+    session.execute(insert(AuditEvent.__table__), rows)
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> dict[st
                 next_seq += 1
     gone = [tid for tid in loaded.seqs if tid not in present]
     if new_rows:
-        session.execute(insert(InstanceTask), new_rows)
+        session.execute(insert(InstanceTask.__table__), new_rows)
     if changed_rows:
         stmt = (
             update(InstanceTask.__table__)
@@ -153,7 +153,7 @@ def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> dict[st
         session.connection().execute(stmt, changed_rows)
     if gone:
         session.execute(
-            delete(InstanceTask).where(
+            delete(InstanceTask.__table__).where(
                 InstanceTask.instance_id == instance.id,
                 InstanceTask.id.in_([str(t) for t in gone]),
             )

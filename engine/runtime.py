@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -259,15 +259,21 @@ class Engine:
         """Run one timer or retry. `worker` set: only if this worker holds its lease.
         Without a worker (an admin's "run now") a timer fires even before it is due."""
         with self._step_scope() as (s, finish):
-            job = s.execute(select(Job).where(Job.id == job_id).with_for_update()).scalar()
+            # Jobs are read and written as rows (Core), never as session objects: a step
+            # deletes and inserts them with plain statements.
+            jobs = Job.__table__
+            job = s.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
             if job is None:
                 raise NotFound("No such job.")
             if worker is not None and job.locked_by != worker:
                 return False
             inst = self._lock_instance(s, job.instance_id)
             if inst.status in ("suspended", "terminated", "completed"):
-                job.locked_by = job.locked_until = None
-                finish(None)
+                s.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id)
+                    .values(locked_by=None, locked_until=None)
+                )
                 return False
             step = Step(s, inst, self._load(s, inst), actor.name)
             if job.kind == "timer" and worker is None:
@@ -276,10 +282,14 @@ class Engine:
                 step.run_task_ids = {job.task_id}
             self._run(step)
             finish(step)
-            still = s.get(Job, job_id)
-            if still is not None and still.kind == "timer":
-                # Not fired yet (due a moment later than the claim thought): look again soon.
-                still.locked_by, still.locked_until = None, clock.now() + timedelta(seconds=1)
+            # A timer that did not fire yet (due a moment later than the claim thought) is
+            # still there: look again soon. (The step's own writes are Core statements, so
+            # ask the database, not the session's copy of the row.)
+            s.execute(
+                update(Job.__table__)
+                .where(Job.id == job_id, Job.kind == "timer")
+                .values(locked_by=None, locked_until=clock.now() + timedelta(seconds=1))
+            )
             return True
 
     def retry_incident(self, incident_id: int, actor: Actor) -> dict:

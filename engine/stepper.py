@@ -28,7 +28,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -191,7 +191,7 @@ class Stepper:
         if tid in step.mirror["retrying"]:
             step.mirror["retrying"].remove(tid)
             step.session.execute(
-                delete(Job).where(
+                delete(Job.__table__).where(
                     Job.instance_id == step.instance.id, Job.task_id == tid, Job.kind == "service"
                 )
             )
@@ -252,10 +252,11 @@ class Stepper:
     def _failed(self, step: Step, task: Task, topic: str | None, error: str) -> None:
         s, iid, tid = step.session, step.instance.id, str(task.id)
         log.warning("handler %s failed on instance %s: %s", topic, iid, error)
-        job = None
+        jobs = Job.__table__
+        mine = (jobs.c.instance_id == iid, jobs.c.task_id == tid, jobs.c.kind == "service")
+        attempts = 1
         if tid in step.mirror["retrying"]:
-            job = s.query(Job).filter_by(instance_id=iid, task_id=tid, kind="service").first()
-        attempts = (job.attempts if job else 0) + 1
+            attempts += s.execute(select(jobs.c.attempts).where(*mine)).scalar() or 0
         audit.record(
             s,
             "service.failed",
@@ -267,16 +268,28 @@ class Stepper:
             error=error,
         )
         if attempts >= self.settings.max_attempts:
-            if job is not None:
-                s.delete(job)
+            if tid in step.mirror["retrying"]:
+                s.execute(delete(jobs).where(*mine))
                 step.mirror["retrying"].remove(tid)
             self._incident(step, task, topic, error)
             return
         backoff = self.settings.backoff_seconds
         due = clock.now() + timedelta(seconds=backoff[min(attempts - 1, len(backoff) - 1)])
-        if job is None:
-            s.add(
-                Job(
+        if tid in step.mirror["retrying"]:
+            s.execute(
+                update(jobs)
+                .where(*mine)
+                .values(
+                    attempts=attempts,
+                    due_at=due,
+                    last_error=error,
+                    locked_by=None,
+                    locked_until=None,
+                )
+            )
+        else:
+            s.execute(
+                insert(jobs).values(
                     instance_id=iid,
                     kind="service",
                     task_id=tid,
@@ -284,12 +297,10 @@ class Stepper:
                     due_at=due,
                     attempts=attempts,
                     last_error=error,
+                    created_at=clock.now(),
                 )
             )
             step.mirror["retrying"].append(tid)
-        else:
-            job.attempts, job.due_at, job.last_error = attempts, due, error
-            job.locked_by = job.locked_until = None
 
     def _incident(self, step: Step, task: Task, topic: str | None, error: str) -> None:
         incident = Incident(
@@ -358,7 +369,7 @@ class Stepper:
         retrying = [tid for tid in step.mirror["retrying"] if tid not in started]
         if retrying:
             s.execute(
-                delete(Job).where(
+                delete(Job.__table__).where(
                     Job.instance_id == iid, Job.kind == "service", Job.task_id.in_(retrying)
                 )
             )
@@ -366,7 +377,7 @@ class Stepper:
         stale = [tid for tid in step.mirror["incidents"] if tid not in started]
         if stale:
             s.execute(
-                update(Incident)
+                update(Incident.__table__)
                 .where(
                     Incident.instance_id == iid,
                     Incident.task_id.in_(stale),
@@ -388,7 +399,7 @@ class Stepper:
             values: dict[str, Any] = {"status": "completed" if done else "cancelled"}
             if not done:
                 values["completed_at"] = now
-            s.execute(update(WorkItem).where(WorkItem.id == tid).values(**values))
+            s.execute(update(WorkItem.__table__).where(WorkItem.id == tid).values(**values))
             del known[tid]
         for tid, task in ready.items():
             if tid in known:
@@ -418,7 +429,7 @@ class Stepper:
             )
         if inst.business_key != step.mirror["business_key"] and known:
             s.execute(
-                update(WorkItem)
+                update(WorkItem.__table__)
                 .where(WorkItem.id.in_(list(known)))
                 .values(business_key=inst.business_key)
             )
@@ -434,7 +445,7 @@ class Stepper:
         gone = [tid for tid in known if tid not in wanted]
         if gone:
             s.execute(
-                delete(Job).where(
+                delete(Job.__table__).where(
                     Job.instance_id == inst.id, Job.kind == "timer", Job.task_id.in_(gone)
                 )
             )
@@ -442,12 +453,20 @@ class Stepper:
             del known[tid]
         for tid, (element, due) in wanted.items():
             if tid not in known:
-                s.add(
-                    Job(instance_id=inst.id, kind="timer", task_id=tid, element=element, due_at=due)
+                s.execute(
+                    insert(Job.__table__).values(
+                        instance_id=inst.id,
+                        kind="timer",
+                        task_id=tid,
+                        element=element,
+                        due_at=due,
+                        attempts=0,
+                        created_at=clock.now(),
+                    )
                 )
             elif known[tid] != due.isoformat():
                 s.execute(
-                    update(Job)
+                    update(Job.__table__)
                     .where(Job.instance_id == inst.id, Job.task_id == tid, Job.kind == "timer")
                     .values(due_at=due, locked_by=None, locked_until=None)
                 )
@@ -462,7 +481,9 @@ class Stepper:
         key_changed = inst.business_key != step.mirror["business_key"]
         if wanted == step.mirror["messages"] and not key_changed:
             return
-        s.execute(delete(MessageSubscription).where(MessageSubscription.instance_id == inst.id))
+        s.execute(
+            delete(MessageSubscription.__table__).where(MessageSubscription.instance_id == inst.id)
+        )
         for name in wanted:
             s.add(
                 MessageSubscription(
