@@ -25,7 +25,7 @@ from handlers.proofing import parse_duration
 from handlers.proofing_models import Credential
 from handlers.ratelimit import Limit, RateLimited, check_allowed, record_failure
 from handlers.registration import normalize_serial
-from handlers.shipping import OutOfStock, shipping_address
+from handlers.shipping import shipping_address, take_from_stock
 from handlers.tokens.models import HardwareToken
 
 CODE_SCOPE = "lost_token_code"
@@ -181,18 +181,7 @@ def allocate_replacement_token(ctx: HandlerContext) -> dict[str, Any]:
     """Reserve a token from inventory for the credential's order (once per report)."""
     report = replacement(ctx)
     if report.replacement_serial is None:
-        token = ctx.session.scalars(
-            select(HardwareToken)
-            .where(HardwareToken.status == "available")
-            .order_by(HardwareToken.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if token is None:
-            raise OutOfStock("no hardware token is in stock: import a seed file, then retry")
-        token.status, token.order_number = "allocated", report.order_number
-        report.replacement_serial = token.serial
-        ctx.audit("token.allocated", order_number=report.order_number, serial=token.serial)
+        report.replacement_serial = take_from_stock(ctx, report.order_number)
     return {"token_serial": report.replacement_serial}
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
-from handlers.adapters.payment import PaymentUnavailable
+from handlers.adapters.payment import ChargeResult, PaymentUnavailable
 from handlers.domain_models import CardCharge
 from handlers.notifications import send_email
 from handlers.orders import CURRENCY, PRICES, iso, order_of
@@ -26,22 +26,17 @@ DEFAULT_CANCEL_AFTER_DAYS = 30
 ASK_AGAIN = "Please enter your card details again: the payment could not be completed."
 
 
-@registry.handler()
-def charge_card(ctx: HandlerContext) -> dict[str, Any]:
-    """Charge the chosen product's price. It runs right after checkout, before any order
-    exists (a declined card leaves no order behind); the charge is keyed by this task, so
-    each checkout attempt is charged at most once. A decline throws `card_declined`, whose
-    boundary event returns the customer to checkout with `payment_error` shown."""
-    product = ctx.data.get("product")
-    if product not in PRICES:
-        raise ValueError(f"unknown product {product!r}")
+def charge_entered_card(ctx: HandlerContext, reference: str, amount_cents: int) -> ChargeResult:
+    """Charge the card of the form just completed (`ctx.secrets`), keyed by this task.
+    Missing card data (a retried run has none), an unreachable processor or a decline
+    throw `card_declined` with `payment_error` for the form that asks again."""
     card = {name: ctx.secrets.get(name) for name in CARD_FIELDS}
     if not all(isinstance(value, str) and value for value in card.values()):
         raise BpmnError("card_declined", ASK_AGAIN, data={"payment_error": ASK_AGAIN})
     try:
         result = ctx.services.adapters.payment.charge(
-            ctx.business_key or ctx.instance_id,
-            PRICES[product],
+            reference,
+            amount_cents,
             CURRENCY,
             card["card_number"],
             card["card_expiry"],
@@ -55,6 +50,19 @@ def charge_card(ctx: HandlerContext) -> dict[str, Any]:
         ctx.audit("payment.declined", code=result.decline_code)
         reason = result.decline_reason or "Your card was declined."
         raise BpmnError("card_declined", reason, data={"payment_error": reason})
+    return result
+
+
+@registry.handler()
+def charge_card(ctx: HandlerContext) -> dict[str, Any]:
+    """Charge the chosen product's price. It runs right after checkout, before any order
+    exists (a declined card leaves no order behind); the charge is keyed by this task, so
+    each checkout attempt is charged at most once. A decline throws `card_declined`, whose
+    boundary event returns the customer to checkout with `payment_error` shown."""
+    product = ctx.data.get("product")
+    if product not in PRICES:
+        raise ValueError(f"unknown product {product!r}")
+    result = charge_entered_card(ctx, ctx.business_key or ctx.instance_id, PRICES[product])
     if ctx.session.scalar(select(CardCharge.id).where(CardCharge.charge_id == result.charge_id)):
         return {"payment_error": None}  # a repeated run: the adapter returned the same charge
     ctx.session.add(
@@ -69,8 +77,7 @@ def charge_card(ctx: HandlerContext) -> dict[str, Any]:
         )
     )
     ctx.audit("payment.charged", charge_id=result.charge_id, amount_cents=PRICES[product])
-    # The charge id stays out of the output: random text can contain a 3-digit CVC, and
-    # the engine refuses output that contains a sensitive value. See CardCharge.
+    # The charge id lives in CardCharge; task data only learns that payment went through.
     return {"payment_error": None}
 
 

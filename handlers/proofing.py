@@ -92,8 +92,10 @@ def locate_identity(ctx: HandlerContext) -> dict[str, Any]:
         raise BpmnError(
             "identity_details_needed",
             "details needed again",
-            {"proofing_message": "Please enter your details once more: we could not reach "
-                                 "the credit bureau the first time."},
+            {
+                "proofing_message": "Please enter your details once more: we could not reach "
+                "the credit bureau the first time."
+            },
         )
     try:
         found: Located | NotLocated = ctx.services.adapters.identity.locate(

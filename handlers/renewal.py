@@ -15,11 +15,10 @@ from sqlalchemy import select
 
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
-from handlers.adapters.payment import PaymentUnavailable
 from handlers.lifecycle_models import Renewal
 from handlers.notifications import send_email
 from handlers.orders import CURRENCY
-from handlers.payment import ASK_AGAIN, CARD_FIELDS
+from handlers.payment import charge_entered_card
 from handlers.proofing import parse_duration
 from handlers.proofing_models import Credential
 from handlers.registration import add_years
@@ -94,26 +93,8 @@ def charge_renewal(ctx: HandlerContext) -> dict[str, Any]:
     credential = _required(ctx)
     if ctx.session.scalar(select(Renewal.id).where(Renewal.task_id == ctx.task_id)):
         return {"payment_error": None}  # this task charged already (a repeated run)
-    card = {name: ctx.secrets.get(name) for name in CARD_FIELDS}
-    if not all(isinstance(value, str) and value for value in card.values()):
-        raise BpmnError("card_declined", ASK_AGAIN, data={"payment_error": ASK_AGAIN})
     amount = int(ctx.config.get("amount_cents") or DEFAULT_AMOUNT_CENTS)
-    try:
-        result = ctx.services.adapters.payment.charge(
-            credential.order_number,
-            amount,
-            CURRENCY,
-            card["card_number"],
-            card["card_expiry"],
-            card["card_cvc"],
-            idempotency_key=ctx.idempotency_key,
-        )
-    except PaymentUnavailable:
-        raise BpmnError("card_declined", ASK_AGAIN, data={"payment_error": ASK_AGAIN}) from None
-    if not result.approved:
-        ctx.audit("payment.declined", code=result.decline_code)
-        reason = result.decline_reason or "Your card was declined."
-        raise BpmnError("card_declined", reason, data={"payment_error": reason})
+    result = charge_entered_card(ctx, credential.order_number, amount)
     ctx.session.add(
         Renewal(
             order_number=credential.order_number,

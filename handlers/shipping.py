@@ -23,23 +23,29 @@ class OutOfStock(RuntimeError):
     """No available token: retried, then an incident until someone imports a seed file."""
 
 
+def take_from_stock(ctx: HandlerContext, order_number: str) -> str:
+    """Allocate the oldest available token to `order_number` and return its serial.
+    SKIP LOCKED: concurrent orders take different tokens without waiting on each other."""
+    token = ctx.session.scalars(
+        select(HardwareToken)
+        .where(HardwareToken.status == "available")
+        .order_by(HardwareToken.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if token is None:
+        raise OutOfStock("no hardware token is in stock: import a seed file, then retry")
+    token.status, token.order_number = "allocated", order_number
+    ctx.audit("token.allocated", order_number=order_number, serial=token.serial)
+    return token.serial
+
+
 @registry.handler()
 def allocate_token(ctx: HandlerContext) -> dict[str, Any]:
     """Reserve one available token for the order and record its serial on the order."""
     order = order_of(ctx, lock=True)
     if order.token_serial is None:
-        token = ctx.session.scalars(
-            select(HardwareToken)
-            .where(HardwareToken.status == "available")
-            .order_by(HardwareToken.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if token is None:
-            raise OutOfStock("no hardware token is in stock: import a seed file, then retry")
-        token.status, token.order_number = "allocated", order.order_number
-        order.token_serial = token.serial
-        ctx.audit("token.allocated", order_number=order.order_number, serial=token.serial)
+        order.token_serial = take_from_stock(ctx, order.order_number)
     return {"token_serial": order.token_serial}
 
 
