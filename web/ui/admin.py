@@ -6,11 +6,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from engine.errors import Conflict, NotFound
 
-from . import guard, reads
+from . import credential_actions, guard, reads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZES = (25, 50, 100)
@@ -132,3 +141,32 @@ def _back(instance_id: str) -> Any:
     if instance_id and len(instance_id) <= 36:
         return redirect(url_for("admin.instance", instance_id=instance_id))
     return redirect(url_for("admin.instances"))
+
+
+@bp.get("/apps")
+@guard.login_required("admin")
+def apps() -> Any:
+    """Relying applications: who may verify codes, and which credentials they accept."""
+    return render_template("admin/apps.html", apps=credential_actions.list_apps(guard.system()))
+
+
+@bp.post("/apps")
+@guard.login_required("admin")
+def create_app() -> Any:
+    name = request.form.get("name", "").strip()[:64]
+    accepts = ",".join(request.form.getlist("accepts"))
+    key, said = credential_actions.create_app(guard.system(), guard.actor(), name, accepts)
+    if key is None:
+        flash(said, "error")
+        return redirect(url_for("admin.apps"))
+    # The key is shown on this response only, never stored in clear nor put in a cookie.
+    response = make_response(
+        render_template(
+            "admin/apps.html",
+            apps=credential_actions.list_apps(guard.system()),
+            new_key=key,
+            new_name=said,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

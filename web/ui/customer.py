@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from . import guard, progress, reads
+from . import credential_actions, guard, progress, reads
 
 bp = Blueprint("customer", __name__)
 PROCESS = "hardware_token"
@@ -73,3 +73,19 @@ def order(instance_id: str) -> Any:
 def credentials() -> Any:
     found = reads.credentials(guard.system(), guard.actor())
     return render_template("customer/credentials.html", **found)
+
+
+@bp.post("/credentials/resync")
+@guard.login_required("customer")
+def resync() -> Any:
+    """Two consecutive codes put a drifted or locked token back in step."""
+    form = {k: request.form.get(k, "").strip()[:64] for k in ("serial", "code1", "code2")}
+    if not all(form.values()):
+        flash("Enter the token's serial number and two codes shown one after the other.", "error")
+        return redirect(url_for("customer.credentials"))
+    refused = credential_actions.resync(guard.system(), guard.actor(), **form)
+    if refused:
+        flash(refused, "error")
+    else:
+        flash(f"Token {form['serial']} is in step again and unlocked.")
+    return redirect(url_for("customer.credentials"))
