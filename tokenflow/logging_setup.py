@@ -94,6 +94,10 @@ def dict_config(fmt: str = "text", level: str = "INFO") -> dict[str, Any]:
             # "tick skipped: maximum number of running instances" whenever a worker's
             # tick outlasts the interval, which is normal under load, not news.
             "apscheduler.scheduler": {"level": "ERROR"},
+            # Every tick's "Running job ... executed successfully": the worker logs what ran.
+            "apscheduler.executors": {"level": "WARNING"},
+            # Alembic's plugin set-up lines on every start.
+            "alembic.runtime.plugins": {"level": "WARNING"},
             "SpiffWorkflow": {"level": "WARNING"},
         },
     }
