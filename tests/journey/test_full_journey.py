@@ -108,3 +108,22 @@ def test_after_a_full_proofing_journey_no_secret_is_stored_logged_or_mailed(conf
         else:
             assert carriers == [], f"{name} emailed in {carriers}"
     assert AGENT.name in dump  # the interview is audited with who did it
+
+
+def test_the_whole_journey_runs_with_every_step_loaded_back_from_the_database(config):
+    """No workflow kept in memory between steps: each step reads what the last one saved,
+    so anything the persistence lost would derail the journey."""
+    system = journey_system(config)
+    system.engine.cache.capacity = 0
+    journey = order_to_proofing(system, product="token_with_proofing")
+    journey.complete("choose_proofing_method", {"method": "experian"})
+    try_experian(journey, wrong=3)
+    try_experian(journey, wrong=3)
+    book_first_slot(journey)
+    journey.advance(days=14)
+    interview(journey)
+    journey.complete("activate_token", {"activation_code": journey.notices["activation_code"]})
+    deliver_and_register(journey)
+    view = journey.view()
+    assert view["status"] == "completed"
+    assert view["variables"]["proofing_result"] == "passed"
