@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -40,6 +42,20 @@ UNREACHED = TaskState.FUTURE | TaskState.PREDICTED_MASK
 class Specs:
     top: Any
     subprocesses: dict[str, Any]
+
+    @cached_property
+    def _user_tasks(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for spec in (self.top, *self.subprocesses.values()):
+            for task_spec in spec.task_specs.values():
+                if isinstance(task_spec, UserTask):
+                    # An id used twice in one bundle is ambiguous: mark it so.
+                    found[task_spec.bpmn_id] = None if task_spec.bpmn_id in found else task_spec
+        return found
+
+    def user_task(self, bpmn_id: str) -> Any | None:
+        """The user task spec with this element id, if exactly one in the bundle has it."""
+        return self._user_tasks.get(bpmn_id)
 
 
 @dataclass

@@ -97,7 +97,7 @@ def task_fields(s: Session, engine: Any, item: WorkItem) -> list[dict[str, Any]]
     inst = s.get(ProcessInstance, item.instance_id)
     if inst is None:
         return []
-    return engine.describe_task(s, inst, item.id)
+    return engine.describe_task(s, inst, item.id, item.name)
 
 
 def count_ready_tasks(s: Session, actor: Actor) -> int:

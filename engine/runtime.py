@@ -461,8 +461,16 @@ class Engine:
             finally:
                 self.cache.put(inst.id, inst.version, loaded)
 
-    def describe_task(self, s: Session, inst: ProcessInstance, task_id: str) -> list[dict]:
-        """The form of a ready task, with run-time labels and options."""
+    def describe_task(
+        self, s: Session, inst: ProcessInstance, task_id: str, element: str | None = None
+    ) -> list[dict]:
+        """The form of a ready task, with run-time labels and options. The spec comes from
+        the parsed bundle and the run-time values from the instance's saved variables, so
+        listing many tasks loads no workflow; an ambiguous element id falls back to it."""
+        spec = self.specs.get(s, inst.bundle_id).user_task(element) if element else None
+        if spec is not None:
+            variables = (inst.state or {}).get("variables") or {}
+            return forms.describe(forms.fields_of(spec), variables)
         loaded = self._load(s, inst)
         try:
             task = loaded.workflow.get_task_from_id(UUID(task_id))
