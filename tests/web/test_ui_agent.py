@@ -201,9 +201,7 @@ def test_support_sees_a_license_key_sla_breach_and_resends_the_key(system, app, 
     assert len(license_keys_emailed(system, number)) == 1
 
 
-def test_support_resends_a_license_key_on_request_and_the_old_one_stops_working(
-    system, app, alice
-):
+def test_support_resends_a_license_key_on_request_and_the_old_one_stops_working(system, app, alice):
     order_url = buy(alice)
     alice.get(order_url)
     number = number_on(alice)
