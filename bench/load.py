@@ -37,31 +37,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pyotp
 
 from bench.stack import ROOT, Http, Stack, create_database, create_users, drop_database
+from tests.journey.proofing_support import INTERVIEW_PASSED, PROFILE
+from tests.journey.purchase_support import CHECKOUT, LICENSE_KEY
 
-CARD = {
-    "payment_method": "card",
-    "ship_name": "Jane Doe",
-    "ship_street": "12 Birch Road",
-    "ship_city": "Springfield",
-    "ship_postal_code": "62704",
-    "ship_country": "US",
-    "billing_same_as_shipping": True,
-    "disclaimer_accepted": True,
-    "card_number": "4242424242424242",
-    "card_expiry": "12/39",
-    "card_cvc": "737",
-}
-PROFILE = {"legal_first_name": "Jane", "legal_last_name": "Doe", "country": "US"}
-INTERVIEW = {
-    "customer_attended": True,
-    "id_document_type": "passport",
-    "id_unexpired": True,
-    "name_matches_id": True,
-    "answers_correct": True,
-    "approved": True,
-    "notes": "",
-}
-LICENSE_KEY = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}\b")
+# The same customer and interview the journey tests use.
+CARD = CHECKOUT
+INTERVIEW = INTERVIEW_PASSED
 ID = re.compile(r"/[0-9a-f-]{36}|/\d+(?=/|$)")
 
 

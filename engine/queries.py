@@ -78,7 +78,8 @@ def list_tasks(
     return [task_view(s, engine, item) for item in items]
 
 
-def task_view(s: Session, engine: Any, item: WorkItem) -> dict[str, Any]:
+def work_item(item: WorkItem) -> dict[str, Any]:
+    """A work item as lists show it (datetimes as they are; the API formats them)."""
     return {
         "id": item.id,
         "name": item.name,
@@ -87,6 +88,15 @@ def task_view(s: Session, engine: Any, item: WorkItem) -> dict[str, Any]:
         "instance_id": item.instance_id,
         "business_key": item.business_key,
         "assignee": item.assignee,
+        "status": item.status,
+        "created_at": item.created_at,
+        "due_at": item.due_at,
+    }
+
+
+def task_view(s: Session, engine: Any, item: WorkItem) -> dict[str, Any]:
+    return {
+        **work_item(item),
         "created_at": item.created_at.isoformat(),
         "due_at": item.due_at.isoformat() if item.due_at else None,
         "fields": task_fields(s, engine, item),

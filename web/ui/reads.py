@@ -33,21 +33,6 @@ def _uow(system: Any) -> Any:
     return unit_of_work(system.session_factory)
 
 
-def work_item(item: WorkItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "name": item.name,
-        "title": item.title,
-        "lane": item.lane,
-        "instance_id": item.instance_id,
-        "business_key": item.business_key,
-        "assignee": item.assignee,
-        "status": item.status,
-        "created_at": item.created_at,
-        "due_at": item.due_at,
-    }
-
-
 def inbox(system: Any, role: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Ready tasks of one lane, oldest first; the caller checked the role."""
     ready = select(WorkItem).where(WorkItem.status == "ready", WorkItem.lane == role)
@@ -56,7 +41,7 @@ def inbox(system: Any, role: str, offset: int = 0) -> tuple[list[dict[str, Any]]
         rows = s.scalars(
             ready.order_by(WorkItem.created_at, WorkItem.id).limit(INBOX_PAGE).offset(offset)
         )
-        return [work_item(r) for r in rows], total
+        return [queries.work_item(r) for r in rows], total
 
 
 def ready_counts(system: Any, lanes: list[str]) -> dict[str, int]:
@@ -79,7 +64,9 @@ def my_tasks(system: Any, actor: Actor, instance_id: str | None = None) -> list[
     if instance_id:
         query = query.where(WorkItem.instance_id == instance_id)
     with _uow(system) as s:
-        return [work_item(r) for r in s.scalars(query.order_by(WorkItem.created_at).limit(50))]
+        return [
+            queries.work_item(r) for r in s.scalars(query.order_by(WorkItem.created_at).limit(50))
+        ]
 
 
 @dataclass
@@ -101,7 +88,7 @@ def task_page(system: Any, actor: Actor, task_id: str) -> TaskPage:
         events = queries.instance_events(s, actor, inst.id) if actor.is_staff else []
         owner = s.get(User, inst.owner_id) if actor.is_staff and inst.owner_id else None
         customer = {"username": owner.username, "email": owner.email} if owner else None
-        return TaskPage(work_item(item), fields, view, events, customer)
+        return TaskPage(queries.work_item(item), fields, view, events, customer)
 
 
 def events(system: Any, actor: Actor, instance_id: str) -> list[dict[str, Any]]:
@@ -236,7 +223,7 @@ def instance_admin(system: Any, actor: Actor, instance_id: str) -> dict[str, Any
             "jobs": queries.list_jobs(s, instance_id=instance_id),
             "incidents": queries.list_incidents(s, status=None, instance_id=instance_id),
             "tasks": [
-                work_item(w)
+                queries.work_item(w)
                 for w in s.scalars(
                     select(WorkItem)
                     .where(WorkItem.instance_id == instance_id, WorkItem.status == "ready")
