@@ -7,7 +7,7 @@ import json
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,10 +112,6 @@ def list_definitions(session: Session) -> list[ProcessDefinition]:
             select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version)
         )
     )
-
-
-def count_definitions(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(ProcessDefinition)) or 0
 
 
 def bundle_for(session: Session, top: ProcessDefinition) -> SpecBundle:

@@ -9,7 +9,6 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .actors import CUSTOMER, Actor, instance_view, require_instance
-from .errors import NotFound
 from .models import AuditEvent, Incident, Job, ProcessInstance, WorkItem
 
 
@@ -110,10 +109,6 @@ def task_fields(s: Session, engine: Any, item: WorkItem) -> list[dict[str, Any]]
     return engine.describe_task(s, inst, item.id, item.name)
 
 
-def count_ready_tasks(s: Session, actor: Actor) -> int:
-    return s.scalar(select(func.count()).select_from(_visible_tasks(actor).subquery())) or 0
-
-
 def list_jobs(s: Session, instance_id: str | None = None, limit: int = 200) -> list[dict]:
     query = select(Job).order_by(Job.due_at).limit(limit)
     if instance_id:
@@ -170,10 +165,3 @@ def instance_events(s: Session, actor: Actor, instance_id: str) -> list[dict]:
         }
         for e in rows
     ]
-
-
-def get_incident(s: Session, incident_id: int) -> Incident:
-    incident = s.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound("No such incident.")
-    return incident

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
@@ -527,13 +526,6 @@ def current_variables(wf: BpmnWorkflow, active: list[Task]) -> dict[str, Any]:
     for task in active:
         merged.update(task.data)
     return merged
-
-
-def task_by_id(wf: BpmnWorkflow, task_id: str) -> Task | None:
-    try:
-        return wf.get_task_from_id(UUID(task_id))
-    except Exception:  # unknown or malformed id
-        return None
 
 
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
