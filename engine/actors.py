@@ -48,9 +48,14 @@ def require_instance(actor: Actor, inst: ProcessInstance | None) -> ProcessInsta
 
 
 def can_see_task(actor: Actor, item: WorkItem) -> bool:
-    if item.lane == CUSTOMER:
-        return actor.user_id is not None and item.owner_id == actor.user_id
-    return actor.may_work_lane(item.lane)
+    return may_work_on(actor, item.lane, item.owner_id)
+
+
+def may_work_on(actor: Actor, lane: str | None, owner_id: int | None) -> bool:
+    """A task of `lane` in an instance owned by `owner_id`: may `actor` see and do it?"""
+    if lane == CUSTOMER:
+        return actor.user_id is not None and owner_id == actor.user_id
+    return actor.may_work_lane(lane)
 
 
 def require_task_action(actor: Actor, item: WorkItem | None) -> WorkItem:

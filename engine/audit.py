@@ -16,16 +16,16 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from . import statements as sql
 from .clock import clock
 from .models import AuditChain, AuditEvent
 
 SYSTEM_CHAIN = "system"
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
-_CHAINS = AuditChain.__table__
 
 
 def _digest(row: Any) -> str:
@@ -94,11 +94,7 @@ def _append_pending(session: Session) -> None:
         return
     rows = []
     for chain_id in dict.fromkeys(p.chain for p in pending):
-        head = session.execute(
-            select(AuditChain.length, AuditChain.head_hash)
-            .where(AuditChain.chain == chain_id)
-            .with_for_update()
-        ).first()
+        head = sql.run(session, sql.CHAIN_HEAD, {"b_chain": chain_id}).first()
         length, prev = (head.length, head.head_hash) if head else (0, GENESIS)
         for item in (p for p in pending if p.chain == chain_id):
             length += 1
@@ -106,16 +102,12 @@ def _append_pending(session: Session) -> None:
             item.hash = prev = _digest(item)
             rows.append(vars(item))
         if head is None:
-            session.execute(
-                insert(AuditChain.__table__).values(chain=chain_id, length=length, head_hash=prev)
-            )
+            values = {"chain": chain_id, "length": length, "head_hash": prev}
+            sql.run(session, sql.INSERT_CHAIN, values)
         else:
-            session.execute(
-                update(AuditChain.__table__)
-                .where(AuditChain.chain == chain_id)
-                .values(length=length, head_hash=prev)
-            )
-    session.execute(insert(AuditEvent.__table__), rows)
+            values = {"b_chain": chain_id, "length": length, "head_hash": prev}
+            sql.run(session, sql.MOVE_CHAIN, values)
+    sql.run(session, sql.INSERT_EVENTS, rows)
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,10 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.user_task import UserTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from .models import InstanceTask, ProcessInstance
+from . import statements as sql
+from .models import ProcessInstance
 
 SERIALIZER_VERSION = f"spiff{SPIFF_SERIALIZER_VERSION}-tf1"
 TOP = "top"
@@ -158,22 +158,14 @@ def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> dict[st
                 next_seq += 1
     gone = [tid for tid in loaded.seqs if tid not in present]
     if new_rows:
-        session.execute(insert(InstanceTask.__table__), new_rows)
+        sql.run(session, sql.INSERT_TASKS, new_rows)
     if changed_rows:
-        stmt = (
-            update(InstanceTask.__table__)
-            .where(InstanceTask.instance_id == instance.id)
-            .where(InstanceTask.id == bindparam("b_id"))
-            .values(payload=bindparam("payload"))
-        )
-        session.connection().execute(stmt, changed_rows)
+        for row in changed_rows:
+            row["b_instance"] = instance.id
+        sql.run(session, sql.UPDATE_TASK, changed_rows)
     if gone:
-        session.execute(
-            delete(InstanceTask.__table__).where(
-                InstanceTask.instance_id == instance.id,
-                InstanceTask.id.in_([str(t) for t in gone]),
-            )
-        )
+        ids = [str(t) for t in gone]
+        sql.run(session, sql.DELETE_TASKS, {"b_instance": instance.id, "b_ids": ids})
         for tid in gone:
             loaded.seqs.pop(tid, None)
             loaded.fingerprints.pop(tid, None)
@@ -187,11 +179,7 @@ def load(session: Session, instance: ProcessInstance, specs: Specs, script_engin
             f"instance {instance.id} was saved by serializer {instance.serializer_version}, "
             f"this build reads {SERIALIZER_VERSION}"
         )
-    rows = session.execute(
-        select(InstanceTask.id, InstanceTask.workflow_id, InstanceTask.seq, InstanceTask.payload)
-        .where(InstanceTask.instance_id == instance.id)
-        .order_by(InstanceTask.seq)
-    ).all()
+    rows = sql.run(session, sql.LOAD_TASKS, {"b_instance": instance.id}).all()
     by_workflow: dict[str, list[Any]] = {}
     for row in rows:
         by_workflow.setdefault(row.workflow_id, []).append(row)

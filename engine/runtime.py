@@ -8,7 +8,7 @@ import logging
 from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, definitions, forms
-from .actors import SYSTEM, Actor, instance_view, require_instance, require_task_action
+from . import statements as sql
+from .actors import (
+    SYSTEM,
+    Actor,
+    instance_view,
+    may_work_on,
+    require_instance,
+    require_task_action,
+)
 from .clock import clock
 from .db import unit_of_work
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
@@ -30,10 +38,19 @@ from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, all_tasks, l
 from .registry import FieldErrors, Registry
 from .scripting import RestrictedScriptEngine
 from .stepper import Step, Stepper, StepSettings, definitions_of, is_user
-from .validation import Known
+from .validation import Known, normalize_lane
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
+
+
+class Completed(NamedTuple):
+    """A completed task: the instance as the actor sees it now, values shown once to
+    the actor (`notices`), and the tasks of the instance now waiting for this actor."""
+
+    instance: dict[str, Any]
+    notices: dict[str, Any]
+    next_tasks: list[dict[str, Any]]
 
 
 class Engine:
@@ -94,15 +111,13 @@ class Engine:
             finish(step)
             return instance_view(actor, step.instance)
 
-    def complete_task(
-        self, task_id: str, submitted: dict[str, Any], actor: Actor
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Validate and complete a user task; returns (instance view, notices)."""
+    def complete_task(self, task_id: str, submitted: dict[str, Any], actor: Actor) -> Completed:
+        """Validate and complete a user task."""
         if not isinstance(submitted, dict):
             raise InvalidInput("`data` must be an object.")
         refused: FieldErrors | None = None
         with self._step_scope() as (s, finish):
-            item = require_task_action(actor, s.get(WorkItem, task_id))
+            item = require_task_action(actor, _work_item(s, task_id))
             inst = self._lock_instance(s, item.instance_id)
             if item.status != "ready":
                 raise Conflict("This task was already completed.")
@@ -134,11 +149,13 @@ class Engine:
             if refused is None:
                 task.set_data(**values)
                 task.run()
-                item.status, item.completed_by, item.completed_at = (
-                    "completed",
-                    actor.name,
-                    clock.now(),
+                done = sql.run(
+                    s,
+                    sql.COMPLETE_ITEM,
+                    {"b_id": task_id, "completed_by": actor.name, "completed_at": clock.now()},
                 )
+                if done.rowcount != 1:
+                    raise Conflict("This task was already completed.")
                 step.mirror["ready"].pop(task_id, None)
                 audit.record(
                     s,
@@ -155,7 +172,9 @@ class Engine:
                     step.staff_fields = set(values)
                 self._run(step)
                 finish(step)
-                result = instance_view(actor, inst), step.notices
+                result = Completed(
+                    instance_view(actor, inst), step.notices, next_tasks(actor, step)
+                )
         if refused is not None:
             raise InvalidInput("Some fields need attention.", refused.errors)
         return result
@@ -262,7 +281,7 @@ class Engine:
             # Jobs are read and written as rows (Core), never as session objects: a step
             # deletes and inserts them with plain statements.
             jobs = Job.__table__
-            job = s.execute(select(jobs).where(jobs.c.id == job_id).with_for_update()).first()
+            job = sql.run(s, sql.GET_JOB_FOR_UPDATE, {"b_id": job_id}).first()
             if job is None:
                 raise NotFound("No such job.")
             if worker is not None and job.locked_by != worker:
@@ -285,11 +304,8 @@ class Engine:
             # A timer that did not fire yet (due a moment later than the claim thought) is
             # still there: look again soon. (The step's own writes are Core statements, so
             # ask the database, not the session's copy of the row.)
-            s.execute(
-                update(Job.__table__)
-                .where(Job.id == job_id, Job.kind == "timer")
-                .values(locked_by=None, locked_until=clock.now() + timedelta(seconds=1))
-            )
+            soon = clock.now() + timedelta(seconds=1)
+            sql.run(s, sql.RECHECK_TIMER, {"b_id": job_id, "locked_until": soon})
             return True
 
     def retry_incident(self, incident_id: int, actor: Actor) -> dict:
@@ -381,9 +397,7 @@ class Engine:
 
     @staticmethod
     def _lock_instance(s: Session, instance_id: str) -> ProcessInstance:
-        inst = s.execute(
-            select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
-        ).scalar()
+        inst = s.execute(sql.LOCK_INSTANCE, {"b_id": instance_id}).scalar()
         if inst is None:
             raise NotFound("No such process instance.")
         return inst
@@ -483,6 +497,23 @@ class Engine:
             return instance_view(
                 actor, require_instance(actor, s.get(ProcessInstance, instance_id))
             )
+
+
+def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
+    """The instance's ready user tasks that `actor` may work on, oldest first."""
+    found = []
+    for tid in step.mirror["ready"]:
+        spec = step.workflow.get_task_from_id(UUID(tid)).task_spec
+        lane = normalize_lane(spec.lane)
+        if may_work_on(actor, lane, step.instance.owner_id):
+            title = spec.bpmn_name or spec.bpmn_id
+            found.append({"id": tid, "name": spec.bpmn_id, "title": title, "lane": lane})
+    return found
+
+
+def _work_item(s: Session, task_id: str) -> Any:
+    """A work item as a plain row: a step writes work items with statements, not objects."""
+    return sql.run(s, sql.GET_ITEM, {"b_id": task_id}).first()
 
 
 def _make_due(wf: BpmnWorkflow, task_id: str) -> None:

@@ -29,8 +29,11 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
+from . import statements as sql
 from .clock import clock
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
 from .persistence import Loaded, all_tasks, save
@@ -356,8 +359,7 @@ class Stepper:
         state["active"] = active_elements(active)
         state["variables"] = _json_safe(current_variables(wf, active))
         state["staff_variables"] = mirror["staff_variables"]
-        inst.state = state
-        inst.updated_at = now
+        _write_instance(s, inst, state=state, updated_at=now)
 
     @staticmethod
     def _forget_abandoned(step: Step, tasks: list[Task], now: datetime) -> None:
@@ -392,30 +394,32 @@ class Stepper:
         s, inst, known = step.session, step.instance, step.mirror["ready"]
         ready = {str(t.id): t for t in tasks if t.state == TaskState.READY and is_user(t)}
         by_id = {str(t.id): t for t in tasks}
+        closed = []
         for tid in [t for t in known if t not in ready]:
             task = by_id.get(tid)
             done = task is not None and task.state == TaskState.COMPLETED
-            values: dict[str, Any] = {"status": "completed" if done else "cancelled"}
-            if not done:
-                values["completed_at"] = now
-            s.execute(update(WorkItem.__table__).where(WorkItem.id == tid).values(**values))
+            status = "completed" if done else "cancelled"
+            closed.append({"b_id": tid, "status": status, "completed_at": now})
             del known[tid]
+        if closed:
+            sql.run(s, sql.CLOSE_ITEM, closed)
+        new_items: list[dict[str, Any]] = []
         for tid, task in ready.items():
             if tid in known:
                 continue
             spec = task.task_spec
-            s.add(
-                WorkItem(
-                    id=tid,
-                    instance_id=inst.id,
-                    name=spec.bpmn_id,
-                    title=spec.bpmn_name or spec.bpmn_id,
-                    lane=normalize_lane(spec.lane),
-                    owner_id=inst.owner_id,
-                    business_key=inst.business_key,
-                    status="ready",
-                    created_at=now,
-                )
+            new_items.append(
+                {
+                    "id": tid,
+                    "instance_id": inst.id,
+                    "name": spec.bpmn_id,
+                    "title": spec.bpmn_name or spec.bpmn_id,
+                    "lane": normalize_lane(spec.lane),
+                    "owner_id": inst.owner_id,
+                    "business_key": inst.business_key,
+                    "status": "ready",
+                    "created_at": now,
+                }
             )
             known[tid] = spec.bpmn_id
             audit.record(
@@ -426,6 +430,8 @@ class Stepper:
                 element=spec.bpmn_id,
                 task=tid,
             )
+        if new_items:
+            sql.run(s, sql.INSERT_ITEMS, new_items)
         if inst.business_key != step.mirror["business_key"] and known:
             s.execute(
                 update(WorkItem.__table__)
@@ -443,33 +449,29 @@ class Stepper:
                 wanted[str(task.id)] = (task.task_spec.bpmn_id, due)
         gone = [tid for tid in known if tid not in wanted]
         if gone:
-            s.execute(
-                delete(Job.__table__).where(
-                    Job.instance_id == inst.id, Job.kind == "timer", Job.task_id.in_(gone)
-                )
-            )
+            params = {"b_instance": inst.id, "b_kind": "timer", "b_tasks": gone}
+            sql.run(s, sql.DELETE_JOBS, params)
         for tid in gone:
             del known[tid]
+        new_jobs = []
         for tid, (element, due) in wanted.items():
             if tid not in known:
-                s.execute(
-                    insert(Job.__table__).values(
-                        instance_id=inst.id,
-                        kind="timer",
-                        task_id=tid,
-                        element=element,
-                        due_at=due,
-                        attempts=0,
-                        created_at=clock.now(),
-                    )
+                new_jobs.append(
+                    {
+                        "instance_id": inst.id,
+                        "kind": "timer",
+                        "task_id": tid,
+                        "element": element,
+                        "due_at": due,
+                        "attempts": 0,
+                        "created_at": clock.now(),
+                    }
                 )
             elif known[tid] != due.isoformat():
-                s.execute(
-                    update(Job.__table__)
-                    .where(Job.instance_id == inst.id, Job.task_id == tid, Job.kind == "timer")
-                    .values(due_at=due, locked_by=None, locked_until=None)
-                )
+                sql.run(s, sql.MOVE_TIMER, {"b_instance": inst.id, "b_task": tid, "due_at": due})
             known[tid] = due.isoformat()
+        if new_jobs:
+            sql.run(s, sql.INSERT_JOB, new_jobs)
 
     @staticmethod
     def _sync_subscriptions(step: Step) -> None:
@@ -490,6 +492,21 @@ class Stepper:
                 )
             )
         step.mirror["messages"] = wanted
+
+
+def _write_instance(s: Session, inst: ProcessInstance, **values: Any) -> None:
+    """One UPDATE of the instance row, checked against the version this step read (the
+    ORM's flush of one object costs more than the rest of the step's SQL). The object
+    then counts as clean, at the new version."""
+    for name in ("status", "business_key", "ended_at", "serializer_version"):
+        values[name] = getattr(inst, name)
+    version = inst.version
+    params = {"b_id": inst.id, "b_version": version, "new_version": version + 1, **values}
+    if sql.run(s, sql.WRITE_INSTANCE, params).rowcount != 1:
+        raise StaleDataError(f"instance {inst.id} changed since version {version}")
+    for name, value in values.items():
+        set_committed_value(inst, name, value)
+    set_committed_value(inst, "version", version + 1)
 
 
 def _timer_due(task: Task) -> datetime | None:

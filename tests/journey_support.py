@@ -59,7 +59,7 @@ class Journey:
 
     def complete(self, name: str, data: dict, actor: Actor | None = None) -> dict:
         task = self.task(name, actor)
-        view, notices = self.engine.complete_task(task["id"], data, actor or self.actor)
+        view, notices, _ = self.engine.complete_task(task["id"], data, actor or self.actor)
         self.notices = notices
         return view
 

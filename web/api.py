@@ -273,8 +273,10 @@ def complete_task(task_id: str) -> Any:
     data = body().get("data", {})
     if not isinstance(data, dict):
         raise ApiError(422, "Invalid input", "`data` must be an object.")
-    view, notice = system().engine.complete_task(task_id, data, actor())
-    return jsonify({"instance": view, "notice": notice})
+    done = system().engine.complete_task(task_id, data, actor())
+    return jsonify(
+        {"instance": done.instance, "notice": done.notices, "next_tasks": done.next_tasks}
+    )
 
 
 # -- messages, jobs, incidents ------------------------------------------------------------

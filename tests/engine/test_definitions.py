@@ -40,7 +40,7 @@ def test_a_changed_file_becomes_the_next_version_and_only_new_instances_take_it(
     assert new["definition_version"] == 2
     # The old instance still runs on its own version.
     task = only_task(system, CUSTOMER, instance_id=old["id"])
-    view, _ = system.engine.complete_task(task["id"], {"name": "Ann"}, CUSTOMER)
+    view, _, _ = system.engine.complete_task(task["id"], {"name": "Ann"}, CUSTOMER)
     assert view["definition_version"] == 1
 
 

@@ -115,7 +115,7 @@ def test_a_stale_cached_workflow_is_never_used(config):
     assert one.engine.instance(view["id"], ADMIN)["active"] == ["review"]
     # The first process's cached workflow is behind: it must reload, not reuse it.
     review = only_task(one, SUPPORT)
-    got, _ = one.engine.complete_task(review["id"], {"ok": True}, SUPPORT)
+    got, _, _ = one.engine.complete_task(review["id"], {"ok": True}, SUPPORT)
     assert got["active"] == ["wait_hour"]
     assert got["variables"]["greeting"] == "hi"
 

@@ -76,7 +76,7 @@ def test_a_user_task_form_is_validated_and_the_task_stays_open_on_errors(system)
 def test_a_service_task_runs_its_topics_handler_with_the_diagrams_settings(system, seen):
     system.engine.start("linear", CUSTOMER)
     task = only_task(system, CUSTOMER)
-    view, _ = system.engine.complete_task(task["id"], {"name": "Ann"}, CUSTOMER)
+    view, _, _ = system.engine.complete_task(task["id"], {"name": "Ann"}, CUSTOMER)
     assert view["variables"]["greeting"] == "Hello Ann"
     assert view["business_key"] == "SO-10001"
     assert seen["config"] == {"greeting": "Hello"}
@@ -175,8 +175,10 @@ def test_a_call_activity_runs_the_called_process_and_returns_its_data(system):
     view = system.engine.start("call_parent", CUSTOMER)
     inner = only_task(system, CUSTOMER)
     assert inner["name"] == "inner"
-    got, _ = system.engine.complete_task(inner["id"], {"answer": "41"}, CUSTOMER)
+    got, _, waiting = system.engine.complete_task(inner["id"], {"answer": "41"}, CUSTOMER)
     assert got["active"] == ["after"]
+    assert [(t["name"], t["lane"]) for t in waiting] == [("after", "customer")]
+    assert waiting[0]["id"] == only_task(system, CUSTOMER)["id"]
     assert got["variables"]["answer"] == 42
     assert got["variables"]["ticked"] is True
     system.engine.cache.clear()

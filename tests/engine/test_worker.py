@@ -69,6 +69,6 @@ def test_a_crash_in_the_middle_of_a_step_loses_and_repeats_nothing(config, monke
         inst = s.get(ProcessInstance, view["id"])
         assert inst.business_key is None and inst.version == version_before
     # Nothing committed: the task is still open and completes normally afterwards.
-    got, _ = system.engine.complete_task(task["id"], {"name": "A"}, CUSTOMER)
+    got, _, _ = system.engine.complete_task(task["id"], {"name": "A"}, CUSTOMER)
     assert got["active"] == ["review"] and got["business_key"] == "SO-20001"
     assert len(calls) == 2 and calls[0] == calls[1]  # same idempotency key on the repeat

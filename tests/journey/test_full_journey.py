@@ -65,9 +65,9 @@ def test_a_token_without_proofing_goes_from_purchase_to_an_active_credential(con
     watching = renewal.view()
     assert watching["business_key"] == view["business_key"]
     assert watching["status"] == "running"
-    assert watching["variables"]["credential_expires_at"] == view["variables"][
-        "credential_expires_at"
-    ]
+    assert (
+        watching["variables"]["credential_expires_at"] == view["variables"]["credential_expires_at"]
+    )
     assert journey.engine.instance(renewal.instance_id, journey.actor)["id"]  # the owner sees it
 
 
