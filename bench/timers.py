@@ -9,12 +9,13 @@
    worker claims due jobs only, so its memory does not grow with the pending ones.
 3. Restarts the worker (SIGTERM, start) and counts the timers: none may be lost.
 4. Makes a backlog of timers due (their due time, in the jobs table and in the
-   workflow, moved into the past) and times how fast the workers drain it.
+   workflow, moved into the past) and times how fast one worker drains it, then how
+   fast all the workers drain another.
 5. Then lets timers fall due at a steady rate and measures each one's lateness (fired
    at minus due at, from the audit trail): p50/p99/max.
 6. Profiles firing a few hundred timers in process and prints where the time goes.
 
-    .venv/bin/python bench/timers.py [--timers 100000] [--backlog 3000] [--workers 2]
+    .venv/bin/python bench/timers.py [--timers 100000] [--backlog 6000] [--workers 2]
 """
 
 from __future__ import annotations
@@ -261,7 +262,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--timers", type=int, default=100_000)
     parser.add_argument("--started", type=int, default=300, help="started through the engine")
-    parser.add_argument("--backlog", type=int, default=3000, help="timers made due at once")
+    parser.add_argument("--backlog", type=int, default=6000, help="timers made due at once")
     parser.add_argument("--steady", type=float, default=20.0, help="seconds of steady due timers")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -297,7 +298,7 @@ def run(args: argparse.Namespace, url: str, db, tmp: Path) -> None:
         stack.stop(worker)
         with db.connect() as conn:
             after_stop = count(conn, "SELECT count(*) FROM jobs WHERE kind = 'timer'")
-        workers = [stack.start_worker() for _ in range(args.workers)]
+        workers = [stack.start_worker()]
         time.sleep(3)
         with db.connect() as conn:
             after_restart = count(conn, "SELECT count(*) FROM jobs WHERE kind = 'timer'")
@@ -306,17 +307,23 @@ def run(args: argparse.Namespace, url: str, db, tmp: Path) -> None:
             f"{after_restart} after start (lost: {pending - after_restart})"
         )
 
-        with db.begin() as conn:
-            make_due(conn, args.backlog, datetime.now(UTC) - timedelta(seconds=1), timedelta(0))
-        took = drain(db, args.backlog, timeout=1800)
-        rate = args.backlog / took
-        print(
-            f"backlog of {args.backlog} due timers drained by {args.workers} worker(s) in "
-            f"{took:.1f} s: {rate:.0f}/s, {rate / args.workers:.0f}/s per worker"
-        )
+        # One worker alone, then all of them: the rate per worker, and how it scales
+        # when the workers share this machine's cores with each other and PostgreSQL.
+        rate = 0.0
+        for n in sorted({1, args.workers}):
+            workers += [stack.start_worker() for _ in range(n - len(workers))]
+            time.sleep(3)
+            with db.begin() as conn:
+                make_due(conn, args.backlog, datetime.now(UTC) - timedelta(seconds=1), timedelta(0))
+            took = drain(db, args.backlog, timeout=1800)
+            rate = args.backlog / took
+            print(
+                f"backlog of {args.backlog} due timers drained by {n} worker(s) in "
+                f"{took:.1f} s: {rate:.0f}/s, {rate / n:.0f}/s per worker"
+            )
         print("worker RSS after draining: " + ", ".join(f"{rss_mb(w.pid):.0f} MB" for w in workers))
 
-        steady_rate = max(5.0, min(200.0, rate * 0.5))
+        steady_rate = max(5.0, min(500.0, rate * 0.5))
         steady = int(steady_rate * args.steady)
         with db.begin() as conn:
             make_due(

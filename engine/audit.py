@@ -86,15 +86,17 @@ def rewind(session: Session, position: int) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
-    """Write the transaction's events: one locked read of each chain head, one insert."""
+    """Write the transaction's events: one locked read of their chains' heads, one insert."""
     if session.in_nested_transaction():
         return  # a savepoint: the events wait for the real commit
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    rows = []
-    for chain_id in dict.fromkeys(p.chain for p in pending):
-        head = sql.run(session, sql.CHAIN_HEAD, {"b_chain": chain_id}).first()
+    chains = list(dict.fromkeys(p.chain for p in pending))
+    heads = {h.chain: h for h in sql.run(session, sql.CHAIN_HEADS, {"b_chains": chains})}
+    rows, new_heads, moved_heads = [], [], []
+    for chain_id in chains:
+        head = heads.get(chain_id)
         length, prev = (head.length, head.head_hash) if head else (0, GENESIS)
         for item in (p for p in pending if p.chain == chain_id):
             length += 1
@@ -102,11 +104,13 @@ def _append_pending(session: Session) -> None:
             item.hash = prev = _digest(item)
             rows.append(vars(item))
         if head is None:
-            values = {"chain": chain_id, "length": length, "head_hash": prev}
-            sql.run(session, sql.INSERT_CHAIN, values)
+            new_heads.append({"chain": chain_id, "length": length, "head_hash": prev})
         else:
-            values = {"b_chain": chain_id, "length": length, "head_hash": prev}
-            sql.run(session, sql.MOVE_CHAIN, values)
+            moved_heads.append({"b_chain": chain_id, "length": length, "head_hash": prev})
+    if new_heads:
+        sql.run(session, sql.INSERT_CHAIN, new_heads)
+    if moved_heads:
+        sql.run(session, sql.MOVE_CHAIN, moved_heads)
     sql.run(session, sql.INSERT_EVENTS, rows)
 
 

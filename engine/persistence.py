@@ -158,14 +158,14 @@ def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> dict[st
                 next_seq += 1
     gone = [tid for tid in loaded.seqs if tid not in present]
     if new_rows:
-        sql.run(session, sql.INSERT_TASKS, new_rows)
+        sql.write(session, sql.INSERT_TASKS, new_rows)
     if changed_rows:
         for row in changed_rows:
             row["b_instance"] = instance.id
-        sql.run(session, sql.UPDATE_TASK, changed_rows)
+        sql.write(session, sql.UPDATE_TASK, changed_rows)
     if gone:
-        ids = [str(t) for t in gone]
-        sql.run(session, sql.DELETE_TASKS, {"b_instance": instance.id, "b_ids": ids})
+        rows = [{"b_instance": instance.id, "b_id": str(t)} for t in gone]
+        sql.write(session, sql.DELETE_TASK, rows)
         for tid in gone:
             loaded.seqs.pop(tid, None)
             loaded.fingerprints.pop(tid, None)
@@ -173,13 +173,21 @@ def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> dict[st
     return _state_of(wf)
 
 
-def load(session: Session, instance: ProcessInstance, specs: Specs, script_engine: Any) -> Loaded:
+def load(
+    session: Session,
+    instance: ProcessInstance,
+    specs: Specs,
+    script_engine: Any,
+    rows: list[Any] | None = None,
+) -> Loaded:
+    """The instance's workflow from its task rows (read here unless given, in `seq` order)."""
     if instance.serializer_version != SERIALIZER_VERSION:
         raise RuntimeError(
             f"instance {instance.id} was saved by serializer {instance.serializer_version}, "
             f"this build reads {SERIALIZER_VERSION}"
         )
-    rows = sql.run(session, sql.LOAD_TASKS, {"b_instance": instance.id}).all()
+    if rows is None:
+        rows = sql.run(session, sql.LOAD_TASKS, {"b_instance": instance.id}).all()
     by_workflow: dict[str, list[Any]] = {}
     for row in rows:
         by_workflow.setdefault(row.workflow_id, []).append(row)

@@ -9,6 +9,8 @@ still apply. Rare paths build their statements where they are used.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -29,9 +31,13 @@ UPDATE_TASK = (
     .where(_tasks.c.instance_id == bindparam("b_instance"), _tasks.c.id == bindparam("b_id"))
     .values(payload=bindparam("payload"))
 )
-DELETE_TASKS = delete(_tasks).where(
-    _tasks.c.instance_id == bindparam("b_instance"),
-    _tasks.c.id.in_(bindparam("b_ids", expanding=True)),
+DELETE_TASK = delete(_tasks).where(
+    _tasks.c.instance_id == bindparam("b_instance"), _tasks.c.id == bindparam("b_id")
+)
+LOAD_TASKS_OF = (
+    select(_tasks.c.instance_id, _tasks.c.id, _tasks.c.workflow_id, _tasks.c.seq, _tasks.c.payload)
+    .where(_tasks.c.instance_id.in_(bindparam("b_instances", expanding=True)))
+    .order_by(_tasks.c.instance_id, _tasks.c.seq)
 )
 LOAD_TASKS = (
     select(_tasks.c.id, _tasks.c.workflow_id, _tasks.c.seq, _tasks.c.payload)
@@ -42,6 +48,13 @@ LOAD_TASKS = (
 # instances
 LOCK_INSTANCE = (
     select(ProcessInstance).where(ProcessInstance.id == bindparam("b_id")).with_for_update()
+)
+# Several at once in one order, so that two batches never wait for each other in a circle.
+LOCK_INSTANCES = (
+    select(ProcessInstance)
+    .where(ProcessInstance.id.in_(bindparam("b_ids", expanding=True)))
+    .order_by(ProcessInstance.id)
+    .with_for_update()
 )
 WRITE_INSTANCE = (
     update(_instances)
@@ -77,11 +90,25 @@ CLOSE_ITEM = (
 
 # jobs
 GET_JOB_FOR_UPDATE = select(_jobs).where(_jobs.c.id == bindparam("b_id")).with_for_update()
+CLAIMED_JOBS = (
+    select(_jobs)
+    .where(
+        _jobs.c.id.in_(bindparam("b_ids", expanding=True)),
+        _jobs.c.locked_by == bindparam("b_worker"),
+    )
+    .order_by(_jobs.c.instance_id, _jobs.c.due_at, _jobs.c.id)
+    .with_for_update()
+)
+UNCLAIM_JOBS = (
+    update(_jobs)
+    .where(_jobs.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(locked_by=None, locked_until=None)
+)
 INSERT_JOB = insert(_jobs)
-DELETE_JOBS = delete(_jobs).where(
+DELETE_JOB = delete(_jobs).where(
     _jobs.c.instance_id == bindparam("b_instance"),
     _jobs.c.kind == bindparam("b_kind"),
-    _jobs.c.task_id.in_(bindparam("b_tasks", expanding=True)),
+    _jobs.c.task_id == bindparam("b_task"),
 )
 MOVE_TIMER = (
     update(_jobs)
@@ -99,9 +126,10 @@ RECHECK_TIMER = (
 )
 
 # audit chains
-CHAIN_HEAD = (
-    select(_chains.c.length, _chains.c.head_hash)
-    .where(_chains.c.chain == bindparam("b_chain"))
+CHAIN_HEADS = (
+    select(_chains.c.chain, _chains.c.length, _chains.c.head_hash)
+    .where(_chains.c.chain.in_(bindparam("b_chains", expanding=True)))
+    .order_by(_chains.c.chain)
     .with_for_update()
 )
 INSERT_CHAIN = insert(_chains)
@@ -116,3 +144,34 @@ INSERT_EVENTS = insert(AuditEvent.__table__)
 def run(session: Session, statement: Any, params: Any = None) -> Any:
     """Execute a prebuilt Core statement in the session's transaction."""
     return session.connection().execute(statement, params)
+
+
+def write(session: Session, statement: Any, params: dict[str, Any] | list[dict[str, Any]]) -> Any:
+    """Execute a write whose result only a single step reads. Inside `deferred()` it waits
+    and runs with every other write of the same statement at once (one executemany),
+    and the result is None."""
+    buffer = session.info.get(_DEFERRED)
+    if buffer is None:
+        return run(session, statement, params)
+    rows = params if isinstance(params, list) else [params]
+    buffer.setdefault(id(statement), (statement, []))[1].extend(rows)
+    return None
+
+
+@contextmanager
+def deferred(session: Session) -> Iterator[None]:
+    """Collect the block's `write`s and run them when it ends cleanly: statement by
+    statement in the order each was first used, each with all of its rows. For a batch
+    of steps of different instances (each row written by one step only), so the order
+    among steps does not matter."""
+    buffer: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+    session.info[_DEFERRED] = buffer
+    try:
+        yield
+    finally:
+        session.info.pop(_DEFERRED, None)
+    for statement, rows in buffer.values():
+        run(session, statement, rows)
+
+
+_DEFERRED = "tokenflow_deferred_writes"

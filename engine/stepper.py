@@ -402,7 +402,7 @@ class Stepper:
             closed.append({"b_id": tid, "status": status, "completed_at": now})
             del known[tid]
         if closed:
-            sql.run(s, sql.CLOSE_ITEM, closed)
+            sql.write(s, sql.CLOSE_ITEM, closed)
         new_items: list[dict[str, Any]] = []
         for tid, task in ready.items():
             if tid in known:
@@ -431,7 +431,7 @@ class Stepper:
                 task=tid,
             )
         if new_items:
-            sql.run(s, sql.INSERT_ITEMS, new_items)
+            sql.write(s, sql.INSERT_ITEMS, new_items)
         if inst.business_key != step.mirror["business_key"] and known:
             s.execute(
                 update(WorkItem.__table__)
@@ -449,8 +449,8 @@ class Stepper:
                 wanted[str(task.id)] = (task.task_spec.bpmn_id, due)
         gone = [tid for tid in known if tid not in wanted]
         if gone:
-            params = {"b_instance": inst.id, "b_kind": "timer", "b_tasks": gone}
-            sql.run(s, sql.DELETE_JOBS, params)
+            rows = [{"b_instance": inst.id, "b_kind": "timer", "b_task": t} for t in gone]
+            sql.write(s, sql.DELETE_JOB, rows)
         for tid in gone:
             del known[tid]
         new_jobs = []
@@ -468,10 +468,10 @@ class Stepper:
                     }
                 )
             elif known[tid] != due.isoformat():
-                sql.run(s, sql.MOVE_TIMER, {"b_instance": inst.id, "b_task": tid, "due_at": due})
+                sql.write(s, sql.MOVE_TIMER, {"b_instance": inst.id, "b_task": tid, "due_at": due})
             known[tid] = due.isoformat()
         if new_jobs:
-            sql.run(s, sql.INSERT_JOB, new_jobs)
+            sql.write(s, sql.INSERT_JOB, new_jobs)
 
     @staticmethod
     def _sync_subscriptions(step: Step) -> None:
@@ -497,12 +497,14 @@ class Stepper:
 def _write_instance(s: Session, inst: ProcessInstance, **values: Any) -> None:
     """One UPDATE of the instance row, checked against the version this step read (the
     ORM's flush of one object costs more than the rest of the step's SQL). The object
-    then counts as clean, at the new version."""
+    then counts as clean, at the new version. In a batch the write is deferred and not
+    checked: the batch read the instance with a row lock in the same transaction."""
     for name in ("status", "business_key", "ended_at", "serializer_version"):
         values[name] = getattr(inst, name)
     version = inst.version
     params = {"b_id": inst.id, "b_version": version, "new_version": version + 1, **values}
-    if sql.run(s, sql.WRITE_INSTANCE, params).rowcount != 1:
+    result = sql.write(s, sql.WRITE_INSTANCE, params)
+    if result is not None and result.rowcount != 1:
         raise StaleDataError(f"instance {inst.id} changed since version {version}")
     for name, value in values.items():
         set_committed_value(inst, name, value)

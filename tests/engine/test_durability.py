@@ -284,3 +284,79 @@ def test_the_first_starts_of_a_new_version_all_succeed_when_they_race(config):
     for t in threads:
         t.join()
     assert outcomes == ["ok"] * 6
+
+
+def assert_each_timer_fired_once(system, ids: list[str]) -> None:
+    assert {system.engine.instance(i, ADMIN)["active"][0] for i in ids} == {"wait_go"}
+    with unit_of_work(system.session_factory) as s:
+        assert list_jobs(s) == []
+        fired = s.scalars(select(AuditEvent.instance_id).where(AuditEvent.event == "timer.fired"))
+        assert sorted(fired) == sorted(ids)
+        assert audit.verify(s) == []
+
+
+def test_due_timers_of_many_instances_fire_in_one_batch(config, monkeypatch):
+    system = engine_system(config, registry(), "linear.bpmn")
+    ids = [walk_to_timer(system, f"SO-1100{n}") for n in range(5)]
+    system.engine.cache.clear()  # as in a worker: the workflows come from the database
+    clock.advance(timedelta(hours=2))
+    batches = []
+    real = system.engine.execute_jobs
+
+    def spy(job_ids, worker):
+        batches.append(len(job_ids))
+        return real(job_ids, worker)
+
+    def no_single(*_a, **_k):
+        raise AssertionError("a job ran on its own")
+
+    monkeypatch.setattr(system.engine, "execute_jobs", spy)
+    monkeypatch.setattr(system.engine, "execute_job", no_single)
+    assert run_due_jobs(system.engine, "w1") == 5
+    assert batches == [5]
+    assert_each_timer_fired_once(system, ids)
+
+
+def test_a_faulty_job_fails_alone_and_the_rest_of_its_batch_runs(config):
+    system = engine_system(config, registry(), "linear.bpmn")
+    ids = [walk_to_timer(system, f"SO-1200{n}") for n in range(3)]
+    broken = ids[1]
+    with unit_of_work(system.session_factory) as s:  # a workflow this build cannot read
+        s.execute(
+            text("UPDATE process_instances SET serializer_version = 'old' WHERE id = :id"),
+            {"id": broken},
+        )
+    system.engine.cache.clear()
+    clock.advance(timedelta(hours=2))
+    assert run_due_jobs(system.engine, "w1") == 2
+    for iid in ids:
+        expected = "wait_hour" if iid == broken else "wait_go"
+        assert system.engine.instance(iid, ADMIN)["active"] == [expected]
+    with unit_of_work(system.session_factory) as s:
+        [job] = s.execute(select(Job.instance_id, Job.locked_by)).all()
+    assert job == (broken, "w1")  # still claimed: retried when the lease ends, not lost
+
+
+def test_two_due_timers_of_one_instance_both_fire(config):
+    system = engine_system(config, registry(), "two_timers.bpmn")
+    view = system.engine.start("two_timers", CUSTOMER)
+    with unit_of_work(system.session_factory) as s:
+        assert len(list_jobs(s)) == 2
+    clock.advance(timedelta(hours=3))
+    # One job per instance in a batch; its step fires every due timer of the instance, so
+    # the other job, handed back, is gone by the time it would be claimed again.
+    assert run_due_jobs(system.engine, "w1") == 1
+    assert system.engine.instance(view["id"], ADMIN)["status"] == "completed"
+    with unit_of_work(system.session_factory) as s:
+        assert list_jobs(s) == []
+        fired = s.scalars(select(AuditEvent.element).where(AuditEvent.event == "timer.fired"))
+        assert sorted(fired) == ["after_one_hour", "after_two_hours"]
+
+
+def test_batches_run_on_two_threads_fire_every_timer_once(config):
+    system = engine_system(config, registry(), "linear.bpmn")
+    ids = [walk_to_timer(system, f"SO-1300{n}") for n in range(8)]
+    system.engine.cache.clear()
+    clock.advance(timedelta(hours=2))
+    assert run_due_jobs(system.engine, "w1", batch=2, threads=2) == 8
+    assert_each_timer_fired_once(system, ids)
