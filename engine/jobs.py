@@ -126,7 +126,7 @@ def _outcome(
 def _run_batch(engine: Engine, worker: str, ids: list[int], stop: threading.Event | None) -> int:
     if len(ids) > 1:
         try:
-            return engine.execute_jobs(ids, worker)
+            return engine.execute_jobs(ids, worker, stop)
         except OperationalError:
             raise
         except Exception:  # one job of the batch is at fault (or lost a race): alone, it shows

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
@@ -308,12 +309,15 @@ class Engine:
             sql.run(s, sql.RECHECK_TIMER, {"b_id": job_id, "locked_until": soon})
             return True
 
-    def execute_jobs(self, job_ids: list[int], worker: str) -> int:
+    def execute_jobs(
+        self, job_ids: list[int], worker: str, stop: threading.Event | None = None
+    ) -> int:
         """Run a batch of jobs this worker claimed in one transaction: one locked read of
         the jobs, one of their instances, one of the instances' tasks, one commit. One job
         per instance: another job of the same instance goes back to the queue for the next
         round. Returns how many ran. Any failure rolls the whole batch back (its claims
-        stay), so the caller can run the jobs one by one and isolate the faulty one."""
+        stay), so the caller can run the jobs one by one and isolate the faulty one. Once
+        `stop` is set, the job in hand finishes, the batch commits and the rest go back."""
         ran = 0
         with self._step_scope() as (s, finish):
             claimed = sql.run(s, sql.CLAIMED_JOBS, {"b_ids": job_ids, "b_worker": worker}).all()
@@ -327,11 +331,15 @@ class Engine:
             instances = s.scalars(sql.LOCK_INSTANCES, {"b_ids": list(jobs)}).all()
             idle = [i for i in instances if i.status in ("suspended", "terminated", "completed")]
             later += [jobs[i.id].id for i in idle]
-            if later:
-                sql.run(s, sql.UNCLAIM_JOBS, {"b_ids": later})
             runnable = [i for i in instances if i not in idle]
             with sql.deferred(s):  # the steps' writes go in one statement per kind
-                for inst, loaded in zip(runnable, self._load_many(s, runnable), strict=True):
+                for n, (inst, loaded) in enumerate(
+                    zip(runnable, self._load_many(s, runnable), strict=True)
+                ):
+                    if stop is not None and stop.is_set():  # shutting down: hand back the rest
+                        later += [jobs[i.id].id for i in runnable[n:]]
+                        runnable = runnable[:n]
+                        break
                     job = jobs[inst.id]
                     step = Step(s, inst, loaded, SYSTEM.name)
                     if job.kind == "service":
@@ -346,6 +354,8 @@ class Engine:
             recheck = [{"b_id": jobs[i.id].id, "locked_until": soon} for i in runnable]
             if recheck:
                 sql.run(s, sql.RECHECK_TIMER, recheck)
+            if later:
+                sql.run(s, sql.UNCLAIM_JOBS, {"b_ids": later})
         return ran
 
     def retry_incident(self, incident_id: int, actor: Actor) -> dict:

@@ -303,9 +303,9 @@ def test_due_timers_of_many_instances_fire_in_one_batch(config, monkeypatch):
     batches = []
     real = system.engine.execute_jobs
 
-    def spy(job_ids, worker):
+    def spy(job_ids, worker, stop=None):
         batches.append(len(job_ids))
-        return real(job_ids, worker)
+        return real(job_ids, worker, stop)
 
     def no_single(*_a, **_k):
         raise AssertionError("a job ran on its own")
@@ -360,3 +360,25 @@ def test_batches_run_on_two_threads_fire_every_timer_once(config):
     clock.advance(timedelta(hours=2))
     assert run_due_jobs(system.engine, "w1", batch=2, threads=2) == 8
     assert_each_timer_fired_once(system, ids)
+
+
+def test_a_stop_during_a_batch_finishes_the_job_in_hand_and_hands_back_the_rest(config):
+    system = engine_system(config, registry(), "linear.bpmn")
+    ids = [walk_to_timer(system, f"SO-1400{n}") for n in range(3)]
+    clock.advance(timedelta(hours=2))
+    stop = threading.Event()
+    real_advance = system.engine.stepper.advance
+
+    def advance_then_stop(step):  # SIGTERM arrives while the first job runs
+        real_advance(step)
+        stop.set()
+
+    system.engine.stepper.advance = advance_then_stop
+    claimed = claim_due(system.session_factory, "w1", timedelta(seconds=60), 10)
+    assert system.engine.execute_jobs(claimed, "w1", stop) == 1
+    system.engine.stepper.advance = real_advance
+    actives = [system.engine.instance(i, ADMIN)["active"][0] for i in ids]
+    assert sorted(actives) == ["wait_go", "wait_hour", "wait_hour"]
+    with unit_of_work(system.session_factory) as s:
+        assert s.scalars(select(Job.locked_by)).all() == [None, None]  # handed back
+    assert run_due_jobs(system.engine, "w2") == 2
