@@ -11,18 +11,13 @@ import pytest
 from engine.db import unit_of_work
 from tests.journey.inventory import stock_tokens
 from tests.journey_support import ADMIN
-from tests.web.ui_support import Browser, buy, ui_app, ui_system
+from tests.web.ui_support import Browser, buy, ui_system
 from web.accounts import find_user
 
 
 @pytest.fixture
 def system(config):
     return ui_system(config, tokens=0)
-
-
-@pytest.fixture
-def app(system):
-    return ui_app(system)
 
 
 @pytest.fixture

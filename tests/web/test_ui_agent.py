@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-import pytest
-
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
@@ -17,9 +15,8 @@ from tests.web.ui_support import (
     PASSWORD,
     Browser,
     buy,
+    order_number,
     submit_task,
-    ui_app,
-    ui_system,
 )
 from web.accounts import create_user
 
@@ -34,30 +31,11 @@ INTERVIEW = {
 }
 
 
-@pytest.fixture
-def system(config):
-    return ui_system(config)
-
-
-@pytest.fixture
-def app(system):
-    return ui_app(system)
-
-
-@pytest.fixture
-def alice(app):
-    return Browser(app).login("alice")
-
-
-def number_on(browser: Browser) -> str:
-    return re.search(r"SO-\d{5,}", browser.text()).group(0)
-
-
 def to_interview(system, alice: Browser) -> tuple[str, str]:
     """Alice buys with proofing, books a video interview, and the reminder fires."""
     order_url = buy(alice, product="token_with_proofing")
     alice.get(order_url)
-    number = number_on(alice)
+    number = order_number(alice)
     [key] = license_keys_emailed(system, number)
     profile = submit_task(alice, alice.task_url(), {"license_key": key}).headers["Location"]
     response = submit_task(
@@ -156,7 +134,7 @@ def test_finance_records_an_invoice_payment_and_the_order_is_paid(system, app, a
     no_card = {k: "" for k in CHECKOUT if k.startswith("card_")}
     order_url = buy(alice, payment_method="invoice", po_number="PO-4711", **no_card)
     alice.get(order_url)
-    number = number_on(alice)
+    number = order_number(alice)
     assert "Waiting for payment of invoice" in alice.text()
     fran = Browser(app).login("fran")
     fran.get("/inbox/finance")
@@ -184,7 +162,7 @@ def test_support_sees_a_license_key_sla_breach_and_resends_the_key(system, app, 
     monkeypatch.setattr(handlers.license_keys, "send_email", failing)
     order_url = buy(alice)
     alice.get(order_url)
-    number = number_on(alice)
+    number = order_number(alice)
     assert license_keys_emailed(system, number) == []
     clock.advance(timedelta(hours=25))
     run_due_jobs(system.engine, "test-worker")
@@ -204,7 +182,7 @@ def test_support_sees_a_license_key_sla_breach_and_resends_the_key(system, app, 
 def test_support_resends_a_license_key_on_request_and_the_old_one_stops_working(system, app, alice):
     order_url = buy(alice)
     alice.get(order_url)
-    number = number_on(alice)
+    number = order_number(alice)
     [old_key] = license_keys_emailed(system, number)
     sam = Browser(app).login("sam")
     sam.get("/inbox/support")

@@ -7,7 +7,6 @@ import base64
 import re
 
 import pyotp
-import pytest
 
 from engine.actors import SYSTEM
 from engine.clock import clock
@@ -17,34 +16,12 @@ from tests.web.ui_support import (
     CHECKOUT,
     Browser,
     buy,
+    order_number,
     start_order,
     submit_task,
-    ui_app,
-    ui_system,
 )
 
 PROFILE = {"legal_first_name": "Jane", "legal_last_name": "Doe", "country": "US"}
-
-
-@pytest.fixture
-def system(config):
-    return ui_system(config)
-
-
-@pytest.fixture
-def app(system):
-    return ui_app(system)
-
-
-@pytest.fixture
-def alice(app):
-    return Browser(app).login("alice")
-
-
-def order_number(browser: Browser) -> str:
-    found = re.search(r"SO-\d{5,}", browser.text())
-    assert found, browser.text()[:1000]
-    return found.group(0)
 
 
 def totp_codes(serial: str) -> tuple[str, str]:

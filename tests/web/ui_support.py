@@ -57,6 +57,13 @@ def ui_app(system: System) -> Any:
     return app
 
 
+def order_number(browser: Browser) -> str:
+    """The order number (SO-...) shown on the browser's current page."""
+    found = re.search(r"SO-\d{5,}", browser.text())
+    assert found, browser.text()[:1000]
+    return found.group(0)
+
+
 class Browser:
     """One person's browser: a cookie jar, the last page, and forms posted from it."""
 
