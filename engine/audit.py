@@ -92,13 +92,15 @@ def _append_pending(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    chains = list(dict.fromkeys(p.chain for p in pending))
-    heads = {h.chain: h for h in sql.run(session, sql.CHAIN_HEADS, {"b_chains": chains})}
+    by_chain: dict[str, list[Any]] = {}
+    for item in pending:
+        by_chain.setdefault(item.chain, []).append(item)
+    heads = {h.chain: h for h in sql.run(session, sql.CHAIN_HEADS, {"b_chains": list(by_chain)})}
     rows, new_heads, moved_heads = [], [], []
-    for chain_id in chains:
+    for chain_id, items in by_chain.items():
         head = heads.get(chain_id)
         length, prev = (head.length, head.head_hash) if head else (0, GENESIS)
-        for item in (p for p in pending if p.chain == chain_id):
+        for item in items:
             length += 1
             item.seq, item.prev_hash = length, prev
             item.hash = prev = _digest(item)

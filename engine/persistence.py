@@ -187,7 +187,7 @@ def load(
             f"this build reads {SERIALIZER_VERSION}"
         )
     if rows is None:
-        rows = sql.run(session, sql.LOAD_TASKS, {"b_instance": instance.id}).all()
+        rows = sql.run(session, sql.LOAD_TASKS, {"b_instances": [instance.id]}).all()
     by_workflow: dict[str, list[Any]] = {}
     for row in rows:
         by_workflow.setdefault(row.workflow_id, []).append(row)

@@ -16,7 +16,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -34,7 +34,7 @@ from .actors import (
 from .clock import clock
 from .db import unit_of_work
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
-from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
+from .models import Incident, MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, all_tasks, load
 from .registry import FieldErrors, Registry
 from .scripting import RestrictedScriptEngine
@@ -43,6 +43,8 @@ from .validation import Known, normalize_lane
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
+# An instance in one of these takes no step: not a job's, not a person's.
+STOPPED = ("suspended", "terminated", "completed")
 
 
 class Completed(NamedTuple):
@@ -281,32 +283,18 @@ class Engine:
         with self._step_scope() as (s, finish):
             # Jobs are read and written as rows (Core), never as session objects: a step
             # deletes and inserts them with plain statements.
-            jobs = Job.__table__
             job = sql.run(s, sql.GET_JOB_FOR_UPDATE, {"b_id": job_id}).first()
             if job is None:
                 raise NotFound("No such job.")
             if worker is not None and job.locked_by != worker:
                 return False
             inst = self._lock_instance(s, job.instance_id)
-            if inst.status in ("suspended", "terminated", "completed"):
-                s.execute(
-                    update(jobs)
-                    .where(jobs.c.id == job_id)
-                    .values(locked_by=None, locked_until=None)
-                )
+            if inst.status in STOPPED:
+                sql.run(s, sql.UNCLAIM_JOBS, {"b_ids": [job_id]})
                 return False
-            step = Step(s, inst, self._load(s, inst), actor.name)
-            if job.kind == "timer" and worker is None:
-                _make_due(step.workflow, job.task_id)
-            if job.kind == "service":
-                step.run_task_ids = {job.task_id}
-            self._run(step)
-            finish(step)
-            # A timer that did not fire yet (due a moment later than the claim thought) is
-            # still there: look again soon. (The step's own writes are Core statements, so
-            # ask the database, not the session's copy of the row.)
-            soon = clock.now() + timedelta(seconds=1)
-            sql.run(s, sql.RECHECK_TIMER, {"b_id": job_id, "locked_until": soon})
+            loaded = self._load(s, inst)
+            self._run_job(s, finish, inst, loaded, job, actor.name, fire_now=worker is None)
+            _recheck_timers(s, [job_id])
             return True
 
     def execute_jobs(
@@ -329,7 +317,7 @@ class Engine:
                 else:
                     jobs[job.instance_id] = job
             instances = s.scalars(sql.LOCK_INSTANCES, {"b_ids": list(jobs)}).all()
-            idle = [i for i in instances if i.status in ("suspended", "terminated", "completed")]
+            idle = [i for i in instances if i.status in STOPPED]
             later += [jobs[i.id].id for i in idle]
             runnable = [i for i in instances if i not in idle]
             with sql.deferred(s):  # the steps' writes go in one statement per kind
@@ -340,23 +328,32 @@ class Engine:
                         later += [jobs[i.id].id for i in runnable[n:]]
                         runnable = runnable[:n]
                         break
-                    job = jobs[inst.id]
-                    step = Step(s, inst, loaded, SYSTEM.name)
-                    if job.kind == "service":
-                        step.run_task_ids = {job.task_id}
-                    self._run(step)
-                    finish(step)
+                    self._run_job(s, finish, inst, loaded, jobs[inst.id], SYSTEM.name)
                     ran += 1
-            # Timers that did not fire yet (due a moment later than the claim thought) are
-            # still there: look again soon. Fired ones are gone, and so is this statement's
-            # effect on them.
-            soon = clock.now() + timedelta(seconds=1)
-            recheck = [{"b_id": jobs[i.id].id, "locked_until": soon} for i in runnable]
-            if recheck:
-                sql.run(s, sql.RECHECK_TIMER, recheck)
+            _recheck_timers(s, [jobs[i.id].id for i in runnable])
             if later:
                 sql.run(s, sql.UNCLAIM_JOBS, {"b_ids": later})
         return ran
+
+    def _run_job(
+        self,
+        s: Session,
+        finish: Any,
+        inst: ProcessInstance,
+        loaded: Loaded,
+        job: Any,
+        actor: str,
+        fire_now: bool = False,
+    ) -> None:
+        """The step a job asks for: a due timer's (`fire_now`: even before it is due) or a
+        service task's retry."""
+        step = Step(s, inst, loaded, actor)
+        if job.kind == "timer" and fire_now:
+            _make_due(step.workflow, job.task_id)
+        if job.kind == "service":
+            step.run_task_ids = {job.task_id}
+        self._run(step)
+        finish(step)
 
     def retry_incident(self, incident_id: int, actor: Actor) -> dict:
         with self._step_scope() as (s, finish):
@@ -440,10 +437,7 @@ class Engine:
         return result
 
     def _load(self, s: Session, inst: ProcessInstance) -> Loaded:
-        cached = self.cache.take(inst.id, inst.version)
-        if cached is not None:
-            return cached
-        return load(s, inst, self.specs.get(s, inst.bundle_id), self.script_engine)
+        return self._load_many(s, [inst])[0]
 
     def _load_many(self, s: Session, instances: list[ProcessInstance]) -> list[Loaded]:
         """The workflows of several instances, with one read for all that are not cached."""
@@ -451,7 +445,7 @@ class Engine:
         missing = [i.id for i in instances if found[i.id] is None]
         rows: dict[str, list[Any]] = {i: [] for i in missing}
         if missing:
-            for row in sql.run(s, sql.LOAD_TASKS_OF, {"b_instances": missing}):
+            for row in sql.run(s, sql.LOAD_TASKS, {"b_instances": missing}):
                 rows[row.instance_id].append(row)
         return [
             found[i.id]
@@ -461,14 +455,14 @@ class Engine:
 
     @staticmethod
     def _lock_instance(s: Session, instance_id: str) -> ProcessInstance:
-        inst = s.execute(sql.LOCK_INSTANCE, {"b_id": instance_id}).scalar()
+        inst = s.scalars(sql.LOCK_INSTANCES, {"b_ids": [instance_id]}).first()
         if inst is None:
             raise NotFound("No such process instance.")
         return inst
 
     @staticmethod
     def _require_running(inst: ProcessInstance) -> None:
-        if inst.status in ("suspended", "terminated", "completed"):
+        if inst.status in STOPPED:
             raise Conflict(f"The instance is {inst.status}.")
 
     def transaction(self) -> AbstractContextManager[Session]:
@@ -573,6 +567,15 @@ def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
             title = spec.bpmn_name or spec.bpmn_id
             found.append({"id": tid, "name": spec.bpmn_id, "title": title, "lane": lane})
     return found
+
+
+def _recheck_timers(s: Session, job_ids: list[int]) -> None:
+    """Timers whose step ran but that did not fire yet (due a moment later than the claim
+    thought) are still there: look again soon. Fired ones are gone, and this changes
+    nothing for them."""
+    soon = clock.now() + timedelta(seconds=1)
+    if job_ids:
+        sql.run(s, sql.RECHECK_TIMER, [{"b_id": j, "locked_until": soon} for j in job_ids])
 
 
 def _work_item(s: Session, task_id: str) -> Any:

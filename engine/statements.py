@@ -34,22 +34,14 @@ UPDATE_TASK = (
 DELETE_TASK = delete(_tasks).where(
     _tasks.c.instance_id == bindparam("b_instance"), _tasks.c.id == bindparam("b_id")
 )
-LOAD_TASKS_OF = (
+LOAD_TASKS = (
     select(_tasks.c.instance_id, _tasks.c.id, _tasks.c.workflow_id, _tasks.c.seq, _tasks.c.payload)
     .where(_tasks.c.instance_id.in_(bindparam("b_instances", expanding=True)))
     .order_by(_tasks.c.instance_id, _tasks.c.seq)
 )
-LOAD_TASKS = (
-    select(_tasks.c.id, _tasks.c.workflow_id, _tasks.c.seq, _tasks.c.payload)
-    .where(_tasks.c.instance_id == bindparam("b_instance"))
-    .order_by(_tasks.c.seq)
-)
 
 # instances
-LOCK_INSTANCE = (
-    select(ProcessInstance).where(ProcessInstance.id == bindparam("b_id")).with_for_update()
-)
-# Several at once in one order, so that two batches never wait for each other in a circle.
+# In one order, so that two batches never wait for each other in a circle.
 LOCK_INSTANCES = (
     select(ProcessInstance)
     .where(ProcessInstance.id.in_(bindparam("b_ids", expanding=True)))
