@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from engine.migration import Element
 from engine.parser import BPMN_NS, parse_xml
 
 _B = f"{{{BPMN_NS}}}"
@@ -21,17 +22,10 @@ class Line:
 
 
 @dataclass(frozen=True)
-class Change:
-    id: str
-    name: str | None
-    kind: str
-
-
-@dataclass(frozen=True)
 class Changes:
-    added: list[Change]
-    removed: list[Change]
-    changed: list[Change]
+    added: list[Element]
+    removed: list[Element]
+    changed: list[Element]
 
 
 def unified(old: str, new: str, old_label: str, new_label: str) -> list[Line]:
@@ -63,7 +57,7 @@ def element_changes(old: str, new: str) -> Changes:
     )
 
 
-def _elements(xml: str) -> dict[str, tuple[Change, bytes]]:
+def _elements(xml: str) -> dict[str, tuple[Element, bytes]]:
     """Elements of the processes (not the layout) by id, with a canonical form."""
     found = {}
     for process in parse_xml(xml.encode("utf-8")).iter(f"{_B}process"):
@@ -72,7 +66,7 @@ def _elements(xml: str) -> dict[str, tuple[Change, bytes]]:
                 continue
             kind = etree.QName(node).localname
             found[node.get("id")] = (
-                Change(node.get("id"), node.get("name"), kind),
+                Element(node.get("id"), node.get("name"), kind),
                 _canonical(node),
             )
     return found
