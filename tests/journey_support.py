@@ -83,8 +83,9 @@ class Journey:
         return run_due_jobs(self.engine, "test-worker")
 
 
-def journey_system(config: Config) -> System:
-    system = build_system(config)
+def journey_system(config: Config, services: Any = None) -> System:
+    """A system with every diagram of processes/ deployed (on `services`, if given)."""
+    system = build_system(config, services=services)
     sources = [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))]
     system.engine.deploy(sources, SYSTEM)
     return system

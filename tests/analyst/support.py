@@ -4,45 +4,24 @@ diagrams as text to change."""
 
 from __future__ import annotations
 
-import dataclasses
-import smtplib
 from typing import Any
 
-from engine.actors import SYSTEM
 from engine.db import unit_of_work
 from engine.models import Job
-from handlers.services import build_services
 from tests.journey.inventory import stock_tokens
+from tests.journey.purchase_support import BrokenMailServer, system_with_broken_mail
 from tests.journey_support import PROCESSES
 from tests.web.ui_support import PASSWORD, USERS
 from tokenflow.config import Config
-from tokenflow.system import System, build_system
+from tokenflow.system import System
 from web.accounts import create_user
 
 ANALYST = "ana"
 SLA_TIMER = "license_key_email_sla"
 
 
-class FailingKeyEmail:
-    """An email sender whose license key emails fail (SMTP down) until `repaired`."""
-
-    def __init__(self, sender: Any) -> None:
-        self.sender = sender
-        self.repaired = False
-
-    def send(self, to, subject, text_body, html_body=None, *, idempotency_key):
-        if "license key" in subject and not self.repaired:
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-        return self.sender.send(to, subject, text_body, html_body, idempotency_key=idempotency_key)
-
-
-def analyst_system(config: Config, tokens: int = 3) -> tuple[System, FailingKeyEmail]:
-    services = build_services(config)
-    mail = FailingKeyEmail(services.adapters.email)
-    adapters = dataclasses.replace(services.adapters, email=mail)
-    system = build_system(config, services=dataclasses.replace(services, adapters=adapters))
-    sources = [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))]
-    system.engine.deploy(sources, SYSTEM)
+def analyst_system(config: Config, tokens: int = 3) -> tuple[System, BrokenMailServer]:
+    system, mail = system_with_broken_mail(config)
     stock_tokens(system, tokens)
     with unit_of_work(system.session_factory) as s:
         for name, roles in [*USERS, (ANALYST, ["analyst"])]:

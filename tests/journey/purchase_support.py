@@ -3,7 +3,9 @@ every table for a value that must not be stored."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import smtplib
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -12,7 +14,9 @@ from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.db import unit_of_work
-from tests.journey_support import CUSTOMER, Journey
+from handlers.services import build_services
+from tests.journey_support import CUSTOMER, Journey, journey_system
+from tokenflow.config import Config
 from tokenflow.schema import metadata
 from tokenflow.system import System
 
@@ -90,3 +94,26 @@ def stored_text(system: System) -> str:
         for table in metadata.sorted_tables:
             rows.extend(repr(tuple(row)) for row in s.execute(select(table)))
     return "\n".join(rows)
+
+
+class BrokenMailServer:
+    """An email sender whose license key emails fail, as if the SMTP server were down,
+    until `repaired`; other emails go out normally."""
+
+    def __init__(self, sender) -> None:
+        self.sender = sender
+        self.repaired = False
+
+    def send(self, to, subject, text_body, html_body=None, *, idempotency_key):
+        if "license key" in subject and not self.repaired:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+        return self.sender.send(to, subject, text_body, html_body, idempotency_key=idempotency_key)
+
+
+def system_with_broken_mail(config: Config) -> tuple[System, BrokenMailServer]:
+    """A system on the real diagrams whose license key emails fail until repaired."""
+    services = build_services(config)
+    broken = BrokenMailServer(services.adapters.email)
+    adapters = dataclasses.replace(services.adapters, email=broken)
+    system = journey_system(config, dataclasses.replace(services, adapters=adapters))
+    return system, broken

@@ -1,29 +1,27 @@
 from __future__ import annotations
 
-import dataclasses
-import smtplib
-
 import pytest
 from sqlalchemy import select
 
-from engine.actors import SYSTEM
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.registry import HandlerContext
 from handlers.domain_models import LicenseKey
 from handlers.license_keys import resend_license_key
-from handlers.services import build_services
 from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import buy, license_keys_emailed, stored_text
+from tests.journey.purchase_support import (
+    buy,
+    license_keys_emailed,
+    stored_text,
+    system_with_broken_mail,
+)
 from tests.journey_support import (
     OTHER_CUSTOMER,
-    PROCESSES,
     SUPPORT,
     Journey,
     journey_system,
 )
-from tokenflow.system import build_system
 
 WRONG_KEY = "0000-0000-0000-0000"
 
@@ -140,30 +138,6 @@ def test_the_lockout_follows_the_customer_to_another_order(config):
     second, key = bought(system)
 
     assert refusal(second, key).startswith("Too many attempts.")
-
-
-class BrokenMailServer:
-    """An email sender whose license key emails fail, as if the SMTP server were down,
-    until `repaired`; other emails go out normally."""
-
-    def __init__(self, sender) -> None:
-        self.sender = sender
-        self.repaired = False
-
-    def send(self, to, subject, text_body, html_body=None, *, idempotency_key):
-        if "license key" in subject and not self.repaired:
-            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-        return self.sender.send(to, subject, text_body, html_body, idempotency_key=idempotency_key)
-
-
-def system_with_broken_mail(config):
-    services = build_services(config)
-    broken = BrokenMailServer(services.adapters.email)
-    adapters = dataclasses.replace(services.adapters, email=broken)
-    system = build_system(config, services=dataclasses.replace(services, adapters=adapters))
-    sources = [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))]
-    system.engine.deploy(sources, SYSTEM)
-    return system, broken
 
 
 def test_no_support_task_opens_when_the_key_email_went_out_in_time(config):

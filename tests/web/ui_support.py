@@ -10,6 +10,7 @@ from typing import Any
 
 from engine.db import unit_of_work
 from tests.journey.inventory import stock_tokens
+from tests.journey.purchase_support import CHECKOUT as JOURNEY_CHECKOUT
 from tests.journey_support import journey_system
 from tokenflow.config import Config
 from tokenflow.system import System
@@ -26,19 +27,8 @@ USERS = [
     ("root", ["admin"]),
 ]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-CHECKOUT = {
-    "payment_method": "card",
-    "ship_name": "Jane Doe",
-    "ship_street": "12 Birch Road",
-    "ship_city": "Springfield",
-    "ship_postal_code": "62704",
-    "ship_country": "US",
-    "billing_same_as_shipping": "true",
-    "disclaimer_accepted": "true",
-    "card_number": "4242424242424242",
-    "card_expiry": "12/39",
-    "card_cvc": "737",
-}
+# The journey's checkout as a form posts it: booleans as "true".
+CHECKOUT = {k: "true" if v is True else v for k, v in JOURNEY_CHECKOUT.items()}
 
 
 def ui_system(config: Config, tokens: int = 3) -> System:
