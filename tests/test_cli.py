@@ -50,30 +50,9 @@ def test_deploy_of_a_missing_path_is_one_clear_line(env, capsys):
 
 
 def test_users_create_reads_the_password_from_stdin_and_refuses_duplicates(env, capsys):
-    assert (
-        run(
-            "users",
-            "create",
-            "fran",
-            "--role",
-            "finance",
-            "--password-stdin",
-            stdin="a long password\n",
-        )
-        == 0
-    )
-    assert (
-        run(
-            "users",
-            "create",
-            "fran",
-            "--role",
-            "finance",
-            "--password-stdin",
-            stdin="a long password\n",
-        )
-        == 2
-    )
+    create = ("users", "create", "fran", "--role", "finance", "--password-stdin")
+    assert run(*create, stdin="a long password\n") == 0
+    assert run(*create, stdin="a long password\n") == 2
     assert "taken" in capsys.readouterr().err
     assert (
         run("users", "create", "x", "--role", "finance", "--password-stdin", stdin="short\n") == 2

@@ -63,6 +63,16 @@ def approve(stack: Stack, token: str, task_id: str) -> int:
     )[0]
 
 
+def approved_instances(stack: Stack, token: str, count: int) -> list[str]:
+    """`count` new instances, each with its `approve` task completed."""
+    ids = []
+    for _ in range(count):
+        instance_id, task_id = start_instance(stack, token)
+        assert approve(stack, token, task_id) == 200
+        ids.append(instance_id)
+    return ids
+
+
 def approve_until_done(stack: Stack, token: str, task_id: str, deadline: float) -> None:
     """What a client does when a request fails for want of a server or a database:
     try again; a 409 means an earlier try went through."""
@@ -131,11 +141,7 @@ def test_a_worker_killed_inside_a_service_task_leaves_it_to_another_that_repeats
     stack.start_web()
     doomed = stack.start_worker(FAULTS_HANDLER_SECONDS=SLOW)
     token = stack.login("alice")
-    ids = []
-    for _ in range(3):
-        instance_id, task_id = start_instance(stack, token)
-        assert approve(stack, token, task_id) == 200
-        ids.append(instance_id)
+    ids = approved_instances(stack, token, 3)
     # The worker fires a timer and is inside `receipt`, the email already sent, when it dies.
     wait_until(lambda: started(stack, "slow_receipt"), what="the receipt to start")
     [(_, interrupted)] = [k for k in attempts(stack) if k[0] == "slow_receipt"]
@@ -203,11 +209,7 @@ def test_sigterm_lets_a_worker_finish_the_job_in_hand_and_hand_back_the_rest(sta
     stack.start_web()
     worker = stack.start_worker(FAULTS_HANDLER_SECONDS="3")
     token = stack.login("alice")
-    ids = []
-    for _ in range(3):
-        instance_id, task_id = start_instance(stack, token)
-        assert approve(stack, token, task_id) == 200
-        ids.append(instance_id)
+    ids = approved_instances(stack, token, 3)
     wait_until(lambda: started(stack, "slow_receipt"), what="the receipt to start")
     began = time.monotonic()
     assert stack.stop(worker) == 0
