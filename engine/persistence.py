@@ -169,7 +169,6 @@ def save(session: Session, instance: ProcessInstance, loaded: Loaded) -> dict[st
         for tid in gone:
             loaded.seqs.pop(tid, None)
             loaded.fingerprints.pop(tid, None)
-    instance.serializer_version = SERIALIZER_VERSION
     return _state_of(wf)
 
 

@@ -36,7 +36,7 @@ from . import audit
 from . import statements as sql
 from .clock import clock
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
-from .persistence import Loaded, all_tasks, save
+from .persistence import SERIALIZER_VERSION, Loaded, all_tasks, save
 from .registry import BpmnError, HandlerContext, Registry
 from .validation import normalize_lane
 
@@ -341,14 +341,14 @@ class Stepper:
         self._sync_work_items(step, tasks, now)
         self._sync_timers(step)
         self._sync_subscriptions(step)
-        before = inst.status
-        if inst.status == "terminated":
+        status, ended_at = inst.status, inst.ended_at
+        if status == "terminated":
             pass  # a cancelled workflow also counts as completed in SpiffWorkflow
         elif wf.is_completed():
-            inst.status, inst.ended_at = "completed", now
-        elif inst.status != "suspended":
-            inst.status = "incident" if step.mirror["incidents"] else "running"
-        if inst.status == "completed" and before != "completed":
+            status, ended_at = "completed", now
+        elif status != "suspended":
+            status = "incident" if step.mirror["incidents"] else "running"
+        if status == "completed" and inst.status != "completed":
             audit.record(s, "instance.completed", instance_id=inst.id, actor=step.actor)
         mirror = step.mirror
         mirror["staff_variables"] = sorted(set(mirror["staff_variables"]) | step.staff_fields)
@@ -359,7 +359,15 @@ class Stepper:
         state["active"] = active_elements(active)
         state["variables"] = _json_safe(current_variables(wf, active))
         state["staff_variables"] = mirror["staff_variables"]
-        _write_instance(s, inst, state=state, updated_at=now)
+        _write_instance(
+            s,
+            inst,
+            status=status,
+            ended_at=ended_at,
+            serializer_version=SERIALIZER_VERSION,
+            state=state,
+            updated_at=now,
+        )
 
     @staticmethod
     def _forget_abandoned(step: Step, tasks: list[Task], now: datetime) -> None:
@@ -496,11 +504,12 @@ class Stepper:
 
 def _write_instance(s: Session, inst: ProcessInstance, **values: Any) -> None:
     """One UPDATE of the instance row, checked against the version this step read (the
-    ORM's flush of one object costs more than the rest of the step's SQL). The object
-    then counts as clean, at the new version. In a batch the write is deferred and not
-    checked: the batch read the instance with a row lock in the same transaction."""
+    ORM's flush of one object costs more than the rest of the step's SQL). The values go
+    into the object as committed ones, so it stays clean and the session's flushes have
+    nothing to look at. In a batch the write is deferred and not checked: the batch read
+    the instance with a row lock in the same transaction."""
     for name in ("status", "business_key", "ended_at", "serializer_version"):
-        values[name] = getattr(inst, name)
+        values.setdefault(name, getattr(inst, name))
     version = inst.version
     params = {"b_id": inst.id, "b_version": version, "new_version": version + 1, **values}
     result = sql.write(s, sql.WRITE_INSTANCE, params)

@@ -4,15 +4,16 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
+from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.actors import SYSTEM
 from engine.clock import clock
-from engine.db import unit_of_work
+from engine.db import make_engine, unit_of_work
 from engine.errors import Conflict
 from engine.jobs import claim_due, run_due_jobs
-from engine.models import AuditEvent, Incident, Job
+from engine.models import AuditEvent, Incident, Job, ProcessInstance
 from engine.persistence import load
 from engine.queries import list_incidents, list_jobs
 from engine.registry import Registry
@@ -317,6 +318,27 @@ def test_due_timers_of_many_instances_fire_in_one_batch(config, monkeypatch):
     assert_each_timer_fired_once(system, ids)
 
 
+def test_a_batch_leaves_no_instance_for_the_orm_to_flush(config):
+    """A step writes its instance row with one statement and the object stays clean: the
+    session's flushes (one per step) find nothing of the instance to compare."""
+    system = engine_system(config, registry(), "linear.bpmn")
+    ids = [walk_to_timer(system, f"SO-1150{n}") for n in range(3)]
+    system.engine.cache.clear()
+    clock.advance(timedelta(hours=2))
+    flushed = []
+
+    def seen(session, _context, _instances):
+        flushed.extend(o for o in session.dirty if isinstance(o, ProcessInstance))
+
+    event.listen(Session, "before_flush", seen)
+    try:
+        assert run_due_jobs(system.engine, "w1") == 3
+    finally:
+        event.remove(Session, "before_flush", seen)
+    assert flushed == []
+    assert_each_timer_fired_once(system, ids)
+
+
 def test_a_faulty_job_fails_alone_and_the_rest_of_its_batch_runs(config):
     system = engine_system(config, registry(), "linear.bpmn")
     ids = [walk_to_timer(system, f"SO-1200{n}") for n in range(3)]
@@ -382,3 +404,16 @@ def test_a_stop_during_a_batch_finishes_the_job_in_hand_and_hands_back_the_rest(
     with unit_of_work(system.session_factory) as s:
         assert s.scalars(select(Job.locked_by)).all() == [None, None]  # handed back
     assert run_due_jobs(system.engine, "w2") == 2
+
+
+def test_postgresql_plans_every_statement_for_the_tables_as_they_are(database_url):
+    """A generic plan made while a table was small would stay a sequential scan as the
+    table grows (prepared statements keep theirs until the next ANALYZE)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no plan cache to configure")
+    db = make_engine(database_url)
+    try:
+        with db.connect() as conn:
+            assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+    finally:
+        db.dispose()
