@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import logging_setup
+from . import gc_tuning, logging_setup
 from .config import ROLES, Config
 
 
@@ -267,6 +267,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     system = build_system(config)
     app = create_app(config, system)
     worker = Worker(system)
+    gc_tuning.tune()
     worker.start()
     server = make_server(config.host, config.port, app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
@@ -302,6 +303,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from .worker import Worker
 
     worker = Worker(_system())
+    gc_tuning.tune()
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tokenflow import logging_setup
+from tokenflow import gc_tuning, logging_setup
 from tokenflow.config import Config
 
 # Generating the instance's secret files here, once, keeps workers from racing to do it.
@@ -54,6 +54,11 @@ def on_starting(server: Any) -> None:
         os.environ["TOKENFLOW_METRICS_DIR"] = directory
         _made.append(directory)
     server.log.info("request metrics are summed through %s", directory)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The app is loaded in this worker: what it holds now lives as long as the worker."""
+    gc_tuning.tune()
 
 
 def on_exit(server: Any) -> None:
