@@ -293,8 +293,8 @@ class Engine:
                 sql.run(s, sql.UNCLAIM_JOBS, {"b_ids": [job_id]})
                 return False
             loaded = self._load(s, inst)
-            self._run_job(s, finish, inst, loaded, job, actor.name, fire_now=worker is None)
-            _recheck_timers(s, [job_id])
+            step = self._run_job(s, finish, inst, loaded, job, actor.name, fire_now=worker is None)
+            _recheck_timers(s, [job] if _still_waiting(step, job) else [])
             return True
 
     def execute_jobs(
@@ -306,7 +306,7 @@ class Engine:
         round. Returns how many ran. Any failure rolls the whole batch back (its claims
         stay), so the caller can run the jobs one by one and isolate the faulty one. Once
         `stop` is set, the job in hand finishes, the batch commits and the rest go back."""
-        ran = 0
+        ran, waiting = 0, []
         with self._step_scope() as (s, finish):
             claimed = sql.run(s, sql.CLAIMED_JOBS, {"b_ids": job_ids, "b_worker": worker}).all()
             jobs: dict[str, Any] = {}
@@ -328,9 +328,12 @@ class Engine:
                         later += [jobs[i.id].id for i in runnable[n:]]
                         runnable = runnable[:n]
                         break
-                    self._run_job(s, finish, inst, loaded, jobs[inst.id], SYSTEM.name)
+                    job = jobs[inst.id]
+                    step = self._run_job(s, finish, inst, loaded, job, SYSTEM.name)
                     ran += 1
-            _recheck_timers(s, [jobs[i.id].id for i in runnable])
+                    if _still_waiting(step, job):
+                        waiting.append(job)
+            _recheck_timers(s, waiting)
             if later:
                 sql.run(s, sql.UNCLAIM_JOBS, {"b_ids": later})
         return ran
@@ -344,7 +347,7 @@ class Engine:
         job: Any,
         actor: str,
         fire_now: bool = False,
-    ) -> None:
+    ) -> Step:
         """The step a job asks for: a due timer's (`fire_now`: even before it is due) or a
         service task's retry."""
         step = Step(s, inst, loaded, actor)
@@ -354,6 +357,7 @@ class Engine:
             step.run_task_ids = {job.task_id}
         self._run(step)
         finish(step)
+        return step
 
     def retry_incident(self, incident_id: int, actor: Actor) -> dict:
         with self._step_scope() as (s, finish):
@@ -569,13 +573,17 @@ def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
     return found
 
 
-def _recheck_timers(s: Session, job_ids: list[int]) -> None:
-    """Timers whose step ran but that did not fire yet (due a moment later than the claim
-    thought) are still there: look again soon. Fired ones are gone, and this changes
-    nothing for them."""
+def _still_waiting(step: Step, job: Any) -> bool:
+    """Whether a timer job's step ran without firing it (it fell due a moment later than
+    the claim thought): its job row is still there."""
+    return job.kind == "timer" and job.task_id in step.mirror["timers"]
+
+
+def _recheck_timers(s: Session, jobs: list[Any]) -> None:
+    """Timers that did not fire yet: look again soon."""
     soon = clock.now() + timedelta(seconds=1)
-    if job_ids:
-        sql.run(s, sql.RECHECK_TIMER, [{"b_id": j, "locked_until": soon} for j in job_ids])
+    if jobs:
+        sql.run(s, sql.RECHECK_TIMER, [{"b_id": j.id, "locked_until": soon} for j in jobs])
 
 
 def _work_item(s: Session, task_id: str) -> Any:

@@ -417,3 +417,22 @@ def test_postgresql_plans_every_statement_for_the_tables_as_they_are(database_ur
             assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("batch", [1, 25])
+def test_a_timer_claimed_before_the_workflow_finds_it_due_waits_and_fires_later(config, batch):
+    """The jobs table may call a timer due a moment before SpiffWorkflow does: its step
+    then fires nothing, and the job comes back soon instead of waiting out its lease."""
+    system = engine_system(config, registry(), "linear.bpmn")
+    ids = [walk_to_timer(system, f"SO-1300{n}") for n in range(2)]
+    with unit_of_work(system.session_factory) as s:
+        s.execute(update(Job).values(due_at=clock.now()))
+    assert run_due_jobs(system.engine, "w1", batch=batch) == 2
+    with unit_of_work(system.session_factory) as s:
+        jobs = s.execute(select(Job.locked_by, Job.locked_until)).all()
+        assert [by for by, _ in jobs] == [None, None]
+        assert all(until <= clock.now() + timedelta(seconds=1) for _, until in jobs)
+    assert {system.engine.instance(i, ADMIN)["active"][0] for i in ids} == {"wait_hour"}
+    clock.advance(timedelta(hours=2))
+    assert run_due_jobs(system.engine, "w1", batch=batch) == 2
+    assert_each_timer_fired_once(system, ids)
