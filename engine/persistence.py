@@ -194,19 +194,21 @@ def load(
     wf = BpmnWorkflow(
         specs.top, specs.subprocesses, script_engine=script_engine, deserializing=True
     )
-    _restore_tasks(wf, by_workflow.get(TOP, []), states[TOP])
-    _restore_subprocesses(wf, wf, by_workflow, states)
-    wf.bpmn_events = _registry.restore(instance.state.get("bpmn_events", []))
     loaded = Loaded(workflow=wf)
-    for row in rows:
-        tid = UUID(row.id)
-        loaded.seqs[tid] = row.seq
-        loaded.fingerprints[tid] = _fingerprint(wf.get_task_from_id(tid))
+    _restore_tasks(wf, by_workflow.get(TOP, []), states[TOP], loaded)
+    _restore_subprocesses(wf, wf, by_workflow, states, loaded)
+    wf.bpmn_events = _registry.restore(instance.state.get("bpmn_events", []))
     return loaded
 
 
-def _restore_tasks(w: Any, rows: list[Any], attrs: dict[str, Any]) -> None:
-    w.tasks = {UUID(r.id): _registry.restore(r.payload, workflow=w) for r in rows}
+def _restore_tasks(w: Any, rows: list[Any], attrs: dict[str, Any], loaded: Loaded) -> None:
+    """One workflow's tasks, each marked with its row and how it was stored."""
+    w.tasks = {}
+    for row in rows:
+        task = _registry.restore(row.payload, workflow=w)
+        w.tasks[task.id] = task
+        loaded.seqs[task.id] = row.seq
+        loaded.fingerprints[task.id] = _fingerprint(task)
     w.task_tree = w.tasks[UUID(attrs["root"])]
     w.success = attrs["success"]
     w.completed = attrs.get("completed", False)
@@ -216,7 +218,7 @@ def _restore_tasks(w: Any, rows: list[Any], attrs: dict[str, Any]) -> None:
 
 
 def _restore_subprocesses(
-    top: BpmnWorkflow, w: Any, rows: dict[str, list[Any]], states: dict[str, Any]
+    top: BpmnWorkflow, w: Any, rows: dict[str, list[Any]], states: dict[str, Any], loaded: Loaded
 ) -> None:
     # Parents first: a subprocess hangs off a task of an already restored workflow.
     for task in list(w.tasks.values()):
@@ -225,10 +227,10 @@ def _restore_subprocesses(
             continue
         attrs = states[key]
         sub = BpmnSubWorkflow(top.subprocess_specs[attrs["spec"]], task.id, top, deserializing=True)
-        _restore_tasks(sub, rows.get(key, []), attrs)
+        _restore_tasks(sub, rows.get(key, []), attrs, loaded)
         top.subprocesses[task.id] = sub
         sub.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
-        _restore_subprocesses(top, sub, rows, states)
+        _restore_subprocesses(top, sub, rows, states, loaded)
 
 
 class WorkflowCache:

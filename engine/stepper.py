@@ -401,9 +401,10 @@ class Stepper:
     def _sync_work_items(self, step: Step, tasks: list[Task], now: datetime) -> None:
         s, inst, known = step.session, step.instance, step.mirror["ready"]
         ready = {str(t.id): t for t in tasks if t.state == TaskState.READY and is_user(t)}
-        by_id = {str(t.id): t for t in tasks}
         closed = []
-        for tid in [t for t in known if t not in ready]:
+        left = [t for t in known if t not in ready]
+        by_id = {str(t.id): t for t in tasks} if left else {}
+        for tid in left:
             task = by_id.get(tid)
             done = task is not None and task.state == TaskState.COMPLETED
             status = "completed" if done else "cancelled"
