@@ -74,6 +74,8 @@ class JourneyFailed(Exception):
 class Recorder:
     latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Answers the journey expects and handles, like a slot someone else took meanwhile.
+    refusals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def call(
@@ -96,7 +98,8 @@ class Recorder:
         with self.lock:
             self.latency[route].append(took)
             if status not in (200, 201):
-                self.errors[f"{route} -> {status}"] += 1
+                tally = self.refusals if status in expect else self.errors
+                tally[f"{route} -> {status}"] += 1
         if status not in expect:
             raise JourneyFailed(f"{route}: {status} {str(answer)[:200]}")
         return answer
@@ -281,7 +284,12 @@ def run_phase(server_url: str, web: int, workers: int, args: argparse.Namespace)
         finally:
             stack.close()
     drop_database(url)
-    return {**result, "latency": recorder.latency, "errors": dict(recorder.errors)}
+    return {
+        **result,
+        "latency": recorder.latency,
+        "errors": dict(recorder.errors),
+        "refusals": dict(recorder.refusals),
+    }
 
 
 def drive(run: Run, customers: list[str], args: argparse.Namespace) -> dict[str, Any]:
@@ -344,10 +352,13 @@ def report(title: str, result: dict[str, Any]) -> float:
             f"{route:<72} {len(values):>5}"
             f" {pct(values, 0.5) * 1000:>8.0f} {pct(values, 0.99) * 1000:>8.0f}"
         )
-    errors = sum(result["errors"].values())
-    print(
-        f"errors: {errors}" + "".join(f"\n  {k}: {n}" for k, n in sorted(result["errors"].items()))
-    )
+    for name in ("errors", "refusals"):
+        tally = result[name]
+        label = "errors" if name == "errors" else "expected refusals (handled by the journey)"
+        print(
+            f"{label}: {sum(tally.values())}"
+            + "".join(f"\n  {k}: {n}" for k, n in sorted(tally.items()))
+        )
     for failure in result["failed"][:5]:
         print(f"  failed: {failure}")
     return rate
