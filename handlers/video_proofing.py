@@ -1,7 +1,9 @@
-"""Live video proofing: offering slots, booking, reminding, and a missed appointment.
+"""Live video proofing: offering slots, booking, reminding, a missed appointment and a
+rejected interview.
 
 The interview itself is the agent's user task; approval issues an activation code (see
-`activation`), and the diagram counts a rejection as a failed attempt.
+`activation`); a rejection is recorded as a failed attempt and, while attempts remain,
+the customer is told and may book again.
 """
 
 from __future__ import annotations
@@ -103,3 +105,25 @@ def record_no_show(ctx: HandlerContext) -> dict[str, Any]:
         slot=ctx.data.get("appointment_at") or ctx.now.isoformat(),
     )
     return {"video_no_shows": int(ctx.data.get("video_no_shows") or 0) + 1, "appointment_id": None}
+
+
+@registry.handler()
+def record_interview_rejected(ctx: HandlerContext) -> dict[str, Any]:
+    """The agent did not approve the interview: a failed proofing attempt, recorded (with
+    no reason: the agent's notes stay on the task) and counted against the limit."""
+    record_attempt(ctx, "video", "fail", ctx.data.get("appointment_id"))
+    return {"proofing_failures": int(ctx.data.get("proofing_failures") or 0) + 1}
+
+
+@registry.handler()
+def send_interview_rejected(ctx: HandlerContext) -> dict[str, Any]:
+    """Attempts remain after a rejected interview: tell the customer, who was not there
+    when the agent decided, and invite them to book another. The diagram runs this only
+    on that branch; with no attempt left the license key's deactivation email says it."""
+    send_email(
+        ctx,
+        "interview_not_passed",
+        order_number=order_number(ctx) or "",
+        slot=ctx.data.get("appointment_at") or ctx.now.isoformat(),
+    )
+    return {}

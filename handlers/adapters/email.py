@@ -42,6 +42,7 @@ TEMPLATE_NAMES = (
     "appointment_confirmation",
     "appointment_reminder",
     "appointment_missed",
+    "interview_not_passed",
     "proofing_failed",
     "registration_complete",
     "renewal_reminder",

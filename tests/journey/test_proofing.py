@@ -23,6 +23,8 @@ from tests.journey.proofing_support import (
 from tests.journey_support import journey_system
 from tokenflow.config import Config
 
+INTERVIEW_NOT_PASSED = "Your video interview did not confirm your identity"
+
 
 def attempts(system, journey) -> list[tuple[str, str]]:
     with unit_of_work(system.session_factory) as s:
@@ -142,6 +144,8 @@ def test_a_third_failed_attempt_ends_proofing_and_deactivates_the_license_key(
     assert any(
         "license key for order SO-10001 has been deactivated" in text for text in emails(system)
     )
+    assert not any(INTERVIEW_NOT_PASSED in text for text in emails(system))  # no booking left
+    assert attempts(system, journey)[-1] == ("video", "fail")
 
 
 def test_an_approved_video_interview_shows_the_activation_code_to_the_agent_once(
@@ -173,6 +177,10 @@ def test_a_rejected_interview_lets_the_customer_book_again(config: Config) -> No
     assert journey.active == ["schedule_video_proofing"]
     assert journey.variables["proofing_failures"] == 1
     assert journey.notices == {}
+    [told] = [text for text in emails(system) if INTERVIEW_NOT_PASSED in text]
+    assert "book a new interview" in told
+    assert "name differs" not in told  # the agent's notes stay inside
+    assert attempts(system, journey) == [("video", "fail")]
     reach_interview(journey)
     interview(journey)
     assert journey.view()["variables"]["proofing_result"] == "passed"

@@ -52,6 +52,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "appointment_confirmation": {"slot": "2024-05-07T09:30:00+00:00", "join_url": "https://v/1"},
     "appointment_reminder": {"slot": NOW, "join_url": "https://v/1"},
     "appointment_missed": {"slot": NOW},
+    "interview_not_passed": {"slot": NOW},
     "proofing_failed": {"attempts_left": 1},
     "registration_complete": {"serial_number": "TF0000001", "expires_on": date(2025, 5, 6)},
     "renewal_reminder": {"expires_on": date(2025, 5, 6)},
