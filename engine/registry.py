@@ -51,6 +51,9 @@ class HandlerContext:
     secrets: Mapping[str, Any] = field(default_factory=dict)
     actor: str | None = None
     services: Any = None
+    # Whether the person whose action ran this step is shown its notices: true when they
+    # completed a task (form or API); false for timers, retries, messages and admin runs.
+    shows_notices: bool = False
     notices: dict[str, Any] = field(default_factory=dict)
     new_business_key: str | None = None
     started: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -71,7 +74,9 @@ class HandlerContext:
         self.started.append((key, dict(data)))
 
     def notice(self, **values: Any) -> None:
-        """Values shown once to the person whose action ran this; never stored."""
+        """Values shown once to the person whose action ran this; never stored. Lost when
+        nobody is shown them (`shows_notices` false): a handler whose notice matters must
+        check first."""
         self.notices.update(values)
 
     def audit(self, event: str, **details: Any) -> None:

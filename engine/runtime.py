@@ -127,7 +127,7 @@ class Engine:
             if item.assignee and item.assignee != actor.name and not actor.is_admin:
                 raise Conflict(f"This task is claimed by {item.assignee}.")
             self._require_running(inst)
-            step = Step(s, inst, self._load(s, inst), actor.name)
+            step = Step(s, inst, self._load(s, inst), actor.name, shows_notices=True)
             task = step.workflow.get_task_from_id(UUID(task_id))
             if task.state != TaskState.READY or not is_user(task):
                 raise Conflict("This task is not waiting for input any more.")

@@ -67,6 +67,7 @@ class Step:
     staff_fields: set[str] = field(default_factory=set)
     mirror: dict[str, Any] = field(default_factory=dict)
     spawn: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    shows_notices: bool = False  # the caller hands `notices` to the person who acted
 
     def __post_init__(self) -> None:
         saved = (self.instance.state or {}).get("mirror") or {}
@@ -213,6 +214,7 @@ class Stepper:
             config=config,
             actor=step.actor,
             services=self.services,
+            shows_notices=step.shows_notices,
         )
 
     def apply_context(self, step: Step, ctx: HandlerContext) -> None:

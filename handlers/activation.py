@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from engine.registry import FieldErrors, HandlerContext
+from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
 from handlers.adapters.common import ADDRESS_FIELDS
 from handlers.notifications import customer_name, send_email
@@ -94,7 +94,13 @@ def _issued_variables(row: ActivationCode) -> dict[str, Any]:
 @registry.handler()
 def issue_activation_code(ctx: HandlerContext) -> dict[str, Any]:
     """The agent approved the video interview: the code is shown to the agent once (to
-    read out to the customer) and kept only as a digest."""
+    read out to the customer) and kept only as a digest. A code nobody would see is not
+    made: when this runs in the background (a retry after a failure in the agent's step)
+    it throws `activation_code_not_shown`, and the diagram asks an agent to hand one over."""
+    if not ctx.shows_notices:
+        raise BpmnError(
+            "activation_code_not_shown", "no agent is there to read the activation code out"
+        )
     code, row = issue(ctx, "video")
     record_attempt(ctx, "video", "pass", ctx.data.get("appointment_id"))
     ctx.notice(activation_code=grouped(code), activation_code_expires_at=row.expires_at.isoformat())

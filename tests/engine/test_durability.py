@@ -436,3 +436,31 @@ def test_a_timer_claimed_before_the_workflow_finds_it_due_waits_and_fires_later(
     clock.advance(timedelta(hours=2))
     assert run_due_jobs(system.engine, "w1", batch=batch) == 2
     assert_each_timer_fired_once(system, ids)
+
+
+def test_only_the_person_completing_a_task_is_shown_its_handlers_notices(config):
+    flaky = {"failures_left": 1}
+    seen: list[bool] = []
+    reg = Registry()
+
+    @reg.handler()
+    def greet(ctx):
+        if flaky["failures_left"]:
+            flaky["failures_left"] -= 1
+            raise ConnectionError("greeting service unreachable")
+        seen.append(ctx.shows_notices)
+        ctx.notice(greeting="hi")
+        return {}
+
+    system = engine_system(config, reg, "linear.bpmn")
+    for name in ("SO-14001", "SO-14002"):
+        view = system.engine.start("linear", CUSTOMER)
+        task = only_task(system, CUSTOMER, instance_id=view["id"])
+        done = system.engine.complete_task(task["id"], {"name": name}, CUSTOMER)
+        if name == "SO-14001":  # failed in the customer's step, ran later in a worker's
+            assert done.notices == {}
+            clock.advance(timedelta(minutes=10))
+            assert run_due_jobs(system.engine, "w1") == 1
+        else:
+            assert done.notices == {"greeting": "hi"}
+    assert seen == [False, True]

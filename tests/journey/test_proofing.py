@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
+from handlers import activation
 from handlers.domain_models import LicenseKey
 from handlers.proofing_models import ActivationCode, ProofingAttempt
 from tests.journey.proofing_support import (
@@ -20,7 +21,7 @@ from tests.journey.proofing_support import (
     start_proofing,
     try_experian,
 )
-from tests.journey_support import journey_system
+from tests.journey_support import AGENT, journey_system
 from tokenflow.config import Config
 
 INTERVIEW_NOT_PASSED = "Your video interview did not confirm your identity"
@@ -166,6 +167,38 @@ def test_an_approved_video_interview_shows_the_activation_code_to_the_agent_once
     with unit_of_work(system.session_factory) as s:
         [row] = s.scalars(select(ActivationCode)).all()
         assert row.channel == "video" and code.replace("-", "") not in row.code_hash
+    assert attempts(system, journey) == [("video", "pass")]
+
+
+def test_a_code_that_could_not_be_made_in_the_agents_step_is_handed_over_by_an_agent(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A code made by a background retry would be shown to nobody: instead an agent gets a
+    task, and completing it makes the code and shows it to that agent."""
+    system = journey_system(config)
+    journey = start_proofing(system, country="DE")
+    reach_interview(journey)
+    real, hiccups = activation.issue, [ConnectionError("database hiccup")]
+
+    def flaky(ctx, channel):
+        if hiccups:
+            raise hiccups.pop()
+        return real(ctx, channel)
+
+    monkeypatch.setattr(activation, "issue", flaky)
+    interview(journey)
+    assert journey.notices == {}
+    journey.advance(seconds=600)  # the retry, in a worker
+    assert journey.active == ["hand_over_activation_code"]
+    with unit_of_work(system.session_factory) as s:
+        assert s.scalars(select(ActivationCode)).all() == []
+    assert journey.task("hand_over_activation_code", AGENT)["lane"] == "proofing_agent"
+    journey.complete("hand_over_activation_code", {"customer_reached": True}, actor=AGENT)
+    code = journey.notices["activation_code"]
+    with unit_of_work(system.session_factory) as s:
+        [row] = s.scalars(select(ActivationCode)).all()
+        assert row.channel == "video" and code.replace("-", "") not in row.code_hash
+    assert journey.view()["variables"]["proofing_result"] == "passed"
     assert attempts(system, journey) == [("video", "pass")]
 
 
