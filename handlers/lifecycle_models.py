@@ -14,6 +14,7 @@ from sqlalchemy import CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, utcnow
+from handlers.proofing_models import SentPhoneCode
 
 CREDENTIAL_KINDS = ("hardware_token", "phone")
 LOSS_CIRCUMSTANCES = ("lost", "stolen", "damaged")
@@ -40,23 +41,16 @@ class RelyingApp(Base):
         return f"RelyingApp({self.name!r}, accepts={self.accepts!r})"
 
 
-class PhoneOtp(Base):
+class PhoneOtp(SentPhoneCode, Base):
     """A sign-in code sent to a customer's registered phone, for one purpose only: an
     application (`app:<id>`) or a lost-token report (`lost_token:<instance>`), so a code
     asked for by one cannot be spent at another."""
 
     __tablename__ = "phone_otps"
-    __table_args__ = (CheckConstraint("channel IN ('sms', 'voice')", name="channel"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(Integer, index=True)
     purpose: Mapped[str] = mapped_column(String(80), index=True)
-    channel: Mapped[str] = mapped_column(String(8))
-    code_hash: Mapped[str] = mapped_column(String(64))
-    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     def __repr__(self) -> str:
         return f"PhoneOtp(id={self.id!r}, purpose={self.purpose!r})"

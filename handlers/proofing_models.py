@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from engine.db import Base, utcnow
 
@@ -52,21 +53,31 @@ class ActivationCode(Base):
         return f"ActivationCode(id={self.id!r}, channel={self.channel!r})"
 
 
-class PhoneCode(Base):
-    """A short-lived code sent to a phone to prove the customer holds it."""
+class SentPhoneCode:
+    """What every code sent by SMS or voice call keeps: the channel, the code's keyed
+    digest, when it was sent, expires and was used, and the wrong tries against it. The
+    tables differ in what a code is for (`PhoneCode`, `lifecycle_models.PhoneOtp`)."""
 
-    __tablename__ = "phone_codes"
-    __table_args__ = (CheckConstraint(_one_of("channel", PHONE_CHANNELS), name="channel"),)
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (CheckConstraint(_one_of("channel", PHONE_CHANNELS), name="channel"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[str] = mapped_column(String(36), index=True)
-    phone_number: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(8))
     code_hash: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PhoneCode(SentPhoneCode, Base):
+    """A short-lived code sent to a phone in registration, to prove the customer holds it."""
+
+    __tablename__ = "phone_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(36), index=True)
+    phone_number: Mapped[str] = mapped_column(String(16))
 
     def __repr__(self) -> str:
         return f"PhoneCode(id={self.id!r}, channel={self.channel!r})"
