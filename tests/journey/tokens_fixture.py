@@ -64,10 +64,11 @@ def add_token(
     period: int | None = 30,
     algorithm: str = "SHA1",
     order_number: str | None = None,
+    secret: bytes | None = None,
 ) -> TestToken:
-    """Import one token; with `order_number` it is allocated to that order, as shipping
-    would have done."""
-    secret = hashlib.sha256(f"journey seed {serial}".encode()).digest()[:20]
+    """Import one token (its secret derived from the serial unless given); with
+    `order_number` it is allocated to that order, as shipping would have done."""
+    secret = secret or hashlib.sha256(f"journey seed {serial}".encode()).digest()[:20]
     seed = TokenSeed(
         serial=serial,
         kind=kind,

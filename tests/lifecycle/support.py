@@ -18,9 +18,9 @@ from engine.db import unit_of_work
 from handlers.proofing_models import Credential, PhoneCredential
 from handlers.relying_apps import create_app as create_relying_app
 from handlers.tokens.models import HardwareToken
-from handlers.tokens.pskc_import import TokenSeed, import_tokens
 from tests.journey.proofing_support import outbox_files
-from tests.journey.tokens_fixture import TestToken
+from tests.journey.tokens_fixture import TestToken, add_token
+from tests.journey.tokens_fixture import token_row as journey_token_row
 from tests.journey_support import journey_system
 from tokenflow.system import System
 from web.accounts import create_user
@@ -102,13 +102,19 @@ def issue_credential(
 ) -> TestToken:
     """A credential as registration leaves it: the token active and bound to the user,
     a one-year term (unless told), and optionally a verified backup phone."""
-    secret = secret or serial.encode().ljust(20, b"!")[:20]
-    seed = TokenSeed(serial, kind, algorithm, digits, period if kind == "totp" else None, 0, secret)
+    token = add_token(
+        life.system,
+        serial,
+        kind=kind,
+        digits=digits,
+        period=period,
+        algorithm=algorithm,
+        secret=secret,
+    )
     owner = life.users[username]
     with unit_of_work(life.system.session_factory) as s:
-        import_tokens(s, [seed], life.system.services.seed_key, batch="lifecycle-test")
-        token = s.scalars(select(HardwareToken).where(HardwareToken.serial == serial)).one()
-        token.status, token.owner_id, token.order_number = "active", owner, order_number
+        row = s.scalars(select(HardwareToken).where(HardwareToken.serial == serial)).one()
+        row.status, row.owner_id, row.order_number = "active", owner, order_number
         now = clock.now()
         s.add(
             Credential(
@@ -132,14 +138,11 @@ def issue_credential(
                     verified_at=now,
                 )
             )
-    return TestToken(serial, kind, digits, seed.period, algorithm, secret)
+    return token
 
 
 def token_row(life: Life, serial: str) -> HardwareToken:
-    with unit_of_work(life.system.session_factory) as s:
-        row = s.scalars(select(HardwareToken).where(HardwareToken.serial == serial)).one()
-        s.expunge(row)
-        return row
+    return journey_token_row(life.system, serial)
 
 
 def credential_row(life: Life, order_number: str = "SO-10001") -> Credential:
