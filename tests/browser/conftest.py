@@ -7,13 +7,14 @@ Only the SQLite backend: the server and the test share one process, clock and ou
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from tests.analyst.support import analyst_system
 from tests.web.ui_support import ui_app, ui_system
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,12 +45,23 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture
-def live(config) -> Iterator[LiveServer]:
+def _serve(config: Any, make_system: Callable[[], Any]) -> Iterator[LiveServer]:
     if not config.database_url.startswith("sqlite"):
         pytest.skip("browser tests run on the SQLite backend only")
-    with LiveServer(ui_system(config)) as server:
+    with LiveServer(make_system()) as server:
         yield server
+
+
+@pytest.fixture
+def live(config) -> Iterator[LiveServer]:
+    """The customer and staff pages on the real diagrams."""
+    yield from _serve(config, lambda: ui_system(config))
+
+
+@pytest.fixture
+def analyst_live(config) -> Iterator[LiveServer]:
+    """The analyst's pages, with the systems of `tests.analyst.support`."""
+    yield from _serve(config, lambda: analyst_system(config)[0])
 
 
 @pytest.fixture

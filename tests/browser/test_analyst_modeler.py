@@ -7,7 +7,6 @@ the SLA timer of `license_key_delivery` stays pending and its breach reaches sup
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,14 +17,12 @@ from engine.db import unit_of_work
 from engine.definitions import latest_definition
 from tests.analyst.support import (
     ANALYST,
-    analyst_system,
     log_in,
     set_timer,
     shape,
     timer_jobs,
     wait_for_modeler,
 )
-from tests.browser.conftest import LiveServer
 from tests.journey.purchase_support import buy
 from tests.journey_support import SUPPORT
 
@@ -34,20 +31,11 @@ pytestmark = pytest.mark.browser
 EDIT_LICENSE = "/analyst/processes/license_key_delivery/edit"
 
 
-@pytest.fixture
-def served(config) -> Iterator[LiveServer]:
-    if not config.database_url.startswith("sqlite"):
-        pytest.skip("browser tests run on the SQLite backend only")
-    system, _ = analyst_system(config)
-    with LiveServer(system) as server:
-        yield server
-
-
-def test_an_error_is_marked_on_its_element_and_the_deploy_is_refused(served, chromium):
+def test_an_error_is_marked_on_its_element_and_the_deploy_is_refused(analyst_live, chromium):
     from playwright.sync_api import expect
 
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    log_in(page, served.url, ANALYST, EDIT_LICENSE)
+    log_in(page, analyst_live.url, ANALYST, EDIT_LICENSE)
     wait_for_modeler(page)
     set_timer(page, "license_key_email_sla", "PT12H")  # unquoted: not Python
     page.get_by_role("button", name="Deploy").click()
@@ -61,7 +49,7 @@ def test_an_error_is_marked_on_its_element_and_the_deploy_is_refused(served, chr
         page.locator('.djs-element.tf-has-error[data-element-id="license_key_email_sla"]')
     ).to_have_count(1)
     expect(page.locator(".tf-problem-badge")).to_have_text("1")
-    with unit_of_work(served.system.session_factory) as s:
+    with unit_of_work(analyst_live.system.session_factory) as s:
         assert latest_definition(s, "license_key_delivery").version == 1
 
 
@@ -77,20 +65,20 @@ def validate_and_deploy(page: Any) -> None:
 
 
 def test_a_shorter_sla_timer_applies_to_new_instances_and_not_to_running_ones(
-    served, chromium, screenshot
+    analyst_live, chromium, screenshot
 ):
 
-    system = served.system
+    system = analyst_live.system
     before = buy(system)
     [old_timer] = timer_jobs(system, before.instance_id)
 
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    log_in(page, served.url, ANALYST, "/analyst/processes/hardware_token/edit")
+    log_in(page, analyst_live.url, ANALYST, "/analyst/processes/hardware_token/edit")
     wait_for_modeler(page)
     # hardware_token calls license_key_delivery, where the SLA timer is: open it from there.
     shape(page, "call_license_key_delivery").click()
     page.get_by_role("link", name="Open the called process: license_key_delivery").click()
-    page.wait_for_url(f"{served.url}{EDIT_LICENSE}")
+    page.wait_for_url(f"{analyst_live.url}{EDIT_LICENSE}")
     wait_for_modeler(page)
 
     assert set_timer(page, "license_key_email_sla", '"PT12H"') == '"PT24H"'
@@ -113,13 +101,13 @@ def test_a_shorter_sla_timer_applies_to_new_instances_and_not_to_running_ones(
 
 
 def test_a_new_support_step_between_two_steps_reaches_the_support_inbox(
-    served, chromium, screenshot
+    analyst_live, chromium, screenshot
 ):
     from playwright.sync_api import expect
 
-    system = served.system
+    system = analyst_live.system
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    log_in(page, served.url, ANALYST, EDIT_LICENSE)
+    log_in(page, analyst_live.url, ANALYST, EDIT_LICENSE)
     wait_for_modeler(page)
 
     # A task from the palette, dropped on the flow from the breach task to the gateway:
@@ -156,5 +144,5 @@ def test_a_new_support_step_between_two_steps_reaches_the_support_inbox(
     assert (task["lane"], task["title"]) == ("support", "Double-check the resolution")
 
     support = chromium.new_context().new_page()
-    log_in(support, served.url, "sam", "/inbox/support")
+    log_in(support, analyst_live.url, "sam", "/inbox/support")
     expect(support.get_by_text("Double-check the resolution").first).to_be_visible()

@@ -4,61 +4,49 @@ path marked on the draft."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from tests.analyst.support import (
     ANALYST,
     SLA_TIMER,
-    analyst_system,
     log_in,
     set_timer,
     wait_for_modeler,
 )
-from tests.browser.conftest import LiveServer
 from tests.journey.purchase_support import buy
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def served(config) -> Iterator[LiveServer]:
-    if not config.database_url.startswith("sqlite"):
-        pytest.skip("browser tests run on the SQLite backend only")
-    system, _ = analyst_system(config)
-    with LiveServer(system) as server:
-        yield server
 
 
 def overlay(page, element_id: str):
     return page.locator(f'.tf-stats[data-element="{element_id}"]')
 
 
-def test_statistics_are_shown_on_the_diagram(served, chromium, screenshot):
+def test_statistics_are_shown_on_the_diagram(analyst_live, chromium, screenshot):
     from playwright.sync_api import expect
 
-    late = buy(served.system)
+    late = buy(analyst_live.system)
     late.advance(hours=24, minutes=1)  # the key email never went out: the SLA is breached
-    buy(served.system)
+    buy(analyst_live.system)
 
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    log_in(page, served.url, ANALYST, "/analyst/processes/hardware_token/v1")
+    log_in(page, analyst_live.url, ANALYST, "/analyst/processes/hardware_token/v1")
     expect(overlay(page, "call_license_key_delivery")).to_contain_text("2 now")
     expect(overlay(page, "call_purchase")).to_contain_text("2 passed")
 
-    page.goto(f"{served.url}/analyst/processes/license_key_delivery/v1")
+    page.goto(f"{analyst_live.url}/analyst/processes/license_key_delivery/v1")
     expect(overlay(page, SLA_TIMER)).to_contain_text("1 now")
     expect(overlay(page, SLA_TIMER)).to_contain_text("SLA 1")
     expect(overlay(page, "license_key_sla_breach")).to_contain_text("1 now")
     screenshot(page, "analyst-statistics")
 
 
-def test_a_dry_run_shows_the_path_taken_on_the_draft(served, chromium, screenshot):
+def test_a_dry_run_shows_the_path_taken_on_the_draft(analyst_live, chromium, screenshot):
     from playwright.sync_api import expect
 
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    log_in(page, served.url, ANALYST, "/analyst/processes/license_key_delivery/edit")
+    log_in(page, analyst_live.url, ANALYST, "/analyst/processes/license_key_delivery/edit")
     wait_for_modeler(page)
     set_timer(page, SLA_TIMER, '"PT12H"')
     page.get_by_label("Start variables (JSON object)").fill('{"order_number": "SO-00001"}')
@@ -75,13 +63,13 @@ def test_a_dry_run_shows_the_path_taken_on_the_draft(served, chromium, screensho
 
 
 def test_the_instance_page_marks_completed_and_current_elements_on_the_diagram(
-    served, chromium, screenshot
+    analyst_live, chromium, screenshot
 ):
     from playwright.sync_api import expect
 
-    journey = buy(served.system)
+    journey = buy(analyst_live.system)
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    log_in(page, served.url, "root", f"/admin/instances/{journey.instance_id}")
+    log_in(page, analyst_live.url, "root", f"/admin/instances/{journey.instance_id}")
     shape = 'g.djs-element[data-element-id="{}"]'
     expect(page.locator(shape.format("call_purchase"))).to_have_class(re.compile("tf-completed"))
     expect(page.locator(shape.format("order_started"))).to_have_class(re.compile("tf-completed"))
