@@ -88,6 +88,15 @@ def interview(journey: Journey, **outcome: Any) -> None:
     journey.complete("video_proofing_interview", {**INTERVIEW_PASSED, **outcome}, actor=AGENT)
 
 
+def proven_by_video(journey: Journey) -> str:
+    """From the choice of proofing method through an approved interview: the activation
+    code the agent was shown to read out."""
+    journey.complete("choose_proofing_method", {"method": "video"})
+    reach_interview(journey)
+    interview(journey)
+    return journey.notices["activation_code"]
+
+
 def outbox_files(system: System, kind: str) -> list[Path]:
     """Messages of one kind in the outbox: email, letter, sms or voice. Sorted by name,
     which orders by the second they were sent, not within a second."""

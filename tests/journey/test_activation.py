@@ -13,9 +13,8 @@ from handlers.activation import check_activation_code, grouped, issue
 from handlers.proofing_models import ActivationCode
 from tests.journey.proofing_support import (
     activation_code_in_letter,
-    interview,
     order_to_proofing,
-    reach_interview,
+    proven_by_video,
     try_experian,
 )
 from tests.journey_support import CUSTOMER, Journey, journey_system
@@ -62,10 +61,7 @@ def test_an_activation_code_is_refused_once_it_has_expired(config: Config) -> No
 def test_the_code_the_agent_read_out_activates_the_token(config: Config) -> None:
     system = journey_system(config)
     journey = order_to_proofing(system)
-    journey.complete("choose_proofing_method", {"method": "video"})
-    reach_interview(journey)
-    interview(journey)
-    code = journey.notices["activation_code"]
+    code = proven_by_video(journey)
     journey.complete("activate_token", {"activation_code": code})
     assert "activate_token" not in journey.active
 

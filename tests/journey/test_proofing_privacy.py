@@ -15,10 +15,9 @@ from engine.queries import instance_events
 from tests.journey.proofing_support import (
     SSN_LAST4,
     activation_code_in_letter,
-    interview,
     order_to_proofing,
     outbox_files,
-    reach_interview,
+    proven_by_video,
     try_experian,
 )
 from tests.journey.purchase_support import stored_text
@@ -52,10 +51,7 @@ def test_no_ssn_digits_or_activation_code_in_clear_anywhere_after_proofing(
     by_post.complete("activate_token", {"activation_code": mailed})
 
     by_video = order_to_proofing(system)
-    by_video.complete("choose_proofing_method", {"method": "video"})
-    reach_interview(by_video)
-    interview(by_video)
-    shown = by_video.notices["activation_code"]
+    shown = proven_by_video(by_video)
     by_video.complete("activate_token", {"activation_code": shown})
     assert "activate_token" not in by_post.active + by_video.active
 
