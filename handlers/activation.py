@@ -14,26 +14,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
 
 from engine.registry import BpmnError, FieldErrors, HandlerContext
-from handlers import registry
+from handlers import crockford, registry
 from handlers.adapters.common import ADDRESS_FIELDS
 from handlers.notifications import customer_name, send_email
 from handlers.proofing import order_number, parse_duration, record_attempt
 from handlers.proofing_models import ActivationCode, code_digest
 from handlers.ratelimit import RateLimited, check_allowed, record_failure, reset
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32
-CODE_LENGTH = 10
+CODE_LENGTH = 10  # Crockford base32 characters
 DEFAULT_VALIDITY = "P30D"
 RATE_SCOPE = "activation_code"
-_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
-_SEPARATORS = re.compile(r"[\s-]+")
 
 
 def validity(ctx: HandlerContext) -> timedelta:
@@ -47,7 +43,7 @@ def derive_code(seed_key: bytes, idempotency_key: str) -> str:
         seed_key, f"tokenflow:activation-code-gen:{idempotency_key}".encode(), hashlib.sha256
     ).digest()
     value = int.from_bytes(mac[:8], "big") >> (64 - 5 * CODE_LENGTH)
-    return "".join(ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(CODE_LENGTH)))
+    return crockford.encode(value, CODE_LENGTH)
 
 
 def grouped(code: str) -> str:
@@ -57,12 +53,7 @@ def grouped(code: str) -> str:
 
 def normalize(text: object) -> str | None:
     """The code as typed, in canonical form; None when it cannot be a code."""
-    if not isinstance(text, str):
-        return None
-    code = _SEPARATORS.sub("", text).upper().translate(_CONFUSABLE)
-    if len(code) != CODE_LENGTH or any(char not in ALPHABET for char in code):
-        return None
-    return code
+    return crockford.normalize(text, CODE_LENGTH)
 
 
 def issue(ctx: HandlerContext, channel: str) -> tuple[str, ActivationCode]:

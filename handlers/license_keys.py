@@ -16,24 +16,20 @@ key sees the same message, where a random key would mail a second, different key
 
 from __future__ import annotations
 
-import re
 from typing import Any, NoReturn
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from engine.registry import FieldErrors, HandlerContext
-from handlers import ratelimit, registry
+from handlers import crockford, ratelimit, registry
 from handlers.domain_models import LicenseKey, SalesOrder
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of
 from handlers.proofing_models import code_digest
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 GROUPS, GROUP_LENGTH = 4, 4
 KEY_LENGTH = GROUPS * GROUP_LENGTH
-_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
-_SEPARATORS = re.compile(r"[\s\-]+")
 
 FIELD = "license_key"
 LIMIT = ratelimit.Limit(max_failures=5)
@@ -53,12 +49,7 @@ MESSAGES = {
 
 def normalize(text: object) -> str | None:
     """The 16 canonical characters a typed key stands for, or None if it is no key."""
-    if not isinstance(text, str):
-        return None
-    compact = _SEPARATORS.sub("", text).upper().translate(_ALIASES)
-    if len(compact) != KEY_LENGTH or any(ch not in ALPHABET for ch in compact):
-        return None
-    return compact
+    return crockford.normalize(text, KEY_LENGTH)
 
 
 def format_key(compact: str) -> str:
@@ -72,8 +63,7 @@ def derive_key(seed_key: bytes, instance_id: str, order_number: str, sequence: i
         seed_key, "license_key_derivation", f"{instance_id}\0{order_number}\0{sequence}"
     )
     number = int(digest[: KEY_LENGTH * 5 // 4], 16)  # 80 bits = 20 hex digits
-    chars = [ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(KEY_LENGTH))]
-    return format_key("".join(chars))
+    return format_key(crockford.encode(number, KEY_LENGTH))
 
 
 def key_hash(seed_key: bytes, compact: str) -> str:
