@@ -17,9 +17,9 @@ from engine.errors import DefinitionInvalid, InvalidInput
 from handlers.services import build_services
 from tokenflow.schema import metadata
 
-from . import bp, reads
+from . import bp
 from .access import actor, json_route, system
-from .views import date_range
+from .views import version_statistics
 
 MAX_STEPS = 500
 MAX_HORIZON_DAYS = 3660
@@ -127,7 +127,5 @@ def _scenario(body: dict[str, Any]) -> simulate.Scenario:
 @bp.get("/processes/<key>/v<int(max=2147483647):number>/statistics.json")
 @json_route
 def statistics(key: str, number: int) -> Any:
-    found = reads.version(system(), key, number)
-    start, end, first, last = date_range()
-    rows = reads.statistics_rows(system(), found.xml, start, end)
+    _, rows, first, last = version_statistics(key, number)
     return jsonify({"from": first.isoformat(), "to": last.isoformat(), "elements": rows})

@@ -31,9 +31,7 @@ def process(key: str) -> Any:
 @bp.get("/processes/<key>/v<int(max=2147483647):number>")
 @page
 def version(key: str, number: int) -> Any:
-    found = reads.version(system(), key, number)
-    start, end, first, last = date_range()
-    rows = reads.statistics_rows(system(), found.xml, start, end)
+    found, rows, first, last = version_statistics(key, number)
     query = {"from": first.isoformat(), "to": last.isoformat()}
     return render_template(
         "analyst/version.html",
@@ -84,6 +82,14 @@ def edit(key: str) -> Any:
         version=found,
         process_keys=[p.key for p in reads.processes(system())],
     )
+
+
+def version_statistics(key: str, number: int) -> tuple[Any, list[dict[str, Any]], date, date]:
+    """A deployed version, and its elements' statistics over the request's days (first and
+    last day included)."""
+    found = reads.version(system(), key, number)
+    start, end, first, last = date_range()
+    return found, reads.statistics_rows(system(), found.xml, start, end), first, last
 
 
 def date_range() -> tuple[datetime, datetime, date, date]:
