@@ -1,7 +1,8 @@
 """The engine's clock, which tests and dry runs can move.
 
-SpiffWorkflow's timer definitions call `datetime.now(timezone.utc)` directly, so the
-clock is installed into that module: every timer due time and firing decision then
+SpiffWorkflow's timer definitions call `datetime.now(timezone.utc)` and its tasks stamp
+each state change with `time.time()`, so the clock is installed into both modules: every
+timer due time, firing decision and task time stamp (which the statistics read) then
 follows the same clock as the jobs table.
 
 A dry run needs a clock of its own that moves without moving anyone else's: inside
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 
+from SpiffWorkflow import task as _spiff_task
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
 
 
@@ -36,7 +38,7 @@ _simulated: ContextVar[SimulatedTime | None] = ContextVar("simulated_time", defa
 
 
 class Clock:
-    """Real time plus an offset; `advance` moves it forward (tests, simulations)."""
+    """Real time plus an offset; `set` and `advance` move it (tests, simulations)."""
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
@@ -49,6 +51,13 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
+
+    def set(self, moment: datetime) -> None:
+        """Move the clock so that it reads `moment` now, and runs on from there: tests pin
+        business time to a fixed instant this way, whatever the machine's date."""
+        if moment.utcoffset() is None:
+            raise ValueError("the clock must be set to a timezone-aware datetime")
+        self.offset = moment - datetime.now(UTC)
 
     def reset(self) -> None:
         self.offset = timedelta(0)
@@ -75,3 +84,14 @@ class _ClockedDatetime(datetime):
 
 
 _spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+
+
+class _ClockedTime:
+    """The one function of the `time` module that SpiffWorkflow's tasks call."""
+
+    @staticmethod
+    def time() -> float:
+        return clock.now().timestamp()
+
+
+_spiff_task.time = _ClockedTime  # type: ignore[assignment]

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 from . import jsoncodec
+from .clock import clock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,7 +24,8 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Row time stamps follow the engine's clock, like every other time the engine keeps."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,13 @@ from tokenflow.migrate import upgrade
 PG_URL = os.environ.get("TOKENFLOW_TEST_POSTGRES_URL")
 if os.environ.get("CI") == "true" and not PG_URL:
     raise pytest.UsageError("CI=true needs TOKENFLOW_TEST_POSTGRES_URL: PostgreSQL is mandatory")
+
+# The instant every test's business time starts at (the engine's clock runs on from it).
+# A Monday 02:00 UTC by default: the first interview slot is seven hours away, closer than
+# a reminder's lead. `.ci/run` also runs the suite at another instant (see README).
+TEST_NOW = datetime.fromisoformat(os.environ.get("TOKENFLOW_TEST_NOW", "2026-12-07T02:00:00+00:00"))
+if TEST_NOW.utcoffset() is None:
+    raise pytest.UsageError("TOKENFLOW_TEST_NOW needs a time zone, e.g. 2026-12-11T18:00:00+00:00")
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,8 +84,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture(autouse=True)
-def _reset_clock() -> Iterator[None]:
-    clock.reset()
+def _pin_clock() -> Iterator[None]:
+    """Every test runs on business time pinned to TEST_NOW, whatever the machine's date."""
+    clock.set(TEST_NOW)
     yield
     clock.reset()
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.audit import verify as verify_audit_chain
+from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditEvent
 from tests.journey.tokens_fixture import add_token
@@ -190,7 +191,7 @@ def test_a_token_registered_through_the_journey_verifies_at_the_application(
         data={
             "order_number": "SO-10001",
             "token_serial": token.serial,
-            "paid_at": datetime.now(UTC).isoformat(),
+            "paid_at": clock.now().isoformat(),
         },
     )
     codes = token.consecutive_codes()
