@@ -88,8 +88,9 @@ def _private_paths(config: Config) -> Iterator[Path]:
     if database is not None:
         yield from (Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm"))
     yield config.outbox_dir
+    # Its messages; its folders (the senders' records) are closed by the outbox's own mode.
     if config.outbox_dir.is_dir():
-        yield from (Path(entry.path) for entry in os.scandir(config.outbox_dir))
+        yield from (Path(e.path) for e in os.scandir(config.outbox_dir) if e.is_file())
 
 
 def _mode(path: Path) -> int | None:
