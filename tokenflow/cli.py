@@ -309,9 +309,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from .embedded import serve, stop_on_signals
 
-    stop = stop_on_signals()
     system = _system()
-    return serve(system, create_app(system.config, system), stop)
+    return serve(system, create_app(system.config, system), stop_on_signals())
 
 
 def cmd_web(args: argparse.Namespace) -> int:
@@ -337,8 +336,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from .embedded import stop_on_signals
     from .worker import Worker
 
-    stop = stop_on_signals()
     system = _system()
+    stop = stop_on_signals()
     worker = Worker(system)
     files.warn_if_open(system.config)
     gc_tuning.tune()

@@ -30,8 +30,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT; install it before start-up work, so that a
-    signal that comes early still stops the process the clean way."""
+    """An event set by SIGTERM or SIGINT, for the main thread to wait on. (Before this,
+    a signal ends the process at once: nothing is in hand yet.)"""
     stop = threading.Event()
     for sig in STOP_SIGNALS:
         signal.signal(sig, lambda *_: stop.set())
