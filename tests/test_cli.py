@@ -10,6 +10,7 @@ from sqlalchemy import text
 from engine.db import make_engine
 from tests.engine_support import BPMN_DIR
 from tokenflow.cli import main
+from tokenflow.migrate import head
 
 
 @pytest.fixture
@@ -132,20 +133,31 @@ def test_a_command_on_a_never_migrated_database_says_to_upgrade_in_one_line(
     assert capsys.readouterr().err == SCHEMA_HINT
 
 
-def test_a_database_behind_the_code_gets_the_same_hint(env, capsys):
+@pytest.fixture
+def set_revision(env):
+    """Put the database's recorded migration elsewhere; put it back afterwards (the
+    PostgreSQL test database is shared by the whole session)."""
     engine = make_engine(env.database_url)
-    with engine.begin() as conn:
-        conn.execute(text("DELETE FROM alembic_version"))
+
+    def set_to(revision: str | None) -> None:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM alembic_version"))
+            if revision is not None:
+                conn.execute(text("INSERT INTO alembic_version VALUES (:r)"), {"r": revision})
+
+    yield set_to
+    set_to(head())
     engine.dispose()
+
+
+def test_a_database_behind_the_code_gets_the_same_hint(env, set_revision, capsys):
+    set_revision(None)
     assert run("deploy", str(BPMN_DIR / "linear.bpmn")) == 2
     assert capsys.readouterr().err == SCHEMA_HINT
 
 
-def test_a_database_migrated_by_a_newer_tokenflow_is_named_as_such(env, capsys):
-    engine = make_engine(env.database_url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
-    engine.dispose()
+def test_a_database_migrated_by_a_newer_tokenflow_is_named_as_such(env, set_revision, capsys):
+    set_revision("9999_from_the_future")
     assert run("audit", "verify") == 2
     err = capsys.readouterr().err
     assert "at 9999_from_the_future, which this version of Tokenflow does not know" in err
