@@ -181,6 +181,12 @@ class Stack:
         self.wait_ready()
         return process
 
+    def start_run(self, **env: str) -> subprocess.Popen:
+        """`tokenflow run`: web and worker in one process (its log is the web's)."""
+        process = self._spawn("web", ["run"], env)
+        self.wait_ready()
+        return process
+
     def start_worker(self, **env: str) -> subprocess.Popen:
         return self._spawn("worker", ["worker"], env)
 

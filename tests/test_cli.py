@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 
 import pytest
 from sqlalchemy import text
@@ -8,6 +10,7 @@ from sqlalchemy import text
 from engine.db import make_engine
 from tests.engine_support import BPMN_DIR
 from tokenflow.cli import main
+from tokenflow.migrate import head
 
 
 @pytest.fixture
@@ -95,3 +98,110 @@ def test_tokens_import_reads_rfc6030_figure_6_with_its_pre_shared_key(env, capsy
     fixture = Path(__file__).parent / "fixtures" / "pskc" / "rfc6030_figure6.pskcxml"
     assert run("tokens", "import", str(fixture), "--psk", "12345678901234567890123456789012") == 0
     assert "imported 1 token(s)" in capsys.readouterr().out
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_umask():
+    """main() makes its process's files private; the test process keeps its own umask."""
+    previous = os.umask(0o077)
+    os.umask(previous)
+    yield
+    os.umask(previous)
+
+
+@pytest.fixture
+def unmigrated(tmp_path, monkeypatch):
+    """A database that was never migrated (an empty SQLite file)."""
+    monkeypatch.setenv("TOKENFLOW_INSTANCE_DIR", str(tmp_path / "instance"))
+    url = f"sqlite:///{tmp_path / 'never-migrated.db'}"
+    monkeypatch.setenv("TOKENFLOW_DATABASE_URL", url)
+    return url
+
+
+SCHEMA_HINT = "tokenflow: the database schema is missing or behind: run `tokenflow db upgrade`\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("deploy",), ("audit", "verify"), ("apps", "list"), ("demo",), ("worker",), ("run",)],
+    ids=" ".join,
+)
+def test_a_command_on_a_never_migrated_database_says_to_upgrade_in_one_line(
+    unmigrated, capsys, command
+):
+    assert run(*command) == 2
+    assert capsys.readouterr().err == SCHEMA_HINT
+
+
+@pytest.fixture
+def set_revision(env):
+    """Put the database's recorded migration elsewhere; put it back afterwards (the
+    PostgreSQL test database is shared by the whole session)."""
+    engine = make_engine(env.database_url)
+
+    def set_to(revision: str | None) -> None:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM alembic_version"))
+            if revision is not None:
+                conn.execute(text("INSERT INTO alembic_version VALUES (:r)"), {"r": revision})
+
+    yield set_to
+    set_to(head())
+    engine.dispose()
+
+
+def test_a_database_behind_the_code_gets_the_same_hint(env, set_revision, capsys):
+    set_revision(None)
+    assert run("deploy", str(BPMN_DIR / "linear.bpmn")) == 2
+    assert capsys.readouterr().err == SCHEMA_HINT
+
+
+def test_a_database_migrated_by_a_newer_tokenflow_is_named_as_such(env, set_revision, capsys):
+    set_revision("9999_from_the_future")
+    assert run("audit", "verify") == 2
+    err = capsys.readouterr().err
+    assert "at 9999_from_the_future, which this version of Tokenflow does not know" in err
+
+
+def test_help_lists_the_database_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "upgrade | backup FILE | restore FILE" in out
+
+
+def test_backup_on_postgresql_points_at_pg_dump_in_one_line(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("TOKENFLOW_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("TOKENFLOW_DATABASE_URL", "postgresql+psycopg://db.example/tokenflow")
+    assert run("db", "backup", str(tmp_path / "copy.db")) == 2
+    assert capsys.readouterr().err == (
+        "tokenflow: db backup and db restore are for the embedded SQLite database; on "
+        "PostgreSQL use pg_dump and point-in-time recovery (README: Backups)\n"
+    )
+    assert not (tmp_path / "copy.db").exists()
+
+
+def test_backup_never_overwrites_a_file_and_writes_a_private_one(env, tmp_path, capsys):
+    if not env.database_url.startswith("sqlite"):
+        pytest.skip("backups are of the embedded SQLite database")
+    target = tmp_path / "copy.db"
+    assert run("db", "backup", str(target)) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert run("db", "backup", str(target)) == 2
+    assert "already exists; a backup never overwrites a file" in capsys.readouterr().err
+
+
+def test_restore_refuses_a_database_that_is_not_empty(env, tmp_path, capsys):
+    if not env.database_url.startswith("sqlite"):
+        pytest.skip("backups are of the embedded SQLite database")
+    target = tmp_path / "copy.db"
+    assert run("db", "backup", str(target)) == 0
+    assert run("db", "restore", str(target)) == 2
+    assert "is not empty: restore only into an empty database" in capsys.readouterr().err
+
+
+def test_restore_refuses_a_file_that_is_not_a_tokenflow_backup(unmigrated, tmp_path, capsys):
+    stray = tmp_path / "notes.txt"
+    stray.write_text("not a database")
+    assert run("db", "restore", str(stray)) == 2
+    assert capsys.readouterr().err == f"tokenflow: {stray}: not a Tokenflow database backup\n"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from . import gc_tuning, logging_setup
-from .config import ROLES, Config
+from . import files, gc_tuning, logging_setup
+from .config import ROLES, Config, ConfigError
 
 
 class CliError(Exception):
@@ -21,12 +20,14 @@ class CliError(Exception):
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # Keys, database, outbox and backups: nothing this process writes is for other users.
+    files.use_private_umask()
     try:
         # The long-running halves log JSON for log shippers; the rest, text for people.
         default_format = "json" if args.command in ("web", "worker") else "text"
         logging_setup.configure(os.environ.get("TOKENFLOW_LOG_FORMAT", default_format))
         return int(args.func(args) or 0)
-    except CliError as exc:
+    except (CliError, ConfigError) as exc:
         print(f"tokenflow: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -47,19 +48,31 @@ def _parser() -> argparse.ArgumentParser:
     web.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
     web.set_defaults(func=cmd_web)
     sub.add_parser("worker", help="the background half").set_defaults(func=cmd_worker)
-    db = sub.add_parser("db").add_subparsers(dest="db_command", required=True)
+    db = sub.add_parser("db", help="upgrade | backup FILE | restore FILE").add_subparsers(
+        dest="db_command", required=True
+    )
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    backup = db.add_parser("backup", help="online backup of the embedded database")
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_db_backup)
+    restore = db.add_parser("restore", help="restore a backup into an empty database")
+    restore.add_argument("file")
+    restore.set_defaults(func=cmd_db_restore)
     deploy = sub.add_parser("deploy", help="validate and deploy BPMN files")
     deploy.add_argument("paths", nargs="*", default=["processes"])
     deploy.set_defaults(func=cmd_deploy)
-    users = sub.add_parser("users").add_subparsers(dest="users_command", required=True)
+    users = sub.add_parser("users", help="create NAME --role ROLE").add_subparsers(
+        dest="users_command", required=True
+    )
     create = users.add_parser("create", help="create a user")
     create.add_argument("name")
     create.add_argument("--role", action="append", required=True, choices=ROLES)
     create.add_argument("--email")
     create.add_argument("--password-stdin", action="store_true")
     create.set_defaults(func=cmd_users_create)
-    tokens = sub.add_parser("tokens").add_subparsers(dest="tokens_command", required=True)
+    tokens = sub.add_parser("tokens", help="import FILE | demo-codes SERIAL").add_subparsers(
+        dest="tokens_command", required=True
+    )
     imp = tokens.add_parser("import", help="import a PSKC (RFC 6030) seed file")
     imp.add_argument("file")
     imp.add_argument("--psk", help="pre-shared key, hex")
@@ -69,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     codes = tokens.add_parser("demo-codes", help="two consecutive codes of a DEMO token")
     codes.add_argument("serial")
     codes.set_defaults(func=cmd_demo_codes)
-    apps = sub.add_parser("apps").add_subparsers(dest="apps_command", required=True)
+    apps = sub.add_parser("apps", help="create NAME --accepts KINDS | list").add_subparsers(
+        dest="apps_command", required=True
+    )
     app_create = apps.add_parser("create", help="register a relying application")
     app_create.add_argument("name")
     app_create.add_argument(
@@ -77,16 +92,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     app_create.set_defaults(func=cmd_apps_create)
     apps.add_parser("list", help="registered relying applications").set_defaults(func=cmd_apps_list)
-    audit = sub.add_parser("audit").add_subparsers(dest="audit_command", required=True)
+    audit = sub.add_parser("audit", help="verify: check the audit hash chains").add_subparsers(
+        dest="audit_command", required=True
+    )
     audit.add_parser("verify", help="check the audit hash chains").set_defaults(func=cmd_audit)
     sub.add_parser("demo", help="load the demo data (idempotent)").set_defaults(func=cmd_demo)
     return p
 
 
 def _system() -> Any:
+    """The wired system, once the database is known to have the schema this code needs."""
+    from .migrate import schema_problem
     from .system import build_system
 
-    return build_system(Config.from_env())
+    system = build_system(Config.from_env())
+    problem = schema_problem(system.db)
+    if problem:
+        system.close()
+        raise CliError(problem)
+    return system
 
 
 def _session(system: Any) -> Any:
@@ -110,8 +134,34 @@ def _read_secret(prompt: str, from_stdin: bool) -> str:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from .migrate import upgrade
 
-    upgrade(Config.from_env().database_url)
+    config = Config.from_env()
+    files.prepare(config)
+    upgrade(config.database_url)
     print("database is up to date")
+    return 0
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from .backup import BackupError, backup
+
+    try:
+        backup(Config.from_env().database_url, Path(args.file))
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"backup written to {args.file}")
+    return 0
+
+
+def cmd_db_restore(args: argparse.Namespace) -> int:
+    from .backup import BackupError, restore
+
+    config = Config.from_env()
+    files.prepare(config)
+    try:
+        restore(config.database_url, Path(args.file))
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"restored {args.file}; check it with `tokenflow audit verify`")
     return 0
 
 
@@ -255,33 +305,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
-
     from web.app import create_app
 
-    from .worker import Worker
+    from .embedded import serve, stop_on_signals
 
-    config = Config.from_env()
-    from .system import build_system
-
-    system = build_system(config)
-    app = create_app(config, system)
-    worker = Worker(system)
-    gc_tuning.tune()
-    worker.start()
-    server = make_server(config.host, config.port, app, threaded=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
-    print(f"Tokenflow on http://{config.host}:{config.port}/ (Ctrl-C stops)", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        worker.stop()
-    return 0
+    system = _system()
+    return serve(system, create_app(system.config, system), stop_on_signals())
 
 
 def cmd_web(args: argparse.Namespace) -> int:
     """Replace this process with gunicorn; tokenflow/gunicorn_conf.py says how it runs
     (bind address from TOKENFLOW_HOST/PORT, graceful shutdown, JSON logs)."""
+    _system().close()  # fail here, in one line, rather than in every gunicorn worker
     gunicorn = Path(sys.executable).with_name("gunicorn")
     os.execv(  # noqa: S606  replaces this process with gunicorn, no shell involved
         str(gunicorn),
@@ -298,18 +333,18 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import threading
-
+    from .embedded import stop_on_signals
     from .worker import Worker
 
-    worker = Worker(_system())
+    system = _system()
+    stop = stop_on_signals()
+    worker = Worker(system)
+    files.warn_if_open(system.config)
     gc_tuning.tune()
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    signal.signal(signal.SIGINT, lambda *_: done.set())
     worker.start()
-    done.wait()
+    stop.wait()
     worker.stop()
+    system.close()
     return 0
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting in the environment that cannot be used as given."""
+
 
 ROLES = ("customer", "proofing_agent", "support", "finance", "analyst", "admin")
 
@@ -28,6 +34,7 @@ class Config:
     extra_handlers: tuple[str, ...] = ()
     metrics_token: str | None = None
     metrics_dir: Path | None = None
+    force_https: bool = False
     testing: bool = False
 
     @property
@@ -42,9 +49,10 @@ class Config:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Config:
         env = os.environ if env is None else env
         instance = Path(env.get("TOKENFLOW_INSTANCE_DIR", "instance")).resolve()
-        instance.mkdir(parents=True, exist_ok=True)
+        instance.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys, database, outbox
         default_db = f"sqlite:///{instance / 'tokenflow.db'}"
         smtp_port = env.get("TOKENFLOW_SMTP_PORT")
+        host = env.get("TOKENFLOW_HOST", "127.0.0.1")
         values: dict[str, object] = {
             "instance_dir": instance,
             "database_url": env.get("TOKENFLOW_DATABASE_URL", default_db),
@@ -53,7 +61,7 @@ class Config:
             "smtp_host": env.get("TOKENFLOW_SMTP_HOST") or None,
             "smtp_port": int(smtp_port) if smtp_port else None,
             "mail_from": env.get("TOKENFLOW_MAIL_FROM", "no-reply@tokenflow.local"),
-            "host": env.get("TOKENFLOW_HOST", "127.0.0.1"),
+            "host": host,
             "port": int(env.get("TOKENFLOW_PORT", "5000")),
             "worker_interval": float(env.get("TOKENFLOW_WORKER_INTERVAL", "1")),
             "worker_lease": float(env.get("TOKENFLOW_WORKER_LEASE", "60")),
@@ -65,6 +73,10 @@ class Config:
             "metrics_dir": Path(env["TOKENFLOW_METRICS_DIR"])
             if env.get("TOKENFLOW_METRICS_DIR")
             else None,
+            # Reachable from other machines: passwords and codes must not cross in clear.
+            "force_https": _flag(
+                "TOKENFLOW_FORCE_HTTPS", env.get("TOKENFLOW_FORCE_HTTPS"), not is_loopback(host)
+            ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -78,3 +90,24 @@ def _secret_file(instance: Path, name: str) -> str:
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` keeps the server to this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost, or "" (every interface)
+        return False
+
+
+def _flag(name: str, value: str | None, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")

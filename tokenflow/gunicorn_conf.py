@@ -11,17 +11,22 @@
   must never cross a fork.
 - Request metrics of all workers are summed at `/metrics` through a folder they share
   (`TOKENFLOW_METRICS_DIR`, made fresh when the master starts unless set).
+- SIGINT (Ctrl-C) stops as gently as SIGTERM: gunicorn's own SIGINT is a quick shutdown
+  that drops the requests in hand, in the master and in each worker.
+- Files are private (umask 077; `tokenflow/files.py`); the master warns at start-up about
+  any path of the instance folder that other users can read.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from tokenflow import gc_tuning, logging_setup
+from tokenflow import files, gc_tuning, logging_setup
 from tokenflow.config import Config
 
 # Generating the instance's secret files here, once, keeps workers from racing to do it.
@@ -38,6 +43,7 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
+umask = files.PRIVATE_UMASK
 accesslog = None
 errorlog = "-"
 logconfig_dict = logging_setup.dict_config(os.environ.get("TOKENFLOW_LOG_FORMAT", "json"))
@@ -54,10 +60,19 @@ def on_starting(server: Any) -> None:
         os.environ["TOKENFLOW_METRICS_DIR"] = directory
         _made.append(directory)
     server.log.info("request metrics are summed through %s", directory)
+    files.warn_if_open(_config)
+
+
+def when_ready(server: Any) -> None:
+    """The master handles SIGINT as SIGTERM: its workers finish the requests in hand."""
+    server.handle_int = server.handle_term
 
 
 def post_worker_init(worker: Any) -> None:
-    """The app is loaded in this worker: what it holds now lives as long as the worker."""
+    """The app is loaded in this worker: what it holds now lives as long as the worker.
+    Ctrl-C reaches the workers too (the terminal signals the whole process group): they
+    finish the request in hand, as on the SIGTERM the master sends them."""
+    signal.signal(signal.SIGINT, worker.handle_exit)
     gc_tuning.tune()
 
 

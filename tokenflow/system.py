@@ -22,6 +22,7 @@ from engine.registry import Registry
 from engine.runtime import Engine
 from handlers.services import build_services
 
+from . import files
 from .config import ROLES, Config
 
 
@@ -38,6 +39,7 @@ class System:
 
 
 def build_system(config: Config, registry: Registry | None = None, services: Any = None) -> System:
+    files.prepare(config)  # before SQLite makes the database file with a looser mode
     db = make_engine(config.database_url)
     factory = make_session_factory(db)
     services = services if services is not None else build_services(config)

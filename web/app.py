@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, has_request_context, jsonify, request
+from flask import Flask, Response, has_request_context, jsonify, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
@@ -16,6 +16,10 @@ from tokenflow.system import System, build_system
 from . import metrics, observability, problems, ui
 
 MAX_BODY = 2 * 1024 * 1024
+# A year, the value browsers' preload lists ask for; subdomains are the operator's to decide.
+HSTS = "max-age=31536000"
+# Load balancers and scrapers probe the backend itself, often over plain HTTP.
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 csrf = CSRFProtect()
 
 
@@ -29,12 +33,15 @@ def create_app(config: Config | None = None, system: System | None = None) -> Fl
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="tokenflow_session",
+        SESSION_COOKIE_SECURE=config.force_https,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
     )
     app.extensions["tokenflow"] = system
     app.session_interface = SessionInterface()
+    if config.force_https:
+        _force_https(app)
     csrf.init_app(app)
 
     from .api import bp as api_bp
@@ -74,9 +81,28 @@ def create_app(config: Config | None = None, system: System | None = None) -> Fl
     return app
 
 
+def _force_https(app: Flask) -> None:
+    """TOKENFLOW_FORCE_HTTPS: plain HTTP is sent to HTTPS (308 keeps the method and body),
+    and HTTPS answers tell browsers to use nothing else (HSTS). Behind a proxy that ends
+    TLS, gunicorn takes `X-Forwarded-Proto: https` from trusted addresses (see README)."""
+
+    @app.before_request
+    def _redirect_to_https() -> Response | None:
+        if request.is_secure or request.path in PROBES:
+            return None
+        return redirect(request.url.replace("http://", "https://", 1), code=308)
+
+    @app.after_request
+    def _strict_transport_security(response: Response) -> Response:
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
+
+
 class SessionInterface(SecureCookieSessionInterface):
-    """The session cookie is `Secure` whenever the request came over HTTPS (behind a
-    proxy, wrap the app in werkzeug's ProxyFix so that `request.is_secure` is right)."""
+    """The session cookie is `Secure` always under TOKENFLOW_FORCE_HTTPS, and otherwise
+    whenever the request came over HTTPS (behind a proxy, gunicorn sets the scheme from
+    `X-Forwarded-Proto` when the proxy's address is in `FORWARDED_ALLOW_IPS`)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         configured = bool(app.config["SESSION_COOKIE_SECURE"])

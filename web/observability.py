@@ -23,7 +23,7 @@ from flask import Flask, Response, g, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
-from tokenflow import logging_setup
+from tokenflow import logging_setup, migrate
 from tokenflow.system import System
 
 from .problems import problem
@@ -34,7 +34,7 @@ _INSTANCE_RESPONSES = ("/api/v1/process-instances", "/api/v1/tasks/", "/api/v1/m
 
 
 def register(app: Flask, system: System) -> None:
-    head = migrations_head()
+    head = migrate.head()
 
     @app.before_request
     def _begin() -> None:
@@ -112,14 +112,6 @@ def register(app: Flask, system: System) -> None:
                 "run `tokenflow db upgrade`.",
             )
         return jsonify({"status": "ready", "migration": head})
-
-
-def migrations_head() -> str | None:
-    from alembic.script import ScriptDirectory
-
-    from tokenflow.migrate import alembic_config
-
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
 def _answered_instance(response: Response) -> str | None:

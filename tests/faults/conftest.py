@@ -2,7 +2,8 @@
 server of their own (restarting it must disturb no one else), killed on purpose.
 
 They run where PostgreSQL is part of the run (CI, or TOKENFLOW_TEST_POSTGRES_URL set),
-since they need its server programs, and take about a minute.
+since they need its server programs, and take about a minute. Those that need no
+PostgreSQL (signals, backups) use `sqlite_stack` and always run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from bench.stack import PrivatePostgres, Stack, create_database, create_users
 from engine.db import make_engine
+from tokenflow.migrate import upgrade
 
 RUN = os.environ.get("CI") == "true" or bool(os.environ.get("TOKENFLOW_TEST_POSTGRES_URL"))
 HERE = Path(__file__).parent
@@ -51,5 +53,17 @@ def db(database: str) -> Iterator:
 @pytest.fixture
 def stack(database: str, tmp_path: Path) -> Iterator[Stack]:
     running = Stack(database, tmp_path / "instance", FAULT_ENV)
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def sqlite_stack(tmp_path: Path) -> Iterator[Stack]:
+    """The fault diagram deployed on a SQLite database of this test's own."""
+    url = f"sqlite:///{tmp_path / 'tokenflow.db'}"
+    upgrade(url)
+    create_users(url, {"alice": ["customer"], "root": ["admin"]})
+    running = Stack(url, tmp_path / "instance", FAULT_ENV)
+    running.cli("deploy", str(HERE / "fault_charge.bpmn"))
     yield running
     running.close()
