@@ -42,6 +42,7 @@ UNSAFE_EXPRESSIONS = [
 ]
 UNSAFE_STATEMENTS = [
     "import os",
+    "double = lambda p: p * 2",
     "from os import system",
     "def f():\n    return 1",
     "class C:\n    pass",
@@ -125,10 +126,10 @@ def test_a_script_that_deletes_a_variable_removes_it_from_the_task_data(environm
     assert data == {"a": 1}
 
 
-def test_functions_made_by_a_script_are_not_written_to_the_task_data(environment):
+def test_helpers_and_builtins_named_by_a_script_are_not_written_to_the_task_data(environment):
     data = {"prices": [5, 7]}
-    environment.execute("double = lambda p: p * 2\ndoubled = [double(p) for p in prices]", data)
-    assert data == {"prices": [5, 7], "doubled": [10, 14]}
+    environment.execute("clock = now\nlength = len\ncount = length(prices)", data)
+    assert data == {"prices": [5, 7], "count": 2}
 
 
 def test_a_failing_script_leaves_the_task_data_untouched(environment):
@@ -144,10 +145,10 @@ def test_an_evaluated_expression_does_not_change_the_task_data(environment):
     assert data == {"a": 1}
 
 
-def test_comprehensions_and_lambdas_see_the_task_data(environment):
+def test_comprehensions_see_the_task_data(environment):
     data = {"prices": [5, 120], "limit": 100}
     assert environment.evaluate("any(p > limit for p in prices)", data)
-    assert environment.evaluate("list(filter(lambda p: p < limit, prices))", data) == [5]
+    assert environment.evaluate("[p for p in prices if p < limit]", data) == [5]
 
 
 def test_whitelisted_builtins_work(environment):
@@ -166,7 +167,7 @@ def test_a_script_can_catch_ordinary_errors(environment):
 
 def test_builtins_outside_the_whitelist_are_undefined(environment):
     with pytest.raises(NameError):
-        environment.evaluate("print(1)", {})
+        environment.evaluate("chr(65)", {})
 
 
 def test_safe_builtins_offer_no_import_and_cannot_be_changed():

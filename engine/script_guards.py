@@ -1,0 +1,448 @@
+"""The run-time half of the diagram-code sandbox: what checked code calls instead of Python's
+own attribute access, item access and size-growing operators, and the budgets it runs under.
+
+`engine/script_syntax.py` rewrites every `x.name` into `_tf_getattr(x, "name")`, every `x[k]`
+into `_tf_getitem(x, k)`, the operators that can make huge values (`+ * ** << %`) into calls
+of the functions below, and puts a `_tf_tick()` in every loop and comprehension. What the
+rewritten code can touch is therefore decided here, by type, with an allowlist: plain data
+(str, int, float, bool, None, list, tuple, dict, set, frozenset, date, datetime, timedelta,
+Decimal) and a few of their methods. Nothing here hands out a type, a module, a function's
+globals, a frame or a bound method of anything but plain data.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+# Sizes no diagram needs and that keep one operation far below the time budget's scale.
+MAX_STRING = 1_000_000  # characters (or bytes) in one string made by diagram code
+MAX_ITEMS = 100_000  # elements in a list or tuple made by repetition, or in a range
+MAX_INT_BITS = 16_384  # an int made by **, * or << (about 4,900 decimal digits)
+MAX_WRITTEN = 1_000_000  # size units (characters, elements) of what a script leaves behind
+MAX_DEPTH = 64  # nesting of what a script leaves behind or turns into a string
+MAX_FORMAT_WIDTH = 1_000  # width or precision in a %-format or an f-string format spec
+
+
+class ScriptBudgetExceeded(Exception):
+    """Diagram code went over one of its budgets (time, operations, sizes); the message
+    says which in words."""
+
+
+class ScriptAccessDenied(Exception):
+    """Diagram code reached for an attribute or item that plain data does not offer it."""
+
+
+@dataclass(frozen=True)
+class ScriptLimits:
+    """Budgets of one evaluation of diagram code (a condition, a script, a timer...)."""
+
+    time_budget: float = 0.1  # seconds
+    max_operations: int = 100_000  # loop iterations and comprehension items
+
+    def __post_init__(self) -> None:
+        if self.time_budget <= 0 or self.max_operations <= 0:
+            raise ValueError("script budgets must be positive")
+
+
+class Budget:
+    """One evaluation's budget: `tick` is called once per loop iteration or comprehension
+    item. Once exceeded, every later tick (and `check`) raises again, so code that catches
+    the first exception cannot go on looping."""
+
+    __slots__ = ("deadline", "exceeded", "left", "limits")
+
+    def __init__(self, limits: ScriptLimits) -> None:
+        self.limits = limits
+        self.left = limits.max_operations
+        self.deadline = time.perf_counter() + limits.time_budget
+        self.exceeded: str | None = None
+
+    def tick(self) -> bool:
+        self.left -= 1
+        if self.left < 0 or time.perf_counter() > self.deadline:
+            if self.exceeded is None:
+                self.exceeded = (
+                    f"the script ran more than {self.limits.max_operations:,} loop iterations"
+                    if self.left < 0
+                    else f"the script ran longer than {self.limits.time_budget * 1000:g} ms"
+                )
+            self.left = -1
+        self.check()
+        return True
+
+    def check(self) -> None:
+        if self.exceeded is not None:
+            raise ScriptBudgetExceeded(self.exceeded)
+
+
+def too_large(what: str) -> ScriptBudgetExceeded:
+    return ScriptBudgetExceeded(f"{what} would be too large")
+
+
+def rethrow_if_uncatchable() -> None:
+    """First statement of every `except` block: diagram code may handle its own errors,
+    never a budget or a refusal (and nothing that is not an Exception)."""
+    caught = sys.exc_info()[1]
+    if isinstance(caught, ScriptBudgetExceeded | ScriptAccessDenied) or not isinstance(
+        caught, Exception
+    ):
+        raise caught  # type: ignore[misc]
+
+
+# -- attributes and items ----------------------------------------------------------------
+
+_STR_METHODS = frozenset(
+    {
+        "capitalize", "casefold", "center", "count", "endswith", "expandtabs", "find",
+        "index", "isalnum", "isalpha", "isascii", "isdecimal", "isdigit", "isidentifier",
+        "islower", "isnumeric", "isprintable", "isspace", "istitle", "isupper", "join",
+        "ljust", "lower", "lstrip", "partition", "removeprefix", "removesuffix", "replace",
+        "rfind", "rindex", "rjust", "rpartition", "rsplit", "rstrip", "split", "splitlines",
+        "startswith", "strip", "swapcase", "title", "upper", "zfill",
+    }
+)  # fmt: skip
+_NUMBER_ATTRIBUTES = frozenset({"bit_length", "real", "imag", "numerator", "denominator"})
+_DATE_ATTRIBUTES = frozenset(
+    {"year", "month", "day", "isoformat", "weekday", "isoweekday", "toordinal", "replace"}
+)
+_SET_METHODS = frozenset(
+    {
+        "add", "clear", "copy", "difference", "discard", "intersection", "isdisjoint",
+        "issubset", "issuperset", "pop", "remove", "symmetric_difference", "union", "update",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES: Mapping[type, frozenset[str]] = MappingProxyType(
+    {
+        str: _STR_METHODS,
+        int: _NUMBER_ATTRIBUTES,
+        bool: _NUMBER_ATTRIBUTES,
+        float: frozenset({"is_integer", "real", "imag"}),
+        Decimal: frozenset({"is_zero", "is_signed", "adjusted", "quantize", "normalize"}),
+        list: frozenset(
+            {"append", "clear", "copy", "count", "extend", "index", "insert", "pop", "remove"}
+            | {"reverse", "sort"}
+        ),
+        tuple: frozenset({"count", "index"}),
+        dict: frozenset(
+            {"clear", "copy", "get", "items", "keys", "pop", "popitem", "setdefault", "update"}
+            | {"values"}
+        ),
+        set: _SET_METHODS,
+        frozenset: frozenset(
+            {"copy", "difference", "intersection", "isdisjoint", "issubset", "issuperset"}
+            | {"symmetric_difference", "union"}
+        ),
+        date: _DATE_ATTRIBUTES,
+        datetime: _DATE_ATTRIBUTES
+        | {"hour", "minute", "second", "microsecond", "date", "timestamp", "astimezone"},
+        timedelta: frozenset({"days", "seconds", "microseconds", "total_seconds"}),
+    }
+)
+# Every attribute name any plain type offers: the syntax check refuses all others up front.
+ATTRIBUTE_NAMES = frozenset().union(*ALLOWED_ATTRIBUTES.values())
+_SUBSCRIPTABLE = (str, bytes, list, tuple, dict, range)
+
+
+def guarded_getattr(obj: Any, name: str) -> Any:
+    allowed = ALLOWED_ATTRIBUTES.get(type(obj))
+    if allowed is None or name not in allowed:
+        raise ScriptAccessDenied(
+            f"'{type(obj).__name__}' offers diagram code no attribute '.{name}'"
+        )
+    value = getattr(obj, name)
+    checked = _SIZE_CHECKED_METHODS.get(name)
+    if checked is not None and type(obj) in (str, list):
+        return checked(obj, value)
+    return value
+
+
+def guarded_getitem(obj: Any, key: Any) -> Any:
+    if type(obj) not in _SUBSCRIPTABLE:
+        raise ScriptAccessDenied(f"'{type(obj).__name__}' offers diagram code no items")
+    return obj[key]
+
+
+# -- methods that build large values -----------------------------------------------------
+
+
+def _check_length(length: int, what: str) -> None:
+    if length > MAX_STRING:
+        raise too_large(what)
+
+
+def _padding(text: str, method: Callable[..., str]) -> Callable[..., str]:
+    def padded(width: int, *args: Any) -> str:
+        _check_length(int(width), "a padded string")
+        return method(width, *args)
+
+    return padded
+
+
+def _expandtabs(text: str, method: Callable[..., str]) -> Callable[..., str]:
+    def expanded(tabsize: int = 8) -> str:
+        _check_length(len(text) * max(int(tabsize), 1), "a string with expanded tabs")
+        return method(tabsize)
+
+    return expanded
+
+
+def _replace(text: str, method: Callable[..., str]) -> Callable[..., str]:
+    def replaced(old: str, new: str, count: int = -1) -> str:
+        times = text.count(old) if old else len(text) + 1
+        if count >= 0:
+            times = min(times, count)
+        _check_length(len(text) + times * max(len(new) - len(old), 0), "a replaced string")
+        return method(old, new, count)
+
+    return replaced
+
+
+def _join(separator: str, method: Callable[..., str]) -> Callable[..., str]:
+    def joined(parts: Iterable[Any]) -> str:
+        parts = list(parts)
+        if len(parts) > MAX_ITEMS:
+            raise too_large("a joined string")
+        total = len(separator) * max(len(parts) - 1, 0)
+        total += sum(len(part) for part in parts if isinstance(part, str))
+        _check_length(total, "a joined string")
+        return method(parts)
+
+    return joined
+
+
+def _extend(items: list[Any], method: Callable[..., None]) -> Callable[..., None]:
+    def extended(more: Iterable[Any]) -> None:
+        more = list(more)
+        if len(items) + len(more) > MAX_ITEMS:
+            raise too_large("an extended list")
+        method(more)
+
+    return extended
+
+
+_SIZE_CHECKED_METHODS: Mapping[str, Callable[[Any, Any], Callable[..., Any]]] = MappingProxyType(
+    {
+        "center": _padding,
+        "ljust": _padding,
+        "rjust": _padding,
+        "zfill": _padding,
+        "expandtabs": _expandtabs,
+        "replace": _replace,
+        "join": _join,
+        "extend": _extend,
+    }
+)
+
+
+# -- operators that build large values ---------------------------------------------------
+
+_SEQUENCES = (str, bytes, list, tuple)
+
+
+def _repeat_check(sequence: Any, times: Any) -> None:
+    if isinstance(times, int) and times > 0:
+        limit = MAX_STRING if isinstance(sequence, str | bytes) else MAX_ITEMS
+        if len(sequence) * times > limit:
+            raise too_large("a repeated " + type(sequence).__name__)
+
+
+def guarded_mul(left: Any, right: Any) -> Any:
+    if isinstance(left, _SEQUENCES):
+        _repeat_check(left, right)
+    elif isinstance(right, _SEQUENCES):
+        _repeat_check(right, left)
+    elif (
+        type(left) is int
+        and type(right) is int
+        and left.bit_length() + right.bit_length() > MAX_INT_BITS
+    ):
+        raise too_large("a product")
+    return left * right
+
+
+def guarded_add(left: Any, right: Any) -> Any:
+    if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+        limit = MAX_STRING if isinstance(left, str | bytes) else MAX_ITEMS
+        if len(left) + len(right) > limit:
+            raise too_large("a joined " + type(left).__name__)
+    return left + right
+
+
+def guarded_pow(base: Any, exponent: Any) -> Any:
+    # At least (bits - 1) * exponent bits: refused before Python starts on the power.
+    if (
+        isinstance(base, int)
+        and isinstance(exponent, int)
+        and exponent > 0
+        and (abs(base).bit_length() - 1) * exponent > MAX_INT_BITS
+    ):
+        raise too_large("a power result")
+    return base**exponent
+
+
+def guarded_lshift(value: Any, shift: Any) -> Any:
+    if (
+        isinstance(value, int)
+        and isinstance(shift, int)
+        and value.bit_length() + shift > MAX_INT_BITS
+    ):
+        raise too_large("a shifted number")
+    return value << shift
+
+
+def guarded_mod(left: Any, right: Any) -> Any:
+    if isinstance(left, str):
+        _check_conversions(left)
+        arguments = right if isinstance(right, tuple | dict) else (right,)
+        measure(arguments, MAX_STRING, "a %-formatted string")
+    return left % right
+
+
+# A %-conversion: flags, width and precision (a number or "*"), length modifier, type.
+_CONVERSION = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d*)(?:\.(\*|\d*))?[hlL]?.")
+
+
+def _check_conversions(template: str) -> None:
+    for width, precision in _CONVERSION.findall(template):
+        for number in (width, precision):
+            if number == "*":
+                raise ScriptAccessDenied("'*' widths in %-formats are not available")
+            if number and int(number) > MAX_FORMAT_WIDTH:
+                raise too_large("a %-format width or precision")
+
+
+_BINARY: Mapping[str, Callable[[Any, Any], Any]] = MappingProxyType(
+    {
+        "+": guarded_add,
+        "*": guarded_mul,
+        "**": guarded_pow,
+        "<<": guarded_lshift,
+        "%": guarded_mod,
+        "-": operator.isub,
+        "/": operator.itruediv,
+        "//": operator.ifloordiv,
+        ">>": operator.irshift,
+        "&": operator.iand,
+        "|": operator.ior,
+        "^": operator.ixor,
+        "@": operator.imatmul,
+    }
+)
+AUGMENTED_OPERATORS = frozenset(_BINARY)
+
+
+def augmented(operator_: str, left: Any, right: Any) -> Any:
+    """`left op= right` with the guard of `op`; lists, sets and dicts change in place, as
+    Python's own augmented assignment does."""
+    if type(left) is list and operator_ in ("+", "*"):
+        if operator_ == "+":
+            right = list(right)
+            if len(left) + len(right) > MAX_ITEMS:
+                raise too_large("an extended list")
+        else:
+            _repeat_check(left, right)
+        return operator.iadd(left, right) if operator_ == "+" else operator.imul(left, right)
+    return _BINARY[operator_](left, right)
+
+
+def augmented_item(container: Any, key: Any, operator_: str, value: Any) -> None:
+    """`container[key] op= value` with the guards of `container[key]` and of `op`."""
+    container[key] = augmented(operator_, guarded_getitem(container, key), value)
+
+
+# -- sizes of values ---------------------------------------------------------------------
+
+_SCALARS = (int, float, bool, type(None), Decimal, date, datetime, timedelta)
+_TEXT_SAFE = (*_SCALARS, str)
+
+
+def measure(value: Any, limit: int, what: str) -> int:
+    """Size units of `value` (one per scalar or element, one per character), refusing with
+    ScriptBudgetExceeded past `limit` or past MAX_DEPTH levels; stops as soon as it knows,
+    so shared or deeply nested values cost no more than `limit` steps."""
+    total = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ScriptBudgetExceeded(f"{what} is nested deeper than {MAX_DEPTH} levels")
+        total += len(item) if isinstance(item, str | bytes) else 1
+        if total > limit:
+            raise too_large(what)
+        if isinstance(item, dict):
+            pending.extend((part, depth + 1) for pair in item.items() for part in pair)
+        elif isinstance(item, list | tuple | set | frozenset):
+            pending.extend((part, depth + 1) for part in item)
+    return total
+
+
+def checked_text(value: Any) -> Any:
+    """An f-string's value: containers are measured before Python turns them into text."""
+    if not isinstance(value, _TEXT_SAFE):
+        measure(value, MAX_STRING, "an f-string")
+    return value
+
+
+# -- builtins ----------------------------------------------------------------------------
+
+
+def _range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_ITEMS:
+        raise too_large(f"a range of {len(numbers):,} numbers")
+    return numbers
+
+
+def _str(value: Any = "") -> str:
+    if not isinstance(value, _TEXT_SAFE):
+        measure(value, MAX_STRING, "a string")
+    return str(value)
+
+
+def _sum(values: Iterable[Any], start: Any = 0) -> Any:
+    # Summing lists or tuples with a start of [] is quadratic repetition in disguise.
+    if not isinstance(start, int | float | Decimal | timedelta):
+        raise ScriptAccessDenied("sum() adds numbers only in diagram code")
+    return sum(values, start)
+
+
+_WRAPPED_TYPES: Mapping[Any, type] = MappingProxyType({_str: str, _range: range})
+
+
+def _isinstance(value: Any, kinds: Any) -> bool:
+    if isinstance(kinds, tuple):
+        kinds = tuple(_WRAPPED_TYPES.get(kind, kind) for kind in kinds)
+    else:
+        kinds = _WRAPPED_TYPES.get(kinds, kinds)
+    return isinstance(value, kinds)
+
+
+SAFE_BUILTINS: Mapping[str, Any] = MappingProxyType(
+    {
+        **{
+            name: getattr(builtins, name)
+            for name in (
+                "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "frozenset",
+                "int", "len", "list", "map", "max", "min", "reversed", "round", "set", "sorted",
+                "tuple", "zip",
+                # So that scripts can raise and catch the ordinary errors.
+                "ArithmeticError", "Exception", "IndexError", "KeyError", "LookupError",
+                "NameError", "TypeError", "ValueError", "ZeroDivisionError",
+            )
+        },
+        "isinstance": _isinstance,
+        "range": _range,
+        "str": _str,
+        "sum": _sum,
+    }
+)  # fmt: skip
