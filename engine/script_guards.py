@@ -367,23 +367,37 @@ _TEXT_SAFE = (*_SCALARS, str)
 
 
 def measure(value: Any, limit: int, what: str) -> int:
-    """Size units of `value` (one per scalar or element, one per character), refusing with
-    ScriptBudgetExceeded past `limit` or past MAX_DEPTH levels; stops as soon as it knows,
-    so shared or deeply nested values cost no more than `limit` steps."""
-    total = 0
-    pending: list[tuple[Any, int]] = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            raise ScriptBudgetExceeded(f"{what} is nested deeper than {MAX_DEPTH} levels")
-        total += len(item) if isinstance(item, str | bytes) else 1
+    """Size units of `value` (one per element, one per character of a string), refusing
+    with ScriptBudgetExceeded past `limit`, past MAX_ITEMS elements in all or past
+    MAX_DEPTH levels. It stops as soon as it knows, so a list that holds one big list
+    many times over costs no more than MAX_ITEMS steps."""
+    total = len(value) if isinstance(value, str | bytes) else 1
+    elements = 0
+    level = [value]
+    for _depth in range(MAX_DEPTH + 1):
+        inner: list[Any] = []
+        for container in level:
+            if isinstance(container, dict):
+                children: Any = (*container.keys(), *container.values())
+            elif isinstance(container, list | tuple | set | frozenset):
+                children = container
+            else:
+                continue
+            elements += len(children)
+            if elements > MAX_ITEMS:
+                raise too_large(what)
+            for child in children:
+                if isinstance(child, str | bytes):
+                    total += len(child)
+                else:
+                    total += 1
+                    inner.append(child)
         if total > limit:
             raise too_large(what)
-        if isinstance(item, dict):
-            pending.extend((part, depth + 1) for pair in item.items() for part in pair)
-        elif isinstance(item, list | tuple | set | frozenset):
-            pending.extend((part, depth + 1) for part in item)
-    return total
+        if not inner:
+            return total
+        level = inner
+    raise ScriptBudgetExceeded(f"{what} is nested deeper than {MAX_DEPTH} levels")
 
 
 def checked_text(value: Any) -> Any:

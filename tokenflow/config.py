@@ -25,6 +25,7 @@ class Config:
     worker_interval: float = 1.0
     worker_lease: float = 60.0
     worker_threads: int = 2
+    script_time_budget_ms: float = 100.0
     extra_handlers: tuple[str, ...] = ()
     metrics_token: str | None = None
     metrics_dir: Path | None = None
@@ -58,6 +59,7 @@ class Config:
             "worker_interval": float(env.get("TOKENFLOW_WORKER_INTERVAL", "1")),
             "worker_lease": float(env.get("TOKENFLOW_WORKER_LEASE", "60")),
             "worker_threads": max(1, int(env.get("TOKENFLOW_WORKER_THREADS", "2"))),
+            "script_time_budget_ms": float(env.get("TOKENFLOW_SCRIPT_TIME_BUDGET_MS", "100")),
             "extra_handlers": tuple(
                 m.strip() for m in env.get("TOKENFLOW_EXTRA_HANDLERS", "").split(",") if m.strip()
             ),
