@@ -12,12 +12,13 @@ globals, a frame or a bound method of anything but plain data.
 
 from __future__ import annotations
 
-import builtins
 import operator
 import re
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +32,7 @@ MAX_INT_BITS = 16_384  # an int made by **, * or << (about 4,900 decimal digits)
 MAX_WRITTEN = 1_000_000  # size units (characters, elements) of what a script leaves behind
 MAX_DEPTH = 64  # nesting of what a script leaves behind or turns into a string
 MAX_FORMAT_WIDTH = 1_000  # width or precision in a %-format or an f-string format spec
+MAX_STARRED = 32  # arguments passed as f(*values)
 
 
 class ScriptBudgetExceeded(Exception):
@@ -83,6 +85,41 @@ class Budget:
     def check(self) -> None:
         if self.exceeded is not None:
             raise ScriptBudgetExceeded(self.exceeded)
+
+
+_ACTIVE = threading.local()
+
+
+@contextmanager
+def running(budget: Budget) -> Iterator[Budget]:
+    """Makes `budget` the one that callables handed to builtins (sort keys) tick."""
+    _ACTIVE.budget = budget
+    try:
+        yield budget
+    finally:
+        _ACTIVE.budget = None
+
+
+def ticking(key: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """`key` ticking the running budget once per call: sorted(), min(), max() and
+    list.sort() call it from C, where no loop of the diagram's own ticks."""
+    budget = getattr(_ACTIVE, "budget", None)
+    if key is None or budget is None:
+        return key
+
+    def ticking_key(item: Any) -> Any:
+        budget.tick()
+        return key(item)
+
+    return ticking_key
+
+
+def starred(values: Iterable[Any]) -> tuple[Any, ...]:
+    """`f(*values)`: builtins loop over their arguments in C, so there are few of them."""
+    arguments = tuple(values)
+    if len(arguments) > MAX_STARRED:
+        raise too_large(f"a call with {len(arguments):,} *arguments")
+    return arguments
 
 
 def too_large(what: str) -> ScriptBudgetExceeded:
@@ -220,6 +257,13 @@ def _join(separator: str, method: Callable[..., str]) -> Callable[..., str]:
     return joined
 
 
+def _sort(items: list[Any], method: Callable[..., None]) -> Callable[..., None]:
+    def sort(*, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
+        method(key=ticking(key), reverse=reverse)
+
+    return sort
+
+
 def _extend(items: list[Any], method: Callable[..., None]) -> Callable[..., None]:
     def extended(more: Iterable[Any]) -> None:
         more = list(more)
@@ -240,6 +284,7 @@ _SIZE_CHECKED_METHODS: Mapping[str, Callable[[Any, Any], Callable[..., Any]]] = 
         "replace": _replace,
         "join": _join,
         "extend": _extend,
+        "sort": _sort,
     }
 )
 
@@ -363,7 +408,7 @@ def augmented_item(container: Any, key: Any, operator_: str, value: Any) -> None
 # -- sizes of values ---------------------------------------------------------------------
 
 _SCALARS = (int, float, bool, type(None), Decimal, date, datetime, timedelta)
-_TEXT_SAFE = (*_SCALARS, str)
+TEXT_SAFE = (*_SCALARS, str)
 
 
 def measure(value: Any, limit: int, what: str) -> int:
@@ -402,61 +447,6 @@ def measure(value: Any, limit: int, what: str) -> int:
 
 def checked_text(value: Any) -> Any:
     """An f-string's value: containers are measured before Python turns them into text."""
-    if not isinstance(value, _TEXT_SAFE):
+    if not isinstance(value, TEXT_SAFE):
         measure(value, MAX_STRING, "an f-string")
     return value
-
-
-# -- builtins ----------------------------------------------------------------------------
-
-
-def _range(*args: int) -> range:
-    numbers = range(*args)
-    if len(numbers) > MAX_ITEMS:
-        raise too_large(f"a range of {len(numbers):,} numbers")
-    return numbers
-
-
-def _str(value: Any = "") -> str:
-    if not isinstance(value, _TEXT_SAFE):
-        measure(value, MAX_STRING, "a string")
-    return str(value)
-
-
-def _sum(values: Iterable[Any], start: Any = 0) -> Any:
-    # Summing lists or tuples with a start of [] is quadratic repetition in disguise.
-    if not isinstance(start, int | float | Decimal | timedelta):
-        raise ScriptAccessDenied("sum() adds numbers only in diagram code")
-    return sum(values, start)
-
-
-_WRAPPED_TYPES: Mapping[Any, type] = MappingProxyType({_str: str, _range: range})
-
-
-def _isinstance(value: Any, kinds: Any) -> bool:
-    if isinstance(kinds, tuple):
-        kinds = tuple(_WRAPPED_TYPES.get(kind, kind) for kind in kinds)
-    else:
-        kinds = _WRAPPED_TYPES.get(kinds, kinds)
-    return isinstance(value, kinds)
-
-
-SAFE_BUILTINS: Mapping[str, Any] = MappingProxyType(
-    {
-        **{
-            name: getattr(builtins, name)
-            for name in (
-                "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "frozenset",
-                "int", "len", "list", "map", "max", "min", "reversed", "round", "set", "sorted",
-                "tuple", "zip",
-                # So that scripts can raise and catch the ordinary errors.
-                "ArithmeticError", "Exception", "IndexError", "KeyError", "LookupError",
-                "NameError", "TypeError", "ValueError", "ZeroDivisionError",
-            )
-        },
-        "isinstance": _isinstance,
-        "range": _range,
-        "str": _str,
-        "sum": _sum,
-    }
-)  # fmt: skip

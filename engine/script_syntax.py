@@ -52,7 +52,8 @@ DENIED_NAMES = frozenset(
         "eval", "exec", "compile", "open", "input", "globals", "locals", "vars", "dir",
         "getattr", "setattr", "delattr", "hasattr", "breakpoint", "help", "memoryview",
         "type", "object", "super", "classmethod", "staticmethod", "property", "exit", "quit",
-        "format", "iter", "next", "id", "print", "repr", "ascii", "__builtins__",
+        "format", "iter", "next", "id", "print", "repr", "ascii", "map", "filter",
+        "__builtins__",
     }
 )  # fmt: skip
 _IDENTIFIER_FIELDS = ("id", "attr", "arg", "name")
@@ -193,6 +194,13 @@ class _Guard(ast.NodeTransformer):
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
         self.generic_visit(node)
         node.body.insert(0, ast.copy_location(ast.Expr(_call("_tf_rethrow")), node))
+        return node
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):
+                argument.value = ast.copy_location(_call("_tf_star", argument.value), argument)
         return node
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:

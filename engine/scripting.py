@@ -22,9 +22,9 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from . import script_guards as guards
+from .script_builtins import SAFE_BUILTINS
 from .script_guards import (
     MAX_WRITTEN,
-    SAFE_BUILTINS,
     Budget,
     ScriptAccessDenied,
     ScriptBudgetExceeded,
@@ -62,6 +62,7 @@ _GUARDS: Mapping[str, Any] = MappingProxyType(
         "_tf_augitem": guards.augmented_item,
         "_tf_rethrow": guards.rethrow_if_uncatchable,
         "_tf_text": guards.checked_text,
+        "_tf_star": guards.starred,
     }
 )
 _INJECTED = frozenset(_GUARDS) | {"_tf_tick", "__builtins__"}
@@ -124,7 +125,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     ) -> Any:
         code = _checked_code(_strip_eval_indent(expression), "eval")
         budget = Budget(self.limits)
-        result = eval(code, self._namespace(context, external_context or {}, budget))  # noqa: S307
+        namespace = self._namespace(context, external_context or {}, budget)
+        with guards.running(budget):
+            result = eval(code, namespace)  # noqa: S307  checked and guarded above
         guards.measure(result, MAX_WRITTEN, "the expression's value")
         return result
 
@@ -140,7 +143,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             )
         budget = Budget(self.limits)
         namespace = self._namespace(context, external, budget)
-        exec(code, namespace)  # noqa: S102  checked and guarded above
+        with guards.running(budget):
+            exec(code, namespace)  # noqa: S102  checked and guarded above
         # Even if the script went on after its budget ran out, its task fails.
         budget.check()
         # Like TaskDataEnvironment: new and changed variables land in the task data, deleted

@@ -139,6 +139,17 @@ CORPUS = [
         BUDGET,
     ),
     ("deeply nested data written out", "x = []\nfor i in range(1000):\n    x = [x]", BUDGET),
+    ("map, which loops in C", "list(map(list, [range(100000)] * 1000))", REFUSED),
+    ("filter, which loops in C", "list(filter(bool, range(10)))", REFUSED),
+    ("zip of many sequences", "list(zip(*[range(100000)] * 1000))", BUDGET),
+    ("a set union of many ranges", "set().union(*[range(100000)] * 1000)", BUDGET),
+    ("a sort key that builds lists", "sorted([range(100000)] * 1000, key=list)", BUDGET),
+    ("a max key that builds lists", "max([range(100000)] * 1000, key=list)", BUDGET),
+    (
+        "list.sort with a key that builds lists",
+        "x = [range(100000)] * 1000\nx.sort(key=list)",
+        BUDGET,
+    ),
     ("a big write", "x = 'a' * 900000\ny = 'b' * 900000", BUDGET),
     # -- plain errors ----------------------------------------------------------------
     ("division by zero", "1 / 0", ERROR),
