@@ -16,7 +16,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from .script_guards import (
+from .script_budget import (
     MAX_ITEMS,
     MAX_STARRED,
     MAX_STRING,

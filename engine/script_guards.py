@@ -1,9 +1,9 @@
 """The run-time half of the diagram-code sandbox: what checked code calls instead of Python's
-own attribute access, item access and size-growing operators, and the budgets it runs under.
+own attribute access, item access and size-growing operators.
 
 `engine/script_syntax.py` rewrites every `x.name` into `_tf_getattr(x, "name")`, every `x[k]`
 into `_tf_getitem(x, k)`, the operators that can make huge values (`+ * ** << %`) into calls
-of the functions below, and puts a `_tf_tick()` in every loop and comprehension. What the
+of the functions below, and ticks the budget (`script_budget.py`) in every loop. What the
 rewritten code can touch is therefore decided here, by type, with an allowlist: plain data
 (str, int, float, bool, None, list, tuple, dict, set, frozenset, date, datetime, timedelta,
 Decimal) and a few of their methods. Nothing here hands out a type, a module, a function's
@@ -14,127 +14,22 @@ from __future__ import annotations
 
 import operator
 import re
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-# Sizes no diagram needs and that keep one operation far below the time budget's scale.
-MAX_STRING = 1_000_000  # characters (or bytes) in one string made by diagram code
-MAX_ITEMS = 100_000  # elements in a list or tuple made by repetition, or in a range
-MAX_INT_BITS = 16_384  # an int made by **, * or << (about 4,900 decimal digits)
-MAX_WRITTEN = 1_000_000  # size units (characters, elements) of what a script leaves behind
-MAX_DEPTH = 64  # nesting of what a script leaves behind or turns into a string
-MAX_FORMAT_WIDTH = 1_000  # width or precision in a %-format or an f-string format spec
-MAX_STARRED = 32  # arguments passed as f(*values)
-
-
-class ScriptBudgetExceeded(Exception):
-    """Diagram code went over one of its budgets (time, operations, sizes); the message
-    says which in words."""
-
-
-class ScriptAccessDenied(Exception):
-    """Diagram code reached for an attribute or item that plain data does not offer it."""
-
-
-@dataclass(frozen=True)
-class ScriptLimits:
-    """Budgets of one evaluation of diagram code (a condition, a script, a timer...)."""
-
-    time_budget: float = 0.1  # seconds
-    max_operations: int = 100_000  # loop iterations and comprehension items
-
-    def __post_init__(self) -> None:
-        if self.time_budget <= 0 or self.max_operations <= 0:
-            raise ValueError("script budgets must be positive")
-
-
-class Budget:
-    """One evaluation's budget: `tick` is called once per loop iteration or comprehension
-    item. Once exceeded, every later tick (and `check`) raises again, so code that catches
-    the first exception cannot go on looping."""
-
-    __slots__ = ("deadline", "exceeded", "left", "limits")
-
-    def __init__(self, limits: ScriptLimits) -> None:
-        self.limits = limits
-        self.left = limits.max_operations
-        self.deadline = time.perf_counter() + limits.time_budget
-        self.exceeded: str | None = None
-
-    def tick(self) -> bool:
-        self.left -= 1
-        if self.left < 0 or time.perf_counter() > self.deadline:
-            if self.exceeded is None:
-                self.exceeded = (
-                    f"the script ran more than {self.limits.max_operations:,} loop iterations"
-                    if self.left < 0
-                    else f"the script ran longer than {self.limits.time_budget * 1000:g} ms"
-                )
-            self.left = -1
-        self.check()
-        return True
-
-    def check(self) -> None:
-        if self.exceeded is not None:
-            raise ScriptBudgetExceeded(self.exceeded)
-
-
-_ACTIVE = threading.local()
-
-
-@contextmanager
-def running(budget: Budget) -> Iterator[Budget]:
-    """Makes `budget` the one that callables handed to builtins (sort keys) tick."""
-    _ACTIVE.budget = budget
-    try:
-        yield budget
-    finally:
-        _ACTIVE.budget = None
-
-
-def ticking(key: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """`key` ticking the running budget once per call: sorted(), min(), max() and
-    list.sort() call it from C, where no loop of the diagram's own ticks."""
-    budget = getattr(_ACTIVE, "budget", None)
-    if key is None or budget is None:
-        return key
-
-    def ticking_key(item: Any) -> Any:
-        budget.tick()
-        return key(item)
-
-    return ticking_key
-
-
-def starred(values: Iterable[Any]) -> tuple[Any, ...]:
-    """`f(*values)`: builtins loop over their arguments in C, so there are few of them."""
-    arguments = tuple(values)
-    if len(arguments) > MAX_STARRED:
-        raise too_large(f"a call with {len(arguments):,} *arguments")
-    return arguments
-
-
-def too_large(what: str) -> ScriptBudgetExceeded:
-    return ScriptBudgetExceeded(f"{what} would be too large")
-
-
-def rethrow_if_uncatchable() -> None:
-    """First statement of every `except` block: diagram code may handle its own errors,
-    never a budget or a refusal (and nothing that is not an Exception)."""
-    caught = sys.exc_info()[1]
-    if isinstance(caught, ScriptBudgetExceeded | ScriptAccessDenied) or not isinstance(
-        caught, Exception
-    ):
-        raise caught  # type: ignore[misc]
-
+from .script_budget import (
+    MAX_FORMAT_WIDTH,
+    MAX_INT_BITS,
+    MAX_ITEMS,
+    MAX_STRING,
+    ScriptAccessDenied,
+    measure,
+    ticking,
+    too_large,
+)
 
 # -- attributes and items ----------------------------------------------------------------
 
@@ -383,7 +278,6 @@ _BINARY: Mapping[str, Callable[[Any, Any], Any]] = MappingProxyType(
         "@": operator.imatmul,
     }
 )
-AUGMENTED_OPERATORS = frozenset(_BINARY)
 
 
 def augmented(operator_: str, left: Any, right: Any) -> Any:
@@ -403,50 +297,3 @@ def augmented(operator_: str, left: Any, right: Any) -> Any:
 def augmented_item(container: Any, key: Any, operator_: str, value: Any) -> None:
     """`container[key] op= value` with the guards of `container[key]` and of `op`."""
     container[key] = augmented(operator_, guarded_getitem(container, key), value)
-
-
-# -- sizes of values ---------------------------------------------------------------------
-
-_SCALARS = (int, float, bool, type(None), Decimal, date, datetime, timedelta)
-TEXT_SAFE = (*_SCALARS, str)
-
-
-def measure(value: Any, limit: int, what: str) -> int:
-    """Size units of `value` (one per element, one per character of a string), refusing
-    with ScriptBudgetExceeded past `limit`, past MAX_ITEMS elements in all or past
-    MAX_DEPTH levels. It stops as soon as it knows, so a list that holds one big list
-    many times over costs no more than MAX_ITEMS steps."""
-    total = len(value) if isinstance(value, str | bytes) else 1
-    elements = 0
-    level = [value]
-    for _depth in range(MAX_DEPTH + 1):
-        inner: list[Any] = []
-        for container in level:
-            if isinstance(container, dict):
-                children: Any = (*container.keys(), *container.values())
-            elif isinstance(container, list | tuple | set | frozenset):
-                children = container
-            else:
-                continue
-            elements += len(children)
-            if elements > MAX_ITEMS:
-                raise too_large(what)
-            for child in children:
-                if isinstance(child, str | bytes):
-                    total += len(child)
-                else:
-                    total += 1
-                    inner.append(child)
-        if total > limit:
-            raise too_large(what)
-        if not inner:
-            return total
-        level = inner
-    raise ScriptBudgetExceeded(f"{what} is nested deeper than {MAX_DEPTH} levels")
-
-
-def checked_text(value: Any) -> Any:
-    """An f-string's value: containers are measured before Python turns them into text."""
-    if not isinstance(value, TEXT_SAFE):
-        measure(value, MAX_STRING, "an f-string")
-    return value

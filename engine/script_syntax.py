@@ -1,6 +1,7 @@
 """The compile-time half of the diagram-code sandbox: which Python syntax diagram code may
 use (an allowlist), and the rewrite that routes its attribute and item access, its
-size-growing operators and its loops through `engine/script_guards.py`.
+size-growing operators and its loops through `engine/script_guards.py` and
+`engine/script_budget.py`.
 
 Refused, and why: `def`, `lambda` and `class` make functions and types (recursion, objects
 with frames and globals); `import`, `global`, `nonlocal`; `with` (context managers are
@@ -20,7 +21,8 @@ import functools
 from collections.abc import Iterator
 from types import CodeType
 
-from .script_guards import ATTRIBUTE_NAMES, MAX_FORMAT_WIDTH
+from .script_budget import MAX_FORMAT_WIDTH
+from .script_guards import ATTRIBUTE_NAMES
 
 ALLOWED_NODES = frozenset(
     {

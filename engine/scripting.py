@@ -2,10 +2,11 @@
 multi-instance expressions.
 
 A diagram is data that analysts edit in a browser, so its code is untrusted. It is checked
-against an allowlist of syntax and rewritten (`engine/script_syntax.py`) so that every
-attribute and item access, every size-growing operator and every loop iteration goes
-through a guard (`engine/script_guards.py`); it runs with a small set of builtins, on plain
-data, under a time budget, an operation budget and size limits. Whatever diagram code
+against an allowlist of syntax and rewritten (`script_syntax.py`) so that every attribute
+and item access and every size-growing operator goes through a guard (`script_guards.py`)
+and every loop iteration ticks a budget (`script_budget.py`); it runs with a small set of
+builtins (`script_builtins.py`), on plain data, under a time budget, an operation budget
+and size limits. Whatever diagram code
 reaches for beyond that raises ScriptAccessDenied; whatever goes over a budget raises
 ScriptBudgetExceeded; SpiffWorkflow turns both into a task error naming the element.
 """
@@ -21,15 +22,16 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from . import script_budget as budgets
 from . import script_guards as guards
-from .script_builtins import SAFE_BUILTINS
-from .script_guards import (
+from .script_budget import (
     MAX_WRITTEN,
     Budget,
     ScriptAccessDenied,
     ScriptBudgetExceeded,
     ScriptLimits,
 )
+from .script_builtins import SAFE_BUILTINS
 from .script_syntax import analyse
 
 __all__ = [
@@ -60,9 +62,9 @@ _GUARDS: Mapping[str, Any] = MappingProxyType(
         "_tf_mod": guards.guarded_mod,
         "_tf_aug": guards.augmented,
         "_tf_augitem": guards.augmented_item,
-        "_tf_rethrow": guards.rethrow_if_uncatchable,
-        "_tf_text": guards.checked_text,
-        "_tf_star": guards.starred,
+        "_tf_rethrow": budgets.rethrow_if_uncatchable,
+        "_tf_text": budgets.checked_text,
+        "_tf_star": budgets.starred,
     }
 )
 _INJECTED = frozenset(_GUARDS) | {"_tf_tick", "__builtins__"}
@@ -126,9 +128,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         code = _checked_code(_strip_eval_indent(expression), "eval")
         budget = Budget(self.limits)
         namespace = self._namespace(context, external_context or {}, budget)
-        with guards.running(budget):
+        with budgets.running(budget):
             result = eval(code, namespace)  # noqa: S307  checked and guarded above
-        guards.measure(result, MAX_WRITTEN, "the expression's value")
+        budgets.measure(result, MAX_WRITTEN, "the expression's value")
         return result
 
     def execute(
@@ -143,7 +145,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             )
         budget = Budget(self.limits)
         namespace = self._namespace(context, external, budget)
-        with guards.running(budget):
+        with budgets.running(budget):
             exec(code, namespace)  # noqa: S102  checked and guarded above
         # Even if the script went on after its budget ran out, its task fails.
         budget.check()
@@ -154,7 +156,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             for key, value in namespace.items()
             if key not in predefined and key not in _INJECTED and not callable(value)
         }
-        guards.measure(kept, MAX_WRITTEN, "what the script writes")
+        budgets.measure(kept, MAX_WRITTEN, "what the script writes")
         context.clear()
         context.update(kept)
         return True
