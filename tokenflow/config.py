@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 ROLES = ("customer", "proofing_agent", "support", "finance", "analyst", "admin")
 
 
+class Secret:
+    """A key that is no plain attribute: its value lives in a closure, `reveal()` gives it to
+    the composition root, and its repr hides it. Code that walks objects by their
+    attributes (a log formatter, a debugger dump, diagram code that escaped its sandbox)
+    meets no key on the way; a caller that knows to call `reveal()` still gets it."""
+
+    __slots__ = ("reveal",)
+
+    def __init__(self, value: str) -> None:
+        self.reveal: Callable[[], str] = lambda: value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
 @dataclass(frozen=True)
 class Config:
     instance_dir: Path
     database_url: str
-    secret_key: str
-    seed_key: str
+    secret_key: Secret
+    seed_key: Secret
     smtp_host: str | None
     smtp_port: int | None
     mail_from: str
@@ -49,8 +64,10 @@ class Config:
         values: dict[str, object] = {
             "instance_dir": instance,
             "database_url": env.get("TOKENFLOW_DATABASE_URL", default_db),
-            "secret_key": env.get("TOKENFLOW_SECRET_KEY") or _secret_file(instance, "secret_key"),
-            "seed_key": env.get("TOKENFLOW_SEED_KEY") or _secret_file(instance, "seed_key"),
+            "secret_key": Secret(
+                env.get("TOKENFLOW_SECRET_KEY") or _secret_file(instance, "secret_key")
+            ),
+            "seed_key": Secret(env.get("TOKENFLOW_SEED_KEY") or _secret_file(instance, "seed_key")),
             "smtp_host": env.get("TOKENFLOW_SMTP_HOST") or None,
             "smtp_port": int(smtp_port) if smtp_port else None,
             "mail_from": env.get("TOKENFLOW_MAIL_FROM", "no-reply@tokenflow.local"),

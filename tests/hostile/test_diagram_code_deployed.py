@@ -14,6 +14,9 @@ import secrets
 import threading
 import time
 import traceback
+from collections import deque
+from contextlib import suppress
+from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from xml.sax.saxutils import escape
 
 import pytest
@@ -106,7 +109,12 @@ def system(config: Config):
 @pytest.fixture
 def secret_values(system, canary: str) -> list[str]:
     seed_key = system.services.seed_key
-    return [system.config.secret_key, system.config.seed_key, seed_key.hex(), canary]
+    return [
+        system.config.secret_key.reveal(),
+        system.config.seed_key.reveal(),
+        seed_key.hex(),
+        canary,
+    ]
 
 
 def everything_stored(system) -> str:
@@ -233,3 +241,61 @@ def test_the_script_time_budget_comes_from_the_environment(tmp_path):
     system = build_system(Config.from_env(env))
     assert system.engine.script_engine.environment.limits.time_budget == 0.25
     system.close()
+
+
+def plain_values_reachable_from(root: object, limit: int = 500_000) -> list[str | bytes]:
+    """Strings and bytes reachable from `root` through attributes, slots and container
+    items: the walk of the issue's escape (`current_app.extensions[...]...`). Modules and
+    functions are not followed: a module leads to everything, and a closure's cells are
+    where keys are kept now (see the report on defense in depth)."""
+    stop = (ModuleType, type, FunctionType, MethodType, BuiltinFunctionType)
+    found: list[str | bytes] = []
+    seen: set[int] = set()
+    pending = [root]
+    while pending and len(seen) < limit:
+        obj = pending.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        # An object that refuses to be looked into holds nothing the walk could read.
+        with suppress(Exception):
+            found.extend(_step(obj, pending, stop))
+    assert not pending, "the walk was cut short: raise the limit"
+    return found
+
+
+def _step(obj: object, pending: list, stop: tuple) -> list[str | bytes]:
+    if isinstance(obj, stop):
+        return []
+    if isinstance(obj, str | bytes | bytearray):
+        return [obj]
+    if isinstance(obj, dict):
+        pending.extend(obj.keys())
+        pending.extend(obj.values())
+    elif isinstance(obj, list | tuple | set | frozenset | deque):
+        pending.extend(obj)
+    attributes = getattr(obj, "__dict__", None)
+    if isinstance(attributes, dict):
+        pending.extend(attributes.values())
+    for cls in type(obj).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            pending.append(getattr(obj, slot, None))
+    return []
+
+
+def test_no_key_is_a_plain_value_in_the_objects_request_code_can_walk_to(system):
+    app = create_app(system.config, system)
+    assert app.test_client().get("/healthz").status_code == 200
+    keys = [
+        system.config.secret_key.reveal(),
+        system.config.seed_key.reveal(),
+        system.services.seed_key,
+        system.services.seed_key.hex(),
+    ]
+    with app.test_request_context():  # proxies met on the way (current_app) resolve
+        values = plain_values_reachable_from(app)
+    assert len(values) > 100
+    for key in keys:
+        assert not any(
+            key in value for value in values if isinstance(value, str) == isinstance(key, str)
+        )
