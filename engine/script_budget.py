@@ -169,6 +169,26 @@ def measure(value: Any, limit: int, what: str) -> int:
     raise ScriptBudgetExceeded(f"{what} is nested deeper than {MAX_DEPTH} levels")
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def comparable(value: Any) -> Any:
+    """`value`, once measured if it is a container: comparing or hashing one walks it in C
+    in one call, and a value that holds one big value many times over (`x = [x, x]`
+    repeated) would make that call endless, or a tuple nested 100,000 deep crash it."""
+    if type(value) in _CONTAINERS:
+        measure(value, sys.maxsize, "a compared or hashed value")
+    return value
+
+
+def compared_in(container: Any) -> Any:
+    """The right side of `in`: a list or tuple compares its elements to the left side; a
+    dict or set only hashes it, so it need not be walked."""
+    if type(container) in (list, tuple):
+        measure(container, sys.maxsize, "a searched value")
+    return container
+
+
 def checked_text(value: Any) -> Any:
     """An f-string's value: containers are measured before Python turns them into text."""
     if not isinstance(value, TEXT_SAFE):

@@ -10,7 +10,7 @@ attributes, frames, modules, files or the interpreter (`type`, `getattr`, `vars`
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -22,6 +22,7 @@ from .script_budget import (
     MAX_STRING,
     TEXT_SAFE,
     ScriptAccessDenied,
+    comparable,
     measure,
     ticking,
     too_large,
@@ -53,7 +54,7 @@ def _sum(values: Iterable[Any], start: Any = 0) -> Any:
 def _sorted(
     values: Iterable[Any], *, key: Callable[[Any], Any] | None = None, reverse: bool = False
 ) -> list[Any]:
-    return sorted(values, key=ticking(key), reverse=reverse)
+    return sorted(comparable(list(values)), key=ticking(key), reverse=reverse)
 
 
 def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,18 +64,24 @@ def _extreme(pick: Callable[..., Any]) -> Callable[..., Any]:
         options: dict[str, Any] = {"key": ticking(key)}
         if default is not _NO_DEFAULT:
             options["default"] = default
-        return pick(*args, **options)
+        values = comparable(list(args[0] if len(args) == 1 else args))
+        return pick(values, **options)
 
     return extreme
 
 
-def _zip(*iterables: Iterable[Any], strict: bool = False) -> Any:
+def _zip(*iterables: Iterable[Any], strict: bool = False) -> Iterator[tuple[Any, ...]]:
     if len(iterables) > MAX_STARRED:
         raise too_large(f"a zip of {len(iterables):,} sequences")
-    return zip(*iterables, strict=strict)
+    # Each tuple is new, made of values that may be big: measured like any other tuple.
+    return (comparable(group) for group in zip(*iterables, strict=strict))
 
 
-_WRAPPED_TYPES: Mapping[Any, type] = MappingProxyType({_str: str, _range: range})
+def _tuple(values: Iterable[Any] = ()) -> tuple[Any, ...]:
+    return comparable(tuple(values))
+
+
+_WRAPPED_TYPES: Mapping[Any, type] = MappingProxyType({_str: str, _range: range, _tuple: tuple})
 
 
 def _isinstance(value: Any, kinds: Any) -> bool:
@@ -91,7 +98,7 @@ SAFE_BUILTINS: Mapping[str, Any] = MappingProxyType(
             name: getattr(builtins, name)
             for name in (
                 "abs", "all", "any", "bool", "dict", "enumerate", "float", "frozenset", "int",
-                "len", "list", "reversed", "round", "set", "tuple",
+                "len", "list", "reversed", "round", "set",
                 # So that scripts can raise and catch the ordinary errors.
                 "ArithmeticError", "Exception", "IndexError", "KeyError", "LookupError",
                 "NameError", "TypeError", "ValueError", "ZeroDivisionError",
@@ -104,6 +111,7 @@ SAFE_BUILTINS: Mapping[str, Any] = MappingProxyType(
         "sorted": _sorted,
         "str": _str,
         "sum": _sum,
+        "tuple": _tuple,
         "zip": _zip,
     }
 )  # fmt: skip

@@ -26,6 +26,7 @@ from .script_budget import (
     MAX_ITEMS,
     MAX_STRING,
     ScriptAccessDenied,
+    comparable,
     measure,
     ticking,
     too_large,
@@ -92,10 +93,8 @@ def guarded_getattr(obj: Any, name: str) -> Any:
             f"'{type(obj).__name__}' offers diagram code no attribute '.{name}'"
         )
     value = getattr(obj, name)
-    checked = _SIZE_CHECKED_METHODS.get(name)
-    if checked is not None and type(obj) in (str, list):
-        return checked(obj, value)
-    return value
+    checked = _CHECKED_METHODS.get((type(obj), name))
+    return value if checked is None else checked(obj, value)
 
 
 def guarded_getitem(obj: Any, key: Any) -> Any:
@@ -154,6 +153,7 @@ def _join(separator: str, method: Callable[..., str]) -> Callable[..., str]:
 
 def _sort(items: list[Any], method: Callable[..., None]) -> Callable[..., None]:
     def sort(*, key: Callable[[Any], Any] | None = None, reverse: bool = False) -> None:
+        comparable(items)
         method(key=ticking(key), reverse=reverse)
 
     return sort
@@ -169,18 +169,40 @@ def _extend(items: list[Any], method: Callable[..., None]) -> Callable[..., None
     return extended
 
 
-_SIZE_CHECKED_METHODS: Mapping[str, Callable[[Any, Any], Callable[..., Any]]] = MappingProxyType(
-    {
-        "center": _padding,
-        "ljust": _padding,
-        "rjust": _padding,
-        "zfill": _padding,
-        "expandtabs": _expandtabs,
-        "replace": _replace,
-        "join": _join,
-        "extend": _extend,
-        "sort": _sort,
-    }
+def _comparing(container: Any, method: Callable[..., Any]) -> Callable[..., Any]:
+    # These compare elements (or, for a dict's pairs, hash them) in C: a container that
+    # holds one big value many times over would make that one endless call.
+    def compared(*args: Any) -> Any:
+        comparable(container)
+        for argument in args:
+            comparable(argument)
+        return method(*args)
+
+    return compared
+
+
+def _popitem(mapping: dict[Any, Any], method: Callable[[], Any]) -> Callable[[], Any]:
+    def popped() -> Any:
+        return comparable(method())  # the pair is a new tuple: measured like any other
+
+    return popped
+
+
+_CHECKED_METHODS: Mapping[tuple[type, str], Callable[[Any, Any], Callable[..., Any]]] = (
+    MappingProxyType(
+        {
+            **{(str, name): _padding for name in ("center", "ljust", "rjust", "zfill")},
+            (str, "expandtabs"): _expandtabs,
+            (str, "replace"): _replace,
+            (str, "join"): _join,
+            (list, "extend"): _extend,
+            (list, "sort"): _sort,
+            **{(list, name): _comparing for name in ("count", "index", "remove")},
+            **{(tuple, name): _comparing for name in ("count", "index")},
+            (dict, "items"): _comparing,
+            (dict, "popitem"): _popitem,
+        }
+    )
 )
 
 

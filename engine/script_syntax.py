@@ -198,6 +198,24 @@ class _Guard(ast.NodeTransformer):
         node.body.insert(0, ast.copy_location(ast.Expr(_call("_tf_rethrow")), node))
         return node
 
+    def visit_Tuple(self, node: ast.Tuple) -> ast.AST:
+        # A new tuple of values is measured: hashing and comparing tuples recurse in C.
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load) or all(
+            isinstance(element, ast.Constant) for element in node.elts
+        ):
+            return node
+        return ast.copy_location(_call("_tf_tuple", node), node)
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        node.left = _measured(node.left, "_tf_cmp")
+        node.comparators = [
+            _measured(value, "_tf_in" if isinstance(op, ast.In | ast.NotIn) else "_tf_cmp")
+            for op, value in zip(node.ops, node.comparators, strict=True)
+        ]
+        return node
+
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
         for argument in node.args:
@@ -209,6 +227,12 @@ class _Guard(ast.NodeTransformer):
         self.generic_visit(node)
         node.value = ast.copy_location(_call("_tf_text", node.value), node.value)
         return node
+
+
+def _measured(value: ast.expr, helper: str) -> ast.expr:
+    if isinstance(value, ast.Constant):
+        return value
+    return ast.copy_location(_call(helper, value), value)
 
 
 def _slice_call(key: ast.expr) -> ast.expr:

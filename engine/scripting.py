@@ -65,6 +65,9 @@ _GUARDS: Mapping[str, Any] = MappingProxyType(
         "_tf_rethrow": budgets.rethrow_if_uncatchable,
         "_tf_text": budgets.checked_text,
         "_tf_star": budgets.starred,
+        "_tf_tuple": budgets.comparable,
+        "_tf_cmp": budgets.comparable,
+        "_tf_in": budgets.compared_in,
     }
 )
 _INJECTED = frozenset(_GUARDS) | {"_tf_tick", "__builtins__"}

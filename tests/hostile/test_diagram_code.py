@@ -32,6 +32,8 @@ match s:
     case str(format=f):
         r = f(now)"""
 RUNAWAY = "x = 0\nwhile x >= 0:\n    x += 1"
+SHARED = "x = [1]\nfor i in range(60):\n    x = [x, x]\n"
+SHARED_TWICE = SHARED + "y = [1]\nfor i in range(60):\n    y = [y, y]\n"
 
 # (name, source, what must happen). Sources that are expressions run as conditions too.
 CORPUS = [
@@ -148,6 +150,48 @@ CORPUS = [
     (
         "list.sort with a key that builds lists",
         "x = [range(100000)] * 1000\nx.sort(key=list)",
+        BUDGET,
+    ),
+    ("comparing two lists that hold themselves over and over", SHARED_TWICE + "r = x == y", BUDGET),
+    ("sorting lists that hold themselves over and over", SHARED + "y = sorted([x, x])", BUDGET),
+    (
+        "hashing a tuple that holds itself over and over",
+        "t = (1,)\nfor i in range(60):\n    t = (t, t)\ns = {t}",
+        BUDGET,
+    ),
+    (
+        "doubling a tuple through dict items",
+        "p = (1, 1)\nfor i in range(60):\n    p = list({p: p}.items())[0]",
+        BUDGET,
+    ),
+    (
+        "doubling a tuple through popitem",
+        "p = (1, 1)\nfor i in range(60):\n    p = {p: p}.popitem()",
+        BUDGET,
+    ),
+    (
+        "doubling a tuple through zip",
+        "p = 1\nfor i in range(60):\n    p = list(zip([p], [p]))[0]\ns = {p}",
+        BUDGET,
+    ),
+    (
+        "doubling a tuple through repetition",
+        "p = (1,)\nfor i in range(60):\n    p = (p,) * 2\ns = {p}",
+        BUDGET,
+    ),
+    (
+        "a tuple nested 100,000 deep, hashed",
+        "t = ()\nfor i in range(100000):\n    t = (t,)\ns = {t}",
+        BUDGET,
+    ),
+    (
+        "searching a list of one big list repeated",
+        "x = [list(range(100000))] * 100000\nr = [1] in x",
+        BUDGET,
+    ),
+    (
+        "counting in a list of one big list repeated",
+        "x = [list(range(1000))] * 1000\nr = x.count([0])",
         BUDGET,
     ),
     ("a big write", "x = 'a' * 900000\ny = 'b' * 900000", BUDGET),
