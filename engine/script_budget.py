@@ -11,8 +11,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -49,6 +48,9 @@ class ScriptLimits:
             raise ValueError("script budgets must be positive")
 
 
+_ACTIVE = threading.local()
+
+
 class Budget:
     """One evaluation's budget: `tick` is called once per loop iteration or comprehension
     item. Once exceeded, every later tick (and `check`) raises again, so code that catches
@@ -61,6 +63,14 @@ class Budget:
         self.left = limits.max_operations
         self.deadline = time.perf_counter() + limits.time_budget
         self.exceeded: str | None = None
+
+    def __enter__(self) -> Budget:
+        # The budget that callables handed to builtins (sort keys) tick, in this thread.
+        _ACTIVE.budget = self
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _ACTIVE.budget = None
 
     def tick(self) -> bool:
         self.left -= 1
@@ -78,19 +88,6 @@ class Budget:
     def check(self) -> None:
         if self.exceeded is not None:
             raise ScriptBudgetExceeded(self.exceeded)
-
-
-_ACTIVE = threading.local()
-
-
-@contextmanager
-def running(budget: Budget) -> Iterator[Budget]:
-    """Makes `budget` the one that callables handed to builtins (sort keys) tick."""
-    _ACTIVE.budget = budget
-    try:
-        yield budget
-    finally:
-        _ACTIVE.budget = None
 
 
 def ticking(key: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
@@ -135,12 +132,19 @@ _SCALARS = (int, float, bool, type(None), Decimal, date, datetime, timedelta)
 TEXT_SAFE = (*_SCALARS, str)
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
 def measure(value: Any, limit: int, what: str) -> int:
     """Size units of `value` (one per element, one per character of a string), refusing
     with ScriptBudgetExceeded past `limit`, past MAX_ITEMS elements in all or past
     MAX_DEPTH levels. It stops as soon as it knows, so a list that holds one big list
     many times over costs no more than MAX_ITEMS steps."""
     total = len(value) if isinstance(value, str | bytes) else 1
+    if not isinstance(value, _CONTAINERS):
+        if total > limit:
+            raise too_large(what)
+        return total
     elements = 0
     level = [value]
     for _depth in range(MAX_DEPTH + 1):
@@ -167,9 +171,6 @@ def measure(value: Any, limit: int, what: str) -> int:
             return total
         level = inner
     raise ScriptBudgetExceeded(f"{what} is nested deeper than {MAX_DEPTH} levels")
-
-
-_CONTAINERS = (list, tuple, dict, set, frozenset)
 
 
 def comparable(value: Any) -> Any:

@@ -131,7 +131,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         code = _checked_code(_strip_eval_indent(expression), "eval")
         budget = Budget(self.limits)
         namespace = self._namespace(context, external_context or {}, budget)
-        with budgets.running(budget):
+        with budget:
             result = eval(code, namespace)  # noqa: S307  checked and guarded above
         budgets.measure(result, MAX_WRITTEN, "the expression's value")
         return result
@@ -148,7 +148,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             )
         budget = Budget(self.limits)
         namespace = self._namespace(context, external, budget)
-        with budgets.running(budget):
+        with budget:
             exec(code, namespace)  # noqa: S102  checked and guarded above
         # Even if the script went on after its budget ran out, its task fails.
         budget.check()
