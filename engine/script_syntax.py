@@ -59,6 +59,7 @@ DENIED_NAMES = frozenset(
     }
 )  # fmt: skip
 _IDENTIFIER_FIELDS = ("id", "attr", "arg", "name")
+MAX_FSTRING_FIELDS = 50
 _GUARDED_OPERATORS: dict[type[ast.operator], str] = {
     ast.Add: "_tf_add", ast.Mult: "_tf_mul", ast.Pow: "_tf_pow", ast.LShift: "_tf_lshift",
     ast.Mod: "_tf_mod",
@@ -117,8 +118,15 @@ def _problems(tree: ast.AST) -> Iterator[tuple[int, str]]:
                 yield line, f"{where}: attributes cannot be assigned or deleted"
         elif isinstance(node, ast.FormattedValue) and node.format_spec is not None:
             yield from _format_spec_problems(node.format_spec, line)
+        elif isinstance(node, ast.JoinedStr) and _fields(node) > MAX_FSTRING_FIELDS:
+            # Each value may be a string of MAX_STRING characters: their number is bounded.
+            yield line, f"{where}: an f-string with more than {MAX_FSTRING_FIELDS} values"
         elif isinstance(node, ast.While) and _runs_forever(node):
             yield line, f"{where}: this 'while' loop has no 'break' and never ends"
+
+
+def _fields(text: ast.JoinedStr) -> int:
+    return sum(isinstance(value, ast.FormattedValue) for value in text.values)
 
 
 def _format_spec_problems(spec: ast.expr, line: int) -> Iterator[tuple[int, str]]:

@@ -125,6 +125,8 @@ CORPUS = [
     ("list doubling with +=", "x = [1]\nfor i in range(64):\n    x += x", BUDGET),
     ("a %-format width", "'%100000000d' % 1", BUDGET),
     ("an f-string width", "f'{1:>100000000}'", REFUSED),
+    ("an f-string of many big values", "s = 'a' * 1000000\nt = f'" + "{s}" * 1000 + "'", REFUSED),
+    ("a %-format of many big values", "s = ('a' * 1000000,) * 1000\nt = '%s' * 1000 % s", BUDGET),
     (
         "a shared list turned into a string",
         "x = [1]\nfor i in range(60):\n    x = [x, x]\ns = str(x)",
