@@ -25,6 +25,13 @@ class Secret:
     def __repr__(self) -> str:
         return "Secret('***')"
 
+    def __str__(self) -> str:
+        # Loud rather than a key silently made of the placeholder text.
+        raise TypeError("a Secret is not text: call reveal() where the key is needed")
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
 
 @dataclass(frozen=True)
 class Config:

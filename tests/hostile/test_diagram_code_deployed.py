@@ -299,3 +299,10 @@ def test_no_key_is_a_plain_value_in_the_objects_request_code_can_walk_to(system)
         assert not any(
             key in value for value in values if isinstance(value, str) == isinstance(key, str)
         )
+
+
+def test_a_configured_key_shows_in_no_repr_and_refuses_to_become_text(config: Config):
+    key = config.secret_key.reveal()
+    assert key and key not in repr(config)
+    with pytest.raises(TypeError, match="reveal"):
+        f"{config.seed_key}"
