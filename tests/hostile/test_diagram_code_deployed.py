@@ -24,10 +24,13 @@ from sqlalchemy import select, text
 
 from engine.actors import Actor
 from engine.db import unit_of_work
+from engine.errors import DefinitionInvalid
 from engine.models import Base, Incident
+from engine.simulate import Scenario, dry_run
 from tests.hostile.conftest import PASSWORD, bearer
 from tests.hostile.test_diagram_code import ISSUE_MATCH_ESCAPE, RUNAWAY
 from tokenflow.config import Config
+from tokenflow.schema import metadata
 from tokenflow.system import build_system
 from web.accounts import create_user
 from web.app import create_app
@@ -306,3 +309,33 @@ def test_a_configured_key_shows_in_no_repr_and_refuses_to_become_text(config: Co
     assert key and key not in repr(config)
     with pytest.raises(TypeError, match="reveal"):
         f"{config.seed_key}"
+
+
+def dry_run_of(system, kind: str, source: str) -> object:
+    return dry_run(
+        [("draft.bpmn", hostile_bpmn("draft", kind, source))],
+        Scenario(),
+        source=system.session_factory,
+        registry=system.engine.registry,
+        roles=system.engine.roles,
+        services=system.services,
+        metadata=metadata,
+    )
+
+
+def test_a_dry_run_refuses_the_issues_escape_before_it_runs(system):
+    with pytest.raises(DefinitionInvalid) as refused:
+        dry_run_of(system, "script", ISSUE_MATCH_ESCAPE)
+    assert "'match' is not allowed" in str(refused.value.problems)
+
+
+def test_a_dry_run_of_a_runaway_script_stops_with_its_budget(system):
+    started = time.perf_counter()
+    try:
+        result = dry_run_of(system, "script", RUNAWAY)
+    except Exception as err:  # today the dry run raises; later it may show the failure
+        outcome = "".join(traceback.format_exception(err))
+    else:
+        outcome = repr(result)
+    assert time.perf_counter() - started < 5
+    assert "the script ran" in outcome
