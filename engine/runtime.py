@@ -69,8 +69,9 @@ class Engine:
         self.session_factory = session_factory
         self.registry = registry
         self.roles = frozenset(roles)
-        self.stepper = Stepper(registry, settings or StepSettings(), services)
-        self.script_engine = RestrictedScriptEngine(clock=clock.now)
+        settings = settings or StepSettings()
+        self.stepper = Stepper(registry, settings, services)
+        self.script_engine = RestrictedScriptEngine(clock=clock.now, limits=settings.script_limits)
         self.specs = definitions.SpecCache()
         self.cache = WorkflowCache(cache_capacity)
         self.services = services

@@ -1,16 +1,19 @@
-"""Restricted evaluation of the Python that BPMN diagrams carry: conditions, scripts, timers.
+"""Restricted evaluation of the Python that BPMN diagrams carry: conditions, scripts, timers,
+multi-instance expressions.
 
-SpiffWorkflow runs diagram code with plain eval/exec. A diagram is data that analysts edit,
-so its code must not import modules or reach interpreter internals: every source is checked
-on its syntax tree before it runs, and it runs with a small whitelist of builtins.
+A diagram is data that analysts edit in a browser, so its code is untrusted. It is checked
+against an allowlist of syntax and rewritten (`script_syntax.py`) so that every attribute
+and item access and every size-growing operator goes through a guard (`script_guards.py`)
+and every loop iteration ticks a budget (`script_budget.py`); it runs with a small set of
+builtins (`script_builtins.py`), on plain data, under a time budget, an operation budget
+and size limits. Whatever diagram code
+reaches for beyond that raises ScriptAccessDenied; whatever goes over a budget raises
+ScriptBudgetExceeded; SpiffWorkflow turns both into a task error naming the element.
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
-import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import CodeType, MappingProxyType
 from typing import Any
@@ -19,54 +22,55 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from . import script_budget as budgets
+from . import script_guards as guards
+from .script_budget import (
+    MAX_WRITTEN,
+    Budget,
+    ScriptAccessDenied,
+    ScriptBudgetExceeded,
+    ScriptLimits,
+)
+from .script_builtins import SAFE_BUILTINS
+from .script_syntax import analyse
+
+__all__ = [
+    "SAFE_BUILTINS",
+    "RestrictedEnvironment",
+    "RestrictedScriptEngine",
+    "ScriptAccessDenied",
+    "ScriptBudgetExceeded",
+    "ScriptLimits",
+    "UnsafeScriptError",
+    "check_expression",
+    "check_script",
+]
+
 Clock = Callable[[], datetime]
 
-SAFE_BUILTINS: Mapping[str, Any] = MappingProxyType(
+# What the rewritten code calls; diagram code cannot name them (names may not start with
+# "_"), and they are put into the namespace after the task data so that no data replaces them.
+_GUARDS: Mapping[str, Any] = MappingProxyType(
     {
-        name: getattr(builtins, name)
-        for name in (
-            "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "int",
-            "isinstance", "len", "list", "map", "max", "min", "range", "reversed", "round",
-            "set", "sorted", "str", "sum", "tuple", "zip",
-            # So that scripts can raise and catch the ordinary errors.
-            "ArithmeticError", "Exception", "IndexError", "KeyError", "LookupError",
-            "TypeError", "ValueError", "ZeroDivisionError",
-        )
+        "_tf_getattr": guards.guarded_getattr,
+        "_tf_getitem": guards.guarded_getitem,
+        "_tf_slice": slice,
+        "_tf_add": guards.guarded_add,
+        "_tf_mul": guards.guarded_mul,
+        "_tf_pow": guards.guarded_pow,
+        "_tf_lshift": guards.guarded_lshift,
+        "_tf_mod": guards.guarded_mod,
+        "_tf_aug": guards.augmented,
+        "_tf_augitem": guards.augmented_item,
+        "_tf_rethrow": budgets.rethrow_if_uncatchable,
+        "_tf_text": budgets.checked_text,
+        "_tf_star": budgets.starred,
+        "_tf_tuple": budgets.comparable,
+        "_tf_cmp": budgets.comparable,
+        "_tf_in": budgets.compared_in,
     }
-)  # fmt: skip
-
-DENIED_NAMES = frozenset(
-    {
-        "eval", "exec", "compile", "open", "input", "globals", "locals", "vars", "dir",
-        "getattr", "setattr", "delattr", "breakpoint", "help", "memoryview", "type",
-        "object", "super", "classmethod", "staticmethod", "property", "exit", "quit",
-        "__builtins__",
-    }
-)  # fmt: skip
-
-# Format strings walk attributes by name ("{0.__class__}"), and generator, frame, traceback
-# and code attributes lead to a frame whose globals hold the real builtins: none of these
-# start with an underscore, so they are refused by name.
-_DENIED_ATTRIBUTES = frozenset({"format", "format_map", "mro"})
-_DENIED_ATTRIBUTE_PREFIXES = ("f_", "gi_", "cr_", "ag_", "tb_", "co_")
-
-_REFUSED_NODES: dict[type[ast.AST], str] = {
-    ast.Import: "import",
-    ast.ImportFrom: "import",
-    ast.Global: "global",
-    ast.Nonlocal: "nonlocal",
-    ast.FunctionDef: "def",
-    ast.AsyncFunctionDef: "async def",
-    ast.ClassDef: "class",
-    ast.Await: "await",
-    ast.AsyncFor: "async for",
-    ast.AsyncWith: "async with",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield from",
-    ast.With: "with",
-}
-_IDENTIFIER_FIELDS = ("id", "attr", "arg", "name", "rest", "asname", "module")
-_IDENTIFIER_LIST_FIELDS = ("names", "kwd_attrs")
+)
+_INJECTED = frozenset(_GUARDS) | {"_tf_tick", "__builtins__"}
 
 
 class UnsafeScriptError(Exception):
@@ -80,12 +84,12 @@ class UnsafeScriptError(Exception):
 
 def check_expression(source: str) -> list[str]:
     """Problems that keep `source` from being evaluated as a condition; empty if none."""
-    return list(_analyse(_strip_eval_indent(source), "eval")[0])
+    return list(analyse(_strip_eval_indent(source), "eval")[0])
 
 
 def check_script(source: str) -> list[str]:
     """Problems that keep `source` from being executed as a script; empty if none."""
-    return list(_analyse(source, "exec")[0])
+    return list(analyse(source, "exec")[0])
 
 
 def _strip_eval_indent(source: str) -> str:
@@ -93,51 +97,8 @@ def _strip_eval_indent(source: str) -> str:
     return source.lstrip(" \t")
 
 
-@functools.lru_cache(maxsize=1024)
-def _analyse(source: str, mode: str) -> tuple[tuple[str, ...], CodeType | None]:
-    try:
-        tree = ast.parse(source, mode=mode)
-        problems = tuple(message for _, message in sorted(_problems(tree), key=lambda p: p[0]))
-        if problems:
-            return problems, None
-        # "<string>" is the file name SpiffWorkflow looks for to report the failing line.
-        return (), compile(tree, "<string>", mode)
-    except SyntaxError as err:
-        return (f"line {err.lineno}: syntax error: {err.msg}",), None
-    except (ValueError, RecursionError, MemoryError) as err:
-        return (f"cannot be parsed ({type(err).__name__})",), None
-
-
-def _problems(tree: ast.AST) -> Iterator[tuple[int, str]]:
-    for node in ast.walk(tree):
-        line = getattr(node, "lineno", 0)
-        where = f"line {line}"
-        if type(node) in _REFUSED_NODES:
-            yield line, f"{where}: '{_REFUSED_NODES[type(node)]}' is not allowed"
-        for identifier in _identifiers(node):
-            if identifier.startswith("_") and identifier != "_":
-                yield line, f"{where}: '{identifier}' is private (names may not start with '_')"
-            elif isinstance(node, ast.Name) and identifier in DENIED_NAMES:
-                yield line, f"{where}: '{identifier}' is not available to diagram code"
-        if isinstance(node, ast.Attribute) and (
-            node.attr in _DENIED_ATTRIBUTES or node.attr.startswith(_DENIED_ATTRIBUTE_PREFIXES)
-        ):
-            yield line, f"{where}: attribute '.{node.attr}' is not allowed"
-
-
-def _identifiers(node: ast.AST) -> Iterator[str]:
-    for field in _IDENTIFIER_FIELDS:
-        value = getattr(node, field, None)
-        if isinstance(value, str):
-            yield value
-    for field in _IDENTIFIER_LIST_FIELDS:
-        values = getattr(node, field, None)
-        if isinstance(values, list):
-            yield from (value for value in values if isinstance(value, str))
-
-
 def _checked_code(source: str, mode: str) -> CodeType:
-    problems, code = _analyse(source, mode)
+    problems, code = analyse(source, mode)
     if code is None:
         raise UnsafeScriptError(list(problems))
     return code
@@ -148,11 +109,13 @@ def _utc_now() -> datetime:
 
 
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
-    """Runs checked diagram code on task data with SAFE_BUILTINS and the helpers `now`,
-    `timedelta`; otherwise behaves like SpiffWorkflow's TaskDataEnvironment."""
+    """Runs checked diagram code on task data with SAFE_BUILTINS, the helpers `now` and
+    `timedelta`, and each evaluation's budget; otherwise behaves like SpiffWorkflow's
+    TaskDataEnvironment."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, limits: ScriptLimits | None = None) -> None:
         read_clock = clock or _utc_now
+        self.limits = limits or ScriptLimits()
 
         def now() -> datetime:
             moment = read_clock()
@@ -166,7 +129,12 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self, expression: str, context: dict[str, Any], external_context: Mapping | None = None
     ) -> Any:
         code = _checked_code(_strip_eval_indent(expression), "eval")
-        return eval(code, self._namespace(context, external_context or {}))  # noqa: S307  checked
+        budget = Budget(self.limits)
+        namespace = self._namespace(context, external_context or {}, budget)
+        with budget:
+            result = eval(code, namespace)  # noqa: S307  checked and guarded above
+        budgets.measure(result, MAX_WRITTEN, "the expression's value")
+        return result
 
     def execute(
         self, script: str, context: dict[str, Any], external_context: Mapping | None = None
@@ -178,15 +146,20 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             raise ValueError(
                 f"task data overwrites predefined names {sorted(clashes)}: rename these variables"
             )
-        namespace = self._namespace(context, external)
-        exec(code, namespace)  # noqa: S102  checked above
+        budget = Budget(self.limits)
+        namespace = self._namespace(context, external, budget)
+        with budget:
+            exec(code, namespace)  # noqa: S102  checked and guarded above
+        # Even if the script went on after its budget ran out, its task fails.
+        budget.check()
         # Like TaskDataEnvironment: new and changed variables land in the task data, deleted
         # ones leave it, helpers and functions do not. On error the task data is untouched.
         kept = {
             key: value
             for key, value in namespace.items()
-            if key not in predefined and key != "__builtins__" and not callable(value)
+            if key not in predefined and key not in _INJECTED and not callable(value)
         }
+        budgets.measure(kept, MAX_WRITTEN, "what the script writes")
         context.clear()
         context.update(kept)
         return True
@@ -197,26 +170,34 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             "registered for their topic"
         )
 
-    def _namespace(self, context: Mapping, external_context: Mapping) -> dict[str, Any]:
+    def _namespace(self, context: Mapping, external_context: Mapping, budget: Budget) -> dict:
         # One dict serves as globals and locals, as in TaskDataEnvironment: with separate
-        # locals, a comprehension or lambda could not see the task data. Builtins go last
+        # locals, a comprehension could not see the task data. Guards and builtins go last
         # so that no task data key can replace them.
-        return {**self.globals, **external_context, **context, "__builtins__": SAFE_BUILTINS}
+        return {
+            **self.globals,
+            **external_context,
+            **context,
+            **_GUARDS,
+            "_tf_tick": budget.tick,
+            "__builtins__": SAFE_BUILTINS,
+        }
 
 
 class RestrictedScriptEngine(PythonScriptEngine):
     """PythonScriptEngine whose diagram code is checked and sandboxed by RestrictedEnvironment."""
 
-    def __init__(self, clock: Clock | None = None) -> None:
-        super().__init__(environment=RestrictedEnvironment(clock))
+    def __init__(self, clock: Clock | None = None, limits: ScriptLimits | None = None) -> None:
+        super().__init__(environment=RestrictedEnvironment(clock, limits))
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping | None = None) -> Any:
         try:
             return super().evaluate(task, expression, external_context)
         except WorkflowTaskException as err:
             # The base class names only the expression; the analyst needs the reasons.
-            if isinstance(err.__context__, UnsafeScriptError):
-                err.add_note(str(err.__context__))
+            cause = err.__context__
+            if isinstance(cause, UnsafeScriptError | ScriptAccessDenied | ScriptBudgetExceeded):
+                err.add_note(str(cause))
             raise
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:

@@ -38,6 +38,7 @@ from .clock import clock
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, Loaded, all_tasks, save
 from .registry import BpmnError, HandlerContext, Registry
+from .scripting import ScriptLimits
 from .validation import normalize_lane
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ _INTERNAL_SPECS = ("Start", "End", "Root")
 class StepSettings:
     max_attempts: int = 3
     backoff_seconds: tuple[int, ...] = (10, 60, 300)
+    script_limits: ScriptLimits = field(default_factory=ScriptLimits)  # per evaluation
 
 
 @dataclass

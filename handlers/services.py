@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.clock import clock
@@ -13,11 +14,18 @@ from handlers.tokens.seed_crypto import parse_seed_key
 @dataclass(frozen=True)
 class Services:
     adapters: Adapters
-    seed_key: bytes
+    # The seed key in a closure, not as bytes in an attribute: objects that request code
+    # can walk to (the app's extensions, the engine) hold no plain key.
+    read_seed_key: Callable[[], bytes] = field(repr=False)
     settings: dict[str, Any]
+
+    @property
+    def seed_key(self) -> bytes:
+        return self.read_seed_key()
 
 
 def build_services(config: Any) -> Services:
+    seed_key = parse_seed_key(config.seed_key.reveal())
     return Services(
         adapters=build_adapters(
             config.sandbox_dir,
@@ -27,6 +35,6 @@ def build_services(config: Any) -> Services:
             config.mail_from,
             clock=clock.now,
         ),
-        seed_key=parse_seed_key(config.seed_key),
+        read_seed_key=lambda: seed_key,
         settings={},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +17,34 @@ class ConfigError(ValueError):
 ROLES = ("customer", "proofing_agent", "support", "finance", "analyst", "admin")
 
 
+class Secret:
+    """A key that is no plain attribute: its value lives in a closure, `reveal()` gives it to
+    the composition root, and its repr hides it. Code that walks objects by their
+    attributes (a log formatter, a debugger dump, diagram code that escaped its sandbox)
+    meets no key on the way; a caller that knows to call `reveal()` still gets it."""
+
+    __slots__ = ("reveal",)
+
+    def __init__(self, value: str) -> None:
+        self.reveal: Callable[[], str] = lambda: value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        # Loud rather than a key silently made of the placeholder text.
+        raise TypeError("a Secret is not text: call reveal() where the key is needed")
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+
 @dataclass(frozen=True)
 class Config:
     instance_dir: Path
     database_url: str
-    secret_key: str
-    seed_key: str
+    secret_key: Secret
+    seed_key: Secret
     smtp_host: str | None
     smtp_port: int | None
     mail_from: str
@@ -31,6 +53,7 @@ class Config:
     worker_interval: float = 1.0
     worker_lease: float = 60.0
     worker_threads: int = 2
+    script_time_budget_ms: float = 100.0
     extra_handlers: tuple[str, ...] = ()
     metrics_token: str | None = None
     metrics_dir: Path | None = None
@@ -56,8 +79,10 @@ class Config:
         values: dict[str, object] = {
             "instance_dir": instance,
             "database_url": env.get("TOKENFLOW_DATABASE_URL", default_db),
-            "secret_key": env.get("TOKENFLOW_SECRET_KEY") or _secret_file(instance, "secret_key"),
-            "seed_key": env.get("TOKENFLOW_SEED_KEY") or _secret_file(instance, "seed_key"),
+            "secret_key": Secret(
+                env.get("TOKENFLOW_SECRET_KEY") or _secret_file(instance, "secret_key")
+            ),
+            "seed_key": Secret(env.get("TOKENFLOW_SEED_KEY") or _secret_file(instance, "seed_key")),
             "smtp_host": env.get("TOKENFLOW_SMTP_HOST") or None,
             "smtp_port": int(smtp_port) if smtp_port else None,
             "mail_from": env.get("TOKENFLOW_MAIL_FROM", "no-reply@tokenflow.local"),
@@ -66,6 +91,7 @@ class Config:
             "worker_interval": float(env.get("TOKENFLOW_WORKER_INTERVAL", "1")),
             "worker_lease": float(env.get("TOKENFLOW_WORKER_LEASE", "60")),
             "worker_threads": max(1, int(env.get("TOKENFLOW_WORKER_THREADS", "2"))),
+            "script_time_budget_ms": float(env.get("TOKENFLOW_SCRIPT_TIME_BUDGET_MS", "100")),
             "extra_handlers": tuple(
                 m.strip() for m in env.get("TOKENFLOW_EXTRA_HANDLERS", "").split(",") if m.strip()
             ),

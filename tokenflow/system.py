@@ -20,6 +20,8 @@ import handlers
 from engine.db import make_engine, make_session_factory
 from engine.registry import Registry
 from engine.runtime import Engine
+from engine.scripting import ScriptLimits
+from engine.stepper import StepSettings
 from handlers.services import build_services
 
 from . import files
@@ -44,7 +46,9 @@ def build_system(config: Config, registry: Registry | None = None, services: Any
     factory = make_session_factory(db)
     services = services if services is not None else build_services(config)
     registry = registry or load_registry(config.extra_handlers)
-    engine = Engine(factory, registry, ROLES, services=services)
+    limits = ScriptLimits(time_budget=config.script_time_budget_ms / 1000)
+    settings = StepSettings(script_limits=limits)
+    engine = Engine(factory, registry, ROLES, settings=settings, services=services)
     return System(config, db, factory, engine, services)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,9 +27,8 @@ csrf = CSRFProtect()
 def create_app(config: Config | None = None, system: System | None = None) -> Flask:
     config = config or Config.from_env()
     system = system or build_system(config)
-    app = Flask(__name__)
+    app = App(__name__, config.secret_key.reveal)
     app.config.update(
-        SECRET_KEY=config.secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -97,6 +97,19 @@ def _force_https(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+class App(Flask):
+    """Flask whose secret key is read from a closure instead of `app.config`, which any
+    code holding the app (`current_app`) can read or dump."""
+
+    def __init__(self, import_name: str, read_secret_key: Callable[[], str]) -> None:
+        super().__init__(import_name)
+        self.read_secret_key = read_secret_key
+
+    @property  # type: ignore[override]
+    def secret_key(self) -> str:  # what Flask's sessions and Flask-WTF's CSRF tokens read
+        return self.read_secret_key()
 
 
 class SessionInterface(SecureCookieSessionInterface):
