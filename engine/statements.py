@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from .models import AuditChain, AuditEvent, InstanceTask, Job, ProcessInstance, WorkItem
@@ -124,13 +126,22 @@ CHAIN_HEADS = (
     .order_by(_chains.c.chain)
     .with_for_update()
 )
-INSERT_CHAIN = insert(_chains)
+# A chain's first head, unless a concurrent transaction has just added it.
+_NEW_CHAINS = {
+    "postgresql": postgresql_insert(_chains).on_conflict_do_nothing(index_elements=["chain"]),
+    "sqlite": sqlite_insert(_chains).on_conflict_do_nothing(index_elements=["chain"]),
+}
 MOVE_CHAIN = (
     update(_chains)
     .where(_chains.c.chain == bindparam("b_chain"))
     .values(length=bindparam("length"), head_hash=bindparam("head_hash"))
 )
 INSERT_EVENTS = insert(AuditEvent.__table__)
+
+
+def new_chains(session: Session) -> Any:
+    """The insert of new chain heads that ignores heads already there, for this backend."""
+    return _NEW_CHAINS[session.get_bind().dialect.name]
 
 
 def run(session: Session, statement: Any, params: Any = None) -> Any:

@@ -19,6 +19,7 @@ from engine.errors import Forbidden
 from handlers import lockout, relying_apps, verification
 from handlers.lifecycle_models import RelyingApp
 from handlers.phone_otp import TooManyCodes
+from handlers.relying_apps import KnownApp
 from handlers.tokens.inventory import import_seed_file
 from handlers.tokens.pskc_import import PskcImportError
 
@@ -34,7 +35,7 @@ REFUSALS = {
 }
 
 
-def calling_app(s: Session) -> RelyingApp:
+def calling_app(s: Session) -> KnownApp:
     """The application whose API key came as Bearer token, or 401."""
     header = request.headers.get("Authorization", "")
     app = None
@@ -190,6 +191,18 @@ def create_app() -> Any:
         except relying_apps.AppError as exc:
             raise ApiError(422, "Invalid input", str(exc)) from None
         return jsonify({**_app_view(app), "api_key": api_key}), 201
+
+
+@bp.post("/apps/<name>/deactivate")
+@authenticated("admin")
+def deactivate_app(name: str) -> Any:
+    """Refuse the application's API key from now on (every web process within seconds)."""
+    with session() as s:
+        try:
+            app = relying_apps.deactivate_app(s, name, actor().name)
+        except relying_apps.AppError as exc:
+            raise ApiError(404, "Not found", str(exc)) from None
+        return jsonify(_app_view(app))
 
 
 def _app_view(app: RelyingApp) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
+from handlers import audit_subjects
 
 from .models import HardwareToken
 from .pskc_import import PskcImportError, TokenSeed, import_tokens, read_pskc
@@ -33,7 +34,14 @@ def import_seed_file(
     """Read, check and store a whole PSKC file, or nothing (PskcImportError)."""
     seeds = read_pskc(data, psk=psk, password=password)
     serials = import_tokens(session, seeds, seed_key, batch)
-    audit.record(session, "tokens.imported", actor=actor, batch=batch, count=len(serials))
+    audit.record(
+        session,
+        "tokens.imported",
+        subject=audit_subjects.INVENTORY,
+        actor=actor,
+        batch=batch,
+        count=len(serials),
+    )
     return serials
 
 
