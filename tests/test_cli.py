@@ -95,3 +95,30 @@ def test_tokens_import_reads_rfc6030_figure_6_with_its_pre_shared_key(env, capsy
     fixture = Path(__file__).parent / "fixtures" / "pskc" / "rfc6030_figure6.pskcxml"
     assert run("tokens", "import", str(fixture), "--psk", "12345678901234567890123456789012") == 0
     assert "imported 1 token(s)" in capsys.readouterr().out
+
+
+def test_tokens_import_of_a_camellia_file_prints_the_result_and_no_library_warning(
+    env, capfd, tmp_path
+):
+    import warnings
+
+    from tests.unit.test_pskc_vendor_files import encrypted_file
+
+    key = bytes(range(16))
+    seeds = tmp_path / "camellia.pskcxml"
+    seeds.write_bytes(encrypted_file("camellia128-cbc", key))
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # printed, as outside the test suite
+        assert run("tokens", "import", str(seeds), "--psk", key.hex()) == 0
+    out, err = capfd.readouterr()
+    assert out == "imported 1 token(s): LEGACY01\n"
+    assert "Warning" not in out + err
+
+
+def test_tokens_import_takes_the_iv_of_a_noiv_file_in_hex(env, capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "pskc" / "python_pskc_aes128_cbc_noiv.pskcxml"
+    psk, iv = "12345678901234567890123456789012", "000102030405060708090a0b0c0d0e0f"
+    assert run("tokens", "import", str(fixture), "--psk", psk, "--iv", iv) == 0
+    assert "imported 1 token(s): NOIV0001" in capsys.readouterr().out

@@ -148,8 +148,9 @@ def import_tokens() -> Any:
         raise ApiError(422, "Invalid input", "Give the pre-shared key or the password, not both.")
     try:
         psk = bytes.fromhex(request.form["psk"]) if request.form.get("psk") else None
+        iv = bytes.fromhex(request.form["iv"]) if request.form.get("iv") else None
     except ValueError:
-        raise ApiError(422, "Invalid input", "`psk` must be hexadecimal.") from None
+        raise ApiError(422, "Invalid input", "`psk` and `iv` must be hexadecimal.") from None
     try:
         with session() as s:
             serials = import_seed_file(
@@ -159,6 +160,7 @@ def import_tokens() -> Any:
                 batch=request.form.get("batch") or Path(name).stem,
                 psk=psk,
                 password=request.form.get("password") or None,
+                iv=iv,
                 actor=actor().name,
             )
     except PskcImportError as exc:

@@ -29,10 +29,11 @@ def import_seed_file(
     batch: str,
     psk: bytes | None = None,
     password: str | None = None,
+    iv: bytes | None = None,
     actor: str | None = None,
 ) -> list[str]:
     """Read, check and store a whole PSKC file, or nothing (PskcImportError)."""
-    seeds = read_pskc(data, psk=psk, password=password)
+    seeds = read_pskc(data, psk=psk, password=password, iv=iv)
     serials = import_tokens(session, seeds, seed_key, batch)
     audit.record(
         session,
