@@ -103,7 +103,8 @@ def _append_on_commit(session: Session) -> None:
 
 def write_pending(session: Session) -> None:
     """Write the transaction's events now rather than at its commit: one locked read of
-    their chains' heads, one update of the heads, one insert. The heads stay locked until
+    their chains' heads, then the events and the heads' new values (one statement for
+    a single event on PostgreSQL, such as a verification's). The heads stay locked until
     the transaction ends."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
@@ -121,8 +122,7 @@ def write_pending(session: Session) -> None:
             item.hash = prev = _digest(item)
             rows.append(vars(item))
         moved_heads.append({"b_chain": chain_id, "length": length, "head_hash": prev})
-    sql.run(session, sql.MOVE_CHAIN, moved_heads)
-    sql.run(session, sql.INSERT_EVENTS, rows)
+    sql.append_events(session, rows, moved_heads)
 
 
 def _lock_heads(session: Session, chains: list[str]) -> dict[str, tuple[int, str]]:

@@ -147,3 +147,15 @@ def test_a_deactivated_application_is_refused_at_once_here_and_within_seconds_el
     assert life.client.post("/api/v1/otp/verify", json=body, headers=portal).status_code == 200
     clock.advance(timedelta(seconds=6))
     assert life.client.post("/api/v1/otp/verify", json=body, headers=portal).status_code == 401
+
+
+def test_a_clock_set_back_does_not_stretch_how_long_a_key_is_remembered(life: Life) -> None:
+    key = life.keys["aerospace-portal"]
+    with unit_of_work(life.system.session_factory) as s:
+        assert app_for_key(s, key) is not None  # remembered from now
+        s.execute(
+            update(RelyingApp).where(RelyingApp.name == "aerospace-portal").values(active=False)
+        )
+    clock.advance(timedelta(hours=-1))
+    with unit_of_work(life.system.session_factory) as s:
+        assert app_for_key(s, key) is None
