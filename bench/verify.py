@@ -31,9 +31,7 @@ import http.client
 import json
 import logging
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -51,6 +49,7 @@ import pyotp
 from sqlalchemy import make_url, select, text
 from werkzeug.serving import make_server
 
+from bench.serving import gunicorn
 from engine.clock import clock
 from engine.db import make_engine, unit_of_work
 from handlers import verification
@@ -330,9 +329,8 @@ def bench(label: str, database_url: str, workdir: Path, args: argparse.Namespace
         key, people = prepare(system)
         one = via_test_client(system, config, key, people, args.count)
         many = via_http(system, config, key, people, args.count, args.threads)
-        times = in_process(
-            system, key, people, max(200, args.count // 4), database_url if postgres else None
-        )
+        calls = max(200, args.count // 4) // 50 * 50  # whole batches of 50
+        times = in_process(system, key, people, calls, database_url if postgres else None)
     finally:
         system.close()
     print(f"{label:<10} API, Flask test client, 1 thread:      {one:8.0f} verifications/s")
@@ -371,49 +369,6 @@ def through_gunicorn(
                 f"postgresql gunicorn {workers} worker(s), {2 * workers} clients, {name:<6} "
                 f"({code_dir}): {result:8.0f} verifications/s"
             )
-
-
-@contextmanager
-def gunicorn(code_dir: Path, env: dict[str, str], workers: int) -> Iterator[int]:
-    """`tokenflow web`'s gunicorn, run from `code_dir` with its own virtualenv."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            str(code_dir / ".venv" / "bin" / "gunicorn"),
-            "--config",
-            "python:tokenflow.gunicorn_conf",
-            "--workers",
-            str(workers),
-            "web.wsgi:app",
-        ],
-        cwd=code_dir,
-        env={**os.environ, **env, "TOKENFLOW_HOST": "127.0.0.1", "TOKENFLOW_PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until_serving(port, server)
-        yield port
-    finally:
-        server.terminate()
-        server.wait(60)
-
-
-def wait_until_serving(port: int, server: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start serving in 30 s")
 
 
 def main() -> None:
