@@ -10,6 +10,12 @@ the second sees the first one's replay guard: a code is accepted once, however m
 requests race. Each failure counts towards a lockout and a success resets the count; a
 locked token verifies nothing until its owner resyncs it or support resets it, so a
 guesser gets `max_failures` tries per token, ever, not per time window.
+
+A relying application's sign-ins are the one load that grows with every user, so the
+path is kept to the database's pace: one prebuilt statement reads the person, their
+credentials and their locked tokens, one writes the token back, and the answer is
+audited in the person's own chain, so that verifications of different people share no
+row and no lock.
 """
 
 from __future__ import annotations
