@@ -122,3 +122,18 @@ def test_tokens_import_takes_the_iv_of_a_noiv_file_in_hex(env, capsys):
     psk, iv = "12345678901234567890123456789012", "000102030405060708090a0b0c0d0e0f"
     assert run("tokens", "import", str(fixture), "--psk", psk, "--iv", iv) == 0
     assert "imported 1 token(s): NOIV0001" in capsys.readouterr().out
+
+
+def test_a_token_import_is_audited_in_the_inventory_chain_not_the_system_one(env):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "pskc" / "rfc6030_figure3.pskcxml"
+    assert run("tokens", "import", str(fixture)) == 0
+    engine = make_engine(env.database_url)
+    with engine.connect() as conn:
+        chains = conn.execute(
+            text("SELECT chain FROM audit_events WHERE event = 'tokens.imported'")
+        ).scalars()
+        assert list(chains) == ["inventory"]
+    engine.dispose()
+    assert run("audit", "verify") == 0

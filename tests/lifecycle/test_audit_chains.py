@@ -55,6 +55,17 @@ def test_a_lockout_is_audited_in_the_chain_of_the_verification_that_caused_it(
     assert chains_of(life, "token.locked") == [f"user:{life.users['alice']}"]
 
 
+def test_a_resync_and_a_support_reset_join_the_owners_chain(
+    life: Life,
+) -> None:
+    token = issue_credential(life, "alice", "TOK001")
+    body = {"serial": "TOK001", "code1": code_now(token, 1), "code2": code_now(token, 2)}
+    assert life.post("alice", "/api/v1/tokens/resync", json=body).status_code == 200
+    assert life.post("sam", "/api/v1/tokens/TOK001/reset").status_code == 200
+    alice = f"user:{life.users['alice']}"
+    assert chains_of(life, "token.resynced") + chains_of(life, "token.reset") == [alice, alice]
+
+
 def test_audit_verify_checks_every_chain_and_finds_an_edit_in_a_persons_chain(
     life: Life,
 ) -> None:
