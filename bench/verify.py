@@ -7,13 +7,20 @@ verifies the next counter's code, so every one is a valid, fresh code), then mea
   one thread, and a threaded werkzeug server on loopback driven by THREADS clients (each
   with its own customers, so they contend only where the system itself serializes);
 - in the same process and run: a bare `pyotp.HOTP.verify`, Tokenflow's match alone (seed
-  opened with AES-GCM, window search), and one whole `verification.verify` (transaction,
-  token row lock, replay guard update, audit row); and their ratios.
+  opened with AES-GCM, window search), and one whole verification as the API route runs
+  it (the caller's key looked up, `verification.verify`, commit); on PostgreSQL also the
+  raw transaction of the same shape written with plain psycopg (lock the token row,
+  update its counter, insert one audit row, commit), timed in alternating batches with
+  the whole verification so that both see the same load, and their ratio;
+- with `--gunicorn`, on PostgreSQL: verifications per second over HTTP through gunicorn
+  at 1, 2 and 4 workers (`--workers`), 2 clients per worker; with `--before DIR` the same
+  against the code checked out in DIR (its own `.venv`), interleaved with this checkout's.
 
 On SQLite always; on PostgreSQL too with `--pg URL` or TOKENFLOW_TEST_POSTGRES_URL (a
 scratch database is created there and dropped afterwards).
 
     .venv/bin/python bench/verify.py [--count 2000] [--threads 8] [--pg URL]
+        [--gunicorn] [--workers 1,2,4] [--before /work/main]
 """
 
 from __future__ import annotations
@@ -37,16 +44,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import psycopg
 import pyotp
 from sqlalchemy import make_url, select, text
 from werkzeug.serving import make_server
 
+from bench.serving import gunicorn
 from engine.clock import clock
 from engine.db import make_engine, unit_of_work
 from handlers import verification
 from handlers.proofing_models import Credential
+from handlers.relying_apps import app_for_key
 from handlers.relying_apps import create_app as create_relying_app
-from handlers.relying_apps import find_app
 from handlers.tokens.models import HardwareToken
 from handlers.tokens.otp import find_login_match
 from handlers.tokens.pskc_import import TokenSeed, import_tokens
@@ -59,6 +68,9 @@ from web.models import User
 
 USERS = 64
 APP = "bench-portal"
+ROOT = Path(__file__).resolve().parent.parent
+# The raw transaction's token: one no customer verifies with.
+RAW_SERIAL = "BENCHRAW"
 
 
 class Customers:
@@ -90,7 +102,8 @@ def prepare(system: System) -> tuple[str, Customers]:
             seeds.append(
                 (user.id, TokenSeed(f"BENCH{n:05d}", "hotp", "SHA1", 6, None, 0, secrets[username]))
             )
-        import_tokens(s, [seed for _, seed in seeds], system.services.seed_key, "bench")
+        raw = TokenSeed(RAW_SERIAL, "hotp", "SHA1", 6, None, 0, os.urandom(20))
+        import_tokens(s, [seed for _, seed in seeds] + [raw], system.services.seed_key, "bench")
         for owner, seed in seeds:
             token = s.scalars(
                 select(HardwareToken).where(HardwareToken.serial == seed.serial)
@@ -140,6 +153,15 @@ def via_http(
     server = make_server("127.0.0.1", 0, create_app(config, system), threaded=True)
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
+    try:
+        return drive(server.port, key, people, count, threads)
+    finally:
+        server.shutdown()
+
+
+def drive(port: int, key: str, people: Customers, count: int, threads: int) -> float:
+    """Verifications per second: `threads` clients, each with its own customers, one
+    connection per request (as an application behind a load balancer would open)."""
     names = sorted(people.counter)
     share = [names[t::threads] for t in range(threads)]
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
@@ -148,7 +170,7 @@ def via_http(
     def client(mine: list[str]) -> None:
         for i in range(count // threads):
             user = mine[i % len(mine)]
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             body = json.dumps({"username": user, "code": people.next_code(user)})
             conn.request("POST", "/api/v1/otp/verify", body, headers)
             answer = json.loads(conn.getresponse().read())
@@ -163,10 +185,7 @@ def via_http(
         for w in workers:
             w.join()
 
-    try:
-        result = rate(count // threads * threads, run)
-    finally:
-        server.shutdown()
+    result = rate(count // threads * threads, run)
     assert not errors, errors[:3]
     return result
 
@@ -182,22 +201,19 @@ def per_call(count: int, call: Callable[[int], object]) -> float:
     return statistics.median(batches)
 
 
-def in_process(system: System, people: Customers, count: int) -> tuple[float, float, float]:
-    """(bare pyotp verify, Tokenflow match without the database, whole verify) seconds."""
+def in_process(
+    system: System, key: str, people: Customers, count: int, raw_url: str | None
+) -> dict[str, float]:
+    """Seconds per call: bare pyotp verify, Tokenflow's match without the database, the
+    whole verification as the route runs it and, given a PostgreSQL URL, the raw
+    transaction."""
     user = sorted(people.counter)[0]
     with unit_of_work(system.session_factory) as s:
-        token = s.scalars(
-            select(HardwareToken)
-            .where(HardwareToken.owner_id.is_not(None))
-            .where(HardwareToken.serial == "BENCH00000")
-        ).one()
+        token = s.scalars(select(HardwareToken).where(HardwareToken.serial == "BENCH00000")).one()
         s.expunge(token)
-        app = find_app(s, APP)
-        assert app is not None
-        s.expunge(app)
     hotp = people.otp[user]
     codes = [hotp.at(n) for n in range(count)]
-    bare = per_call(count, lambda n: hotp.verify(codes[n], n))
+    times = {"bare": per_call(count, lambda n: hotp.verify(codes[n], n))}
     params = token.otp_params()
     seed_key = system.services.seed_key
 
@@ -207,17 +223,86 @@ def in_process(system: System, people: Customers, count: int) -> tuple[float, fl
         assert found is not None
         return found
 
-    matched = per_call(count, match)
-    first = people.counter[user]
+    times["match"] = per_call(count, match)
 
-    def whole(n: int) -> None:
+    def whole(_: int) -> None:
+        # What POST /api/v1/otp/verify runs between parsing and answering.
         with unit_of_work(system.session_factory) as s:
+            app = app_for_key(s, key)
+            assert app is not None
             outcome = verification.verify(
-                s, system.services, app, user, hotp.at(first + n), clock.now()
+                s, system.services, app, user, people.next_code(user), clock.now()
             )
         assert outcome.valid, outcome
 
-    return bare, matched, per_call(count, whole)
+    if raw_url is None:
+        times["whole"] = per_call(count, whole)
+        return times
+    with RawTransaction(raw_url) as raw:
+        times["whole"], times["raw"] = alternating(count, whole, raw.once)
+    return times
+
+
+class RawTransaction:
+    """A verification's transaction at its plainest: psycopg, no ORM, no pool: lock the
+    token row, update its counter, insert one audit row, commit."""
+
+    def __init__(self, url: str) -> None:
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self.seq = 0
+
+    def __enter__(self) -> RawTransaction:
+        self.conn = psycopg.connect(self.conninfo)
+        self.token_id = self.conn.execute(
+            "SELECT id FROM hardware_tokens WHERE serial = %s", (RAW_SERIAL,)
+        ).fetchone()[0]
+        self.conn.commit()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.conn.close()
+
+    def once(self, _: int) -> None:
+        self.seq += 1
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT counter FROM hardware_tokens WHERE id = %s FOR UPDATE", (self.token_id,)
+            )
+            counter = cur.fetchone()[0]
+            cur.execute(
+                "UPDATE hardware_tokens SET counter = %s WHERE id = %s",
+                (counter + 1, self.token_id),
+            )
+            cur.execute(
+                "INSERT INTO audit_events (chain, seq, event, actor, details, created_at,"
+                " prev_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    "bench:raw",
+                    self.seq,
+                    "otp.verified",
+                    "app:bench",
+                    json.dumps({"username": "bench", "valid": True}),
+                    clock.now(),
+                    "0" * 64,
+                    "0" * 64,
+                ),
+            )
+        self.conn.commit()
+
+
+def alternating(
+    count: int, first: Callable[[int], object], second: Callable[[int], object]
+) -> tuple[float, float]:
+    """Median seconds per call of each, timed in alternating batches of 50, so that a
+    machine busy with something else weighs on both alike."""
+    batches: tuple[list[float], list[float]] = ([], [])
+    for start in range(0, count, 50):
+        for call, times in ((first, batches[0]), (second, batches[1])):
+            began = time.perf_counter()
+            for i in range(start, start + 50):
+                call(i)
+            times.append((time.perf_counter() - began) / 50)
+    return statistics.median(batches[0]), statistics.median(batches[1])
 
 
 @contextmanager
@@ -234,28 +319,56 @@ def scratch_postgres(url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def bench(label: str, database_url: str, workdir: Path, count: int, threads: int) -> None:
+def bench(label: str, database_url: str, workdir: Path, args: argparse.Namespace) -> None:
     upgrade(database_url)
-    config = Config.from_env(
-        {"TOKENFLOW_INSTANCE_DIR": str(workdir), "TOKENFLOW_DATABASE_URL": database_url}
-    )
+    env = {"TOKENFLOW_INSTANCE_DIR": str(workdir), "TOKENFLOW_DATABASE_URL": database_url}
+    config = Config.from_env(env)
     system = build_system(config)
+    postgres = label == "postgresql"
     try:
         key, people = prepare(system)
-        one = via_test_client(system, config, key, people, count)
-        many = via_http(system, config, key, people, count, threads)
-        bare, matched, whole = in_process(system, people, max(200, count // 4))
+        one = via_test_client(system, config, key, people, args.count)
+        many = via_http(system, config, key, people, args.count, args.threads)
+        calls = max(200, args.count // 4) // 50 * 50  # whole batches of 50
+        times = in_process(system, key, people, calls, database_url if postgres else None)
     finally:
         system.close()
     print(f"{label:<10} API, Flask test client, 1 thread:      {one:8.0f} verifications/s")
     print(
-        f"{label:<10} API, HTTP on loopback, {threads:>2} threads:     {many:8.0f} verifications/s"
+        f"{label:<10} API, HTTP on loopback, {args.threads:>2} threads:     "
+        f"{many:8.0f} verifications/s"
     )
+    bare, matched, whole = times["bare"], times["match"], times["whole"]
     print(
         f"{label:<10} one verification in process: bare pyotp {bare * 1e6:6.1f} us, "
         f"Tokenflow match {matched * 1e6:6.1f} us ({matched / bare:.1f}x), "
         f"whole verify {whole * 1e3:6.2f} ms ({whole / bare:.0f}x pyotp)"
     )
+    if "raw" in times:
+        print(
+            f"{label:<10} raw transaction (plain psycopg: lock, update, insert, commit) "
+            f"{times['raw'] * 1e3:6.2f} ms; whole verification / raw = "
+            f"{whole / times['raw']:.2f}x (target <= 2x)"
+        )
+    if postgres and args.gunicorn:
+        through_gunicorn(env, key, people, args)
+
+
+def through_gunicorn(
+    env: dict[str, str], key: str, people: Customers, args: argparse.Namespace
+) -> None:
+    """Verifications per second through gunicorn, this checkout's code and, with
+    `--before`, another checkout's, alternating at each worker count."""
+    codes = [("after", ROOT)] + ([("before", Path(args.before))] if args.before else [])
+    for workers in (int(n) for n in args.workers.split(",")):
+        for name, code_dir in reversed(codes):
+            with gunicorn(code_dir, env, workers) as port:
+                drive(port, key, people, 20 * workers, 2 * workers)  # warm every worker
+                result = drive(port, key, people, args.count, 2 * workers)
+            print(
+                f"postgresql gunicorn {workers} worker(s), {2 * workers} clients, {name:<6} "
+                f"({code_dir}): {result:8.0f} verifications/s"
+            )
 
 
 def main() -> None:
@@ -263,13 +376,18 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--pg", default=os.environ.get("TOKENFLOW_TEST_POSTGRES_URL"))
+    parser.add_argument("--gunicorn", action="store_true", help="HTTP through gunicorn (PG)")
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--before", help="another checkout to compare, e.g. /work/main")
+    parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
-        bench("sqlite", f"sqlite:///{tmp}/bench.db", Path(tmp), args.count, args.threads)
+        if not args.skip_sqlite:
+            bench("sqlite", f"sqlite:///{tmp}/bench.db", Path(tmp), args)
         if args.pg:
             with scratch_postgres(args.pg) as url:
-                bench("postgresql", url, Path(tmp), args.count, args.threads)
+                bench("postgresql", url, Path(tmp), args)
 
 
 if __name__ == "__main__":

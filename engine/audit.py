@@ -1,9 +1,12 @@
-"""The audit trail: append-only rows in per-instance hash chains.
+"""The audit trail: append-only rows in hash chains, one per instance or subject.
 
-Each instance has its own chain (plus one `system` chain for deployments and other
-events without an instance), so appends serialize only where the instance's own
-concurrency control already does. The chain head is kept in `audit_chains`, so that
-deleting the newest rows is detected as well as editing or deleting older ones.
+Appending locks the chain's head, so a chain is a queue: an instance's events go to its
+own chain (the instance's concurrency control already serializes them), an event without
+an instance to the chain of its subject (the caller names it: a person, an application),
+and only events that concern everyone, such as deployments, to `system`. Two requests
+about different subjects therefore never wait for each other here. The chain head is kept
+in `audit_chains`, so that deleting the newest rows is detected as well as editing or
+deleting older ones.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .clock import clock
 from .models import AuditChain, AuditEvent
 
 SYSTEM_CHAIN = "system"
+MAX_CHAIN_CHARS = 36  # audit_chains.chain and audit_events.chain
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
 
@@ -56,15 +60,22 @@ def record(
     event: str,
     *,
     instance_id: str | None = None,
+    subject: str | None = None,
     actor: str | None = None,
     element: str | None = None,
     **details: Any,
 ) -> None:
     """Append one event when the transaction commits. Callers pass no secrets: names of
-    fields, never their values."""
+    fields, never their values.
+
+    The chain is the instance's; without an instance, `subject`'s (short and stable,
+    such as `user:42`); with neither, `system`, which every such event then waits on."""
+    chain = instance_id or subject or SYSTEM_CHAIN
+    if len(chain) > MAX_CHAIN_CHARS:
+        raise ValueError(f"an audit chain name has at most {MAX_CHAIN_CHARS} characters")
     session.info.setdefault(_PENDING, []).append(
         SimpleNamespace(
-            chain=instance_id or SYSTEM_CHAIN,
+            chain=chain,
             instance_id=instance_id,
             event=event,
             actor=actor,
@@ -85,35 +96,53 @@ def rewind(session: Session, position: int) -> None:
 
 
 @event.listens_for(Session, "before_commit")
-def _append_pending(session: Session) -> None:
-    """Write the transaction's events: one locked read of their chains' heads, one insert."""
-    if session.in_nested_transaction():
-        return  # a savepoint: the events wait for the real commit
+def _append_on_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint: the events wait for the real commit
+        write_pending(session)
+
+
+def write_pending(session: Session) -> None:
+    """Write the transaction's events now rather than at its commit: one locked read of
+    their chains' heads, then the events and the heads' new values (one statement for
+    a single event on PostgreSQL, such as a verification's). The heads stay locked until
+    the transaction ends."""
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
     by_chain: dict[str, list[Any]] = {}
     for item in pending:
         by_chain.setdefault(item.chain, []).append(item)
-    heads = {h.chain: h for h in sql.run(session, sql.CHAIN_HEADS, {"b_chains": list(by_chain)})}
-    rows, new_heads, moved_heads = [], [], []
+    heads = _lock_heads(session, list(by_chain))
+    rows, moved_heads = [], []
     for chain_id, items in by_chain.items():
-        head = heads.get(chain_id)
-        length, prev = (head.length, head.head_hash) if head else (0, GENESIS)
+        length, prev = heads[chain_id]
         for item in items:
             length += 1
             item.seq, item.prev_hash = length, prev
             item.hash = prev = _digest(item)
             rows.append(vars(item))
-        if head is None:
-            new_heads.append({"chain": chain_id, "length": length, "head_hash": prev})
-        else:
-            moved_heads.append({"b_chain": chain_id, "length": length, "head_hash": prev})
-    if new_heads:
-        sql.run(session, sql.INSERT_CHAIN, new_heads)
-    if moved_heads:
-        sql.run(session, sql.MOVE_CHAIN, moved_heads)
-    sql.run(session, sql.INSERT_EVENTS, rows)
+        moved_heads.append({"b_chain": chain_id, "length": length, "head_hash": prev})
+    sql.append_events(session, rows, moved_heads)
+
+
+def _lock_heads(session: Session, chains: list[str]) -> dict[str, tuple[int, str]]:
+    """Each chain's (length, head hash), its head row locked until the commit.
+
+    A chain seen for the first time gets an empty head first. Two transactions may both
+    find it missing (two first sign-ins of one person): inserting it while ignoring a
+    conflict makes the second wait for the first and then lock the row it committed,
+    instead of failing on the duplicate key."""
+    heads = {
+        h.chain: (h.length, h.head_hash)
+        for h in sql.run(session, sql.CHAIN_HEADS, {"b_chains": chains})
+    }
+    missing = [chain for chain in chains if chain not in heads]
+    if missing:
+        empty = [{"chain": chain, "length": 0, "head_hash": GENESIS} for chain in missing]
+        sql.run(session, sql.new_chains(session), empty)
+        found = sql.run(session, sql.CHAIN_HEADS, {"b_chains": missing})
+        heads.update((h.chain, (h.length, h.head_hash)) for h in found)
+    return heads
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,11 @@ CREDENTIAL_KINDS = ("hardware_token", "phone")
 LOSS_CIRCUMSTANCES = ("lost", "stolen", "damaged")
 
 
+def accepted_kinds(accepts: str) -> frozenset[str]:
+    """The kinds in a stored comma list such as `hardware_token,phone`."""
+    return frozenset(kind for kind in accepts.split(",") if kind)
+
+
 class RelyingApp(Base):
     """An application that verifies its users' codes through the API, and its policy:
     the credential kinds it accepts (an aerospace portal may accept hardware tokens only)."""
@@ -35,7 +40,7 @@ class RelyingApp(Base):
 
     @property
     def accepted(self) -> frozenset[str]:
-        return frozenset(kind for kind in self.accepts.split(",") if kind)
+        return accepted_kinds(self.accepts)
 
     def __repr__(self) -> str:
         return f"RelyingApp({self.name!r}, accepts={self.accepts!r})"

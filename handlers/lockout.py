@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.registry import FieldErrors, HandlerContext
-from handlers import registry
+from handlers import audit_subjects, registry
 from handlers.ratelimit import RateLimited, check_allowed, record_failure, reset
 from handlers.registration import normalize_serial
 from handlers.tokens.models import HardwareToken
@@ -64,7 +64,13 @@ def resync(
     window = RESYNC_TOTP_WINDOW if token.kind == "totp" else RESYNC_HOTP_LOOKAHEAD
     if not _relearn(token, seed_key, code1, code2, now, window):
         record_failure(session, RATE_SCOPE, token.serial, now)
-        audit.record(session, "token.resync_refused", actor=actor, serial=token.serial)
+        audit.record(
+            session,
+            "token.resync_refused",
+            subject=audit_subjects.token(token.id, token.owner_id),
+            actor=actor,
+            serial=token.serial,
+        )
         raise TokenRefused(
             "no_match",
             f"These are not two consecutive codes of token {token.serial} close enough to "
@@ -72,7 +78,13 @@ def resync(
             "support: they can reset your token.",
         )
     reset(session, RATE_SCOPE, token.serial)
-    audit.record(session, "token.resynced", actor=actor, serial=token.serial)
+    audit.record(
+        session,
+        "token.resynced",
+        subject=audit_subjects.token(token.id, token.owner_id),
+        actor=actor,
+        serial=token.serial,
+    )
     return token
 
 
@@ -98,7 +110,12 @@ def support_reset(
     token.status, token.failures, token.locked_at = "active", 0, None
     reset(session, RATE_SCOPE, token.serial)
     audit.record(
-        session, "token.reset", actor=actor, serial=token.serial, resynced=codes is not None
+        session,
+        "token.reset",
+        subject=audit_subjects.token(token.id, token.owner_id),
+        actor=actor,
+        serial=token.serial,
+        resynced=codes is not None,
     )
     return token
 

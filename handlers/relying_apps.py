@@ -2,6 +2,11 @@
 
 The key is shown once, when the application is created, and kept only as its SHA-256;
 a lost key means a new application entry, never a key read back from the database.
+
+Every verification starts by knowing its caller, so each process remembers the
+applications it has recognised for `KEY_CACHE_SECONDS`: a deactivated application is
+refused by the process that deactivated it at once, and by every other within that time.
+Only keys of active applications are remembered, so guessed keys cannot fill memory.
 """
 
 from __future__ import annotations
@@ -9,14 +14,21 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from handlers.lifecycle_models import CREDENTIAL_KINDS, RelyingApp
+from engine.clock import clock
+from handlers import audit_subjects
+from handlers.lifecycle_models import CREDENTIAL_KINDS, RelyingApp, accepted_kinds
 
 KEY_PREFIX = "tfk_"
+KEY_CACHE_SECONDS = 5
+KEY_CACHE_SIZE = 1024
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
@@ -50,16 +62,92 @@ def create_app(
     app = RelyingApp(name=name, api_key_hash=key_digest(api_key), accepts=parse_accepts(accepts))
     session.add(app)
     session.flush()
-    audit.record(session, "app.created", actor=actor, application=name, accepts=app.accepts)
+    audit.record(
+        session,
+        "app.created",
+        subject=audit_subjects.application(app.id),
+        actor=actor,
+        application=name,
+        accepts=app.accepts,
+    )
     return app, api_key
 
 
-def app_for_key(session: Session, api_key: str) -> RelyingApp | None:
-    """The active application holding `api_key`, if any."""
+@dataclass(frozen=True)
+class KnownApp:
+    """What a request needs of its calling application: who it is and what it accepts."""
+
+    id: int
+    name: str
+    accepted: frozenset[str]
+
+
+class _KnownKeys:
+    """Active applications by key digest, each remembered for `ttl` from when it was read."""
+
+    def __init__(self, ttl: timedelta, size: int) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[str, tuple[KnownApp, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, now: datetime) -> KnownApp | None:
+        entry = self._entries.get(digest)
+        # A clock set back must not stretch an entry's life: read_at is in the future then.
+        if entry is None or not entry[1] <= now < entry[1] + self.ttl:
+            return None
+        return entry[0]
+
+    def put(self, digest: str, app: KnownApp, now: datetime) -> None:
+        with self._lock:
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+            self._entries[digest] = (app, now)
+
+    def forget(self, digest: str) -> None:
+        with self._lock:
+            self._entries.pop(digest, None)
+
+
+_known_keys = _KnownKeys(timedelta(seconds=KEY_CACHE_SECONDS), KEY_CACHE_SIZE)
+_APP_BY_DIGEST = select(RelyingApp.id, RelyingApp.name, RelyingApp.accepts).where(
+    RelyingApp.api_key_hash == bindparam("b_digest"), RelyingApp.active.is_(True)
+)
+
+
+def app_for_key(session: Session, api_key: str) -> KnownApp | None:
+    """The active application holding `api_key`, if any (as of `KEY_CACHE_SECONDS` ago
+    at most)."""
     if not api_key.startswith(KEY_PREFIX):
         return None
-    app = session.scalar(select(RelyingApp).where(RelyingApp.api_key_hash == key_digest(api_key)))
-    return app if app is not None and app.active else None
+    digest, now = key_digest(api_key), clock.now()
+    known = _known_keys.get(digest, now)
+    if known is not None:
+        return known
+    row = session.connection().execute(_APP_BY_DIGEST, {"b_digest": digest}).first()
+    if row is None:
+        return None
+    known = KnownApp(row.id, row.name, accepted_kinds(row.accepts))
+    _known_keys.put(digest, known, now)
+    return known
+
+
+def deactivate_app(session: Session, name: str, actor: str | None = None) -> RelyingApp:
+    """Stop accepting the application's key: here at once, in other processes within
+    `KEY_CACHE_SECONDS`. Raises AppError for an unknown name."""
+    app = find_app(session, name)
+    if app is None:
+        raise AppError(f"No application is named {name!r}.")
+    if app.active:
+        app.active = False
+        audit.record(
+            session,
+            "app.deactivated",
+            subject=audit_subjects.application(app.id),
+            actor=actor,
+            application=app.name,
+        )
+    _known_keys.forget(app.api_key_hash)
+    return app
 
 
 def find_app(session: Session, name: str) -> RelyingApp | None:

@@ -10,6 +10,12 @@ the second sees the first one's replay guard: a code is accepted once, however m
 requests race. Each failure counts towards a lockout and a success resets the count; a
 locked token verifies nothing until its owner resyncs it or support resets it, so a
 guesser gets `max_failures` tries per token, ever, not per time window.
+
+A relying application's sign-ins are the one load that grows with every user, so the
+path is kept to the database's pace: one prebuilt statement reads the person, their
+credentials and their locked tokens, one writes the token back, and the answer is
+audited in the person's own chain, so that verifications of different people share no
+row and no lock.
 """
 
 from __future__ import annotations
@@ -19,12 +25,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, select, table
+from sqlalchemy import bindparam, column, select, table, update
 from sqlalchemy.orm import Session
 
 from engine import audit
+from handlers import audit_subjects
 from handlers.adapters.messaging import MessageRejected
-from handlers.lifecycle_models import RelyingApp
 from handlers.phone_otp import (
     app_purpose,
     check_code,
@@ -33,6 +39,7 @@ from handlers.phone_otp import (
     send_code,
 )
 from handlers.proofing_models import Credential
+from handlers.relying_apps import KnownApp
 from handlers.tokens.models import HardwareToken
 from handlers.tokens.otp import LOGIN_HOTP_LOOKAHEAD, Match, find_login_match
 from handlers.tokens.seed_crypto import open_sealed
@@ -45,9 +52,6 @@ DEFAULT_MAX_FAILURES = 10
 # guessing to max_failures x 7 codes per token before the owner must resync.
 TOTP_DRIFT_WINDOW = 3
 _PHONE_REASONS = {"expired": "code_expired", "exhausted": "too_many_attempts"}
-
-# Accounts belong to the web layer, which handlers must not import: read two columns.
-_USERS = table("users", column("id"), column("username"))
 
 
 @dataclass(frozen=True)
@@ -84,26 +88,139 @@ class Outcome:
         return {"valid": self.valid, "credential": self.credential, "reason": self.reason}
 
 
-def owner_of(session: Session, username: str) -> int | None:
-    return session.scalar(select(_USERS.c.id).where(_USERS.c.username == username))
+@dataclass(frozen=True)
+class Held:
+    """What a person holds, as one verification sees it: their id (None when the username
+    is unknown), their credentials' (status, expires_at), and the tokens of those in force
+    (locked until the commit when the caller asked for them)."""
+
+    owner_id: int | None
+    credentials: list[tuple[str, datetime]]
+    tokens: list[HardwareToken]
+
+    def reason(self, now: datetime) -> str | None:
+        """Why none of the person's credentials is in force, or None when one is."""
+        if any(status == "active" and expires > now for status, expires in self.credentials):
+            return None
+        if not self.credentials:
+            return "no_credential"
+        return "revoked" if all(s == "revoked" for s, _ in self.credentials) else "expired"
+
+
+# Accounts belong to the web layer, which handlers must not import: read two columns.
+_USERS = table("users", column("id"), column("username"))
+_CREDENTIALS = Credential.__table__
+_TOKENS = HardwareToken.__table__
+_IN_FORCE_SERIALS = (
+    select(_CREDENTIALS.c.token_serial)
+    .join(_USERS, _USERS.c.id == _CREDENTIALS.c.owner_id)
+    .where(
+        _USERS.c.username == bindparam("b_username"),
+        _CREDENTIALS.c.status == "active",
+        _CREDENTIALS.c.expires_at > bindparam("b_now"),
+    )
+)
+# Locked in id order, so concurrent requests for one person never deadlock; a locking
+# clause is allowed in a WITH query, which is what lets one round trip read the person,
+# their credentials and their tokens, and lock the tokens.
+_LOCKED_TOKENS = (
+    select(_TOKENS)
+    .where(_TOKENS.c.serial.in_(_IN_FORCE_SERIALS.scalar_subquery()))
+    .order_by(_TOKENS.c.id)
+    .with_for_update()
+    .cte("locked_tokens")
+)
+_PERSON = (
+    _USERS.c.id.label("person"),
+    _CREDENTIALS.c.status.label("credential_status"),
+    _CREDENTIALS.c.expires_at.label("credential_expires"),
+)
+_HELD = (
+    select(*_PERSON)
+    .select_from(_USERS.outerjoin(_CREDENTIALS, _CREDENTIALS.c.owner_id == _USERS.c.id))
+    .where(_USERS.c.username == bindparam("b_username"))
+)
+_HELD_WITH_TOKENS = (
+    select(*_PERSON, _LOCKED_TOKENS)
+    .select_from(
+        _USERS.outerjoin(_CREDENTIALS, _CREDENTIALS.c.owner_id == _USERS.c.id).outerjoin(
+            _LOCKED_TOKENS, _LOCKED_TOKENS.c.serial == _CREDENTIALS.c.token_serial
+        )
+    )
+    .where(_USERS.c.username == bindparam("b_username"))
+    .order_by(_LOCKED_TOKENS.c.id)
+)
+_TOKEN_FIELDS = [c.name for c in _LOCKED_TOKENS.c]
+_SAVE_TOKEN = (
+    update(_TOKENS)
+    .where(_TOKENS.c.id == bindparam("b_id"))
+    .values(
+        counter=bindparam("counter"),
+        last_time_step=bindparam("last_time_step"),
+        drift_steps=bindparam("drift_steps"),
+        failures=bindparam("failures"),
+        status=bindparam("status"),
+        locked_at=bindparam("locked_at"),
+    )
+)
+
+
+def held_by(session: Session, username: str, now: datetime, *, lock_tokens: bool) -> Held:
+    """One statement, prebuilt: the person, their credentials and, with `lock_tokens`,
+    the tokens of those in force, locked. The tokens are detached copies: a change is
+    written with `save_tokens`."""
+    statement = _HELD_WITH_TOKENS if lock_tokens else _HELD
+    rows = session.connection().execute(statement, {"b_username": username, "b_now": now})
+    owner_id, credentials, tokens = None, [], []
+    for row in rows:
+        owner_id = row.person
+        if row.credential_status is not None:
+            credentials.append((row.credential_status, row.credential_expires))
+        if lock_tokens and row.serial is not None:
+            tokens.append(HardwareToken(**{name: getattr(row, name) for name in _TOKEN_FIELDS}))
+    return Held(owner_id, credentials, tokens)
+
+
+def save_tokens(session: Session, tokens: list[HardwareToken]) -> None:
+    """Write what a verification changed on tokens read by `held_by`."""
+    if tokens:
+        session.connection().execute(
+            _SAVE_TOKEN,
+            [
+                {
+                    "b_id": t.id,
+                    "counter": t.counter,
+                    "last_time_step": t.last_time_step,
+                    "drift_steps": t.drift_steps,
+                    "failures": t.failures,
+                    "status": t.status,
+                    "locked_at": t.locked_at,
+                }
+                for t in tokens
+            ],
+        )
 
 
 def verify(
     session: Session,
     services: Any,
-    app: RelyingApp,
+    app: KnownApp,
     username: str,
     code: str,
     now: datetime,
     policy: VerifyPolicy | None = None,
 ) -> Outcome:
     """Check `code` for `username` under `app`'s policy; learn from a match, count a
-    failure, and audit the answer."""
+    failure, and audit the answer in the person's chain (the application's when the
+    username is unknown)."""
     policy = policy or VerifyPolicy.from_settings(getattr(services, "settings", None))
-    outcome, serial = _verify(session, services.seed_key, app, username, code, now, policy)
+    held = held_by(session, username, now, lock_tokens=HARDWARE in app.accepted)
+    subject = _subject(held, app)
+    outcome, serial = _verify(session, services.seed_key, app, held, subject, code, now, policy)
     audit.record(
         session,
         "otp.verified",
+        subject=subject,
         actor=f"app:{app.name}",
         application=app.name,
         username=username,
@@ -116,16 +233,15 @@ def verify(
 
 
 def offer_phone_code(
-    session: Session, services: Any, app: RelyingApp, username: str, now: datetime
+    session: Session, services: Any, app: KnownApp, username: str, now: datetime
 ) -> dict[str, Any]:
     """Send `username` a sign-in code for `app` by SMS or voice (the phone's registered
     channel). Raises `phone_otp.TooManyCodes` when too many went out lately."""
-    owner_id = owner_of(session, username)
-    reason = None if owner_id is not None else "no_credential"
+    held = held_by(session, username, now, lock_tokens=False)
+    reason = held.reason(now)
     phone = None
-    if owner_id is not None:
-        reason = credentials_in_force(session, owner_id, now)[1]
-        phone = registered_phone(session, owner_id)
+    if reason is None and held.owner_id is not None:
+        phone = registered_phone(session, held.owner_id)
     if reason is None and phone is None:
         reason = "no_phone"
     row = None
@@ -138,6 +254,7 @@ def offer_phone_code(
     audit.record(
         session,
         "phone_otp.sent" if row else "phone_otp.not_sent",
+        subject=_subject(held, app),
         actor=f"app:{app.name}",
         application=app.name,
         username=username,
@@ -153,35 +270,26 @@ def offer_phone_code(
     }
 
 
-def credentials_in_force(
-    session: Session, owner_id: int, now: datetime
-) -> tuple[list[Credential], str | None]:
-    """The owner's active, unexpired credentials, or the reason there are none."""
-    held = list(session.scalars(select(Credential).where(Credential.owner_id == owner_id)))
-    in_force = [c for c in held if c.status == "active" and c.expires_at > now]
-    if in_force:
-        return in_force, None
-    if not held:
-        return [], "no_credential"
-    return [], "revoked" if all(c.status == "revoked" for c in held) else "expired"
+def _subject(held: Held, app: KnownApp) -> str:
+    if held.owner_id is None:
+        return audit_subjects.application(app.id)
+    return audit_subjects.person(held.owner_id)
 
 
 def _verify(
     session: Session,
     seed_key: bytes,
-    app: RelyingApp,
-    username: str,
+    app: KnownApp,
+    held: Held,
+    subject: str,
     code: str,
     now: datetime,
     policy: VerifyPolicy,
 ) -> tuple[Outcome, str | None]:
-    owner_id = owner_of(session, username)
-    if owner_id is None:
-        return Outcome(False, None, "no_credential"), None
-    in_force, why_not = credentials_in_force(session, owner_id, now)
-    if why_not:
-        return Outcome(False, None, why_not), None
-    tokens = _tokens(session, in_force) if HARDWARE in app.accepted else []
+    why_not = held.reason(now)
+    if why_not or held.owner_id is None:
+        return Outcome(False, None, why_not or "no_credential"), None
+    owner_id, tokens = held.owner_id, held.tokens
     usable = [
         (t, open_sealed(seed_key, t.sealed_secret, t.serial))
         for t in tokens
@@ -192,6 +300,7 @@ def _verify(
         if match is not None:
             token.record_match(match)
             token.failures = 0
+            save_tokens(session, [token])
             return Outcome(True, HARDWARE, None), token.serial
     phone_result = None
     if PHONE in app.accepted:
@@ -202,7 +311,8 @@ def _verify(
         # The phone code itself, spent by time or tries: no guess at the token.
         return Outcome(False, None, _PHONE_REASONS[phone_result]), None
     for token, _ in usable:
-        count_failure(session, token, now, policy.max_failures, actor=f"app:{app.name}")
+        count_failure(session, token, now, policy.max_failures, f"app:{app.name}", subject)
+    save_tokens(session, [token for token, _ in usable])
     if usable:
         token, secret = usable[0]
         replayed = _was_used(token, secret, code, now, policy.window(token))
@@ -217,30 +327,25 @@ def _verify(
     return Outcome(False, None, "no_credential"), None
 
 
-def _tokens(session: Session, credentials: list[Credential]) -> list[HardwareToken]:
-    serials = [c.token_serial for c in credentials if c.token_serial]
-    if not serials:
-        return []
-    # Locked in id order, so concurrent requests for one person never deadlock.
-    return list(
-        session.scalars(
-            select(HardwareToken)
-            .where(HardwareToken.serial.in_(serials))
-            .order_by(HardwareToken.id)
-            .with_for_update()
-        )
-    )
-
-
 def count_failure(
-    session: Session, token: HardwareToken, now: datetime, max_failures: int, actor: str
+    session: Session,
+    token: HardwareToken,
+    now: datetime,
+    max_failures: int,
+    actor: str,
+    subject: str,
 ) -> None:
     """One more failure; at `max_failures` the token locks until resync or reset."""
     token.failures = (token.failures or 0) + 1
     if token.failures >= max_failures and token.status == "active":
         token.status, token.locked_at = "locked", now
         audit.record(
-            session, "token.locked", actor=actor, serial=token.serial, failures=token.failures
+            session,
+            "token.locked",
+            subject=subject,
+            actor=actor,
+            serial=token.serial,
+            failures=token.failures,
         )
 
 

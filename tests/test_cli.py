@@ -205,3 +205,45 @@ def test_restore_refuses_a_file_that_is_not_a_tokenflow_backup(unmigrated, tmp_p
     stray.write_text("not a database")
     assert run("db", "restore", str(stray)) == 2
     assert capsys.readouterr().err == f"tokenflow: {stray}: not a Tokenflow database backup\n"
+
+
+def test_tokens_import_of_a_camellia_file_prints_the_result_and_no_library_warning(
+    env, capfd, tmp_path
+):
+    import warnings
+
+    from tests.unit.test_pskc_vendor_files import encrypted_file
+
+    key = bytes(range(16))
+    seeds = tmp_path / "camellia.pskcxml"
+    seeds.write_bytes(encrypted_file("camellia128-cbc", key))
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # printed, as outside the test suite
+        assert run("tokens", "import", str(seeds), "--psk", key.hex()) == 0
+    out, err = capfd.readouterr()
+    assert out == "imported 1 token(s): LEGACY01\n"
+    assert "Warning" not in out + err
+
+
+def test_tokens_import_takes_the_iv_of_a_noiv_file_in_hex(env, capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "pskc" / "python_pskc_aes128_cbc_noiv.pskcxml"
+    psk, iv = "12345678901234567890123456789012", "000102030405060708090a0b0c0d0e0f"
+    assert run("tokens", "import", str(fixture), "--psk", psk, "--iv", iv) == 0
+    assert "imported 1 token(s): NOIV0001" in capsys.readouterr().out
+
+
+def test_a_token_import_is_audited_in_the_inventory_chain_not_the_system_one(env):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "pskc" / "rfc6030_figure3.pskcxml"
+    assert run("tokens", "import", str(fixture)) == 0
+    engine = make_engine(env.database_url)
+    with engine.connect() as conn:
+        chains = conn.execute(
+            text("SELECT chain FROM audit_events WHERE event = 'tokens.imported'")
+        ).scalars()
+        assert list(chains) == ["inventory"]
+    engine.dispose()
+    assert run("audit", "verify") == 0

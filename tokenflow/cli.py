@@ -76,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     imp = tokens.add_parser("import", help="import a PSKC (RFC 6030) seed file")
     imp.add_argument("file")
     imp.add_argument("--psk", help="pre-shared key, hex")
+    imp.add_argument("--iv", help="CBC IV given apart from the file (aes128-cbc-noiv), hex")
     imp.add_argument("--password-stdin", action="store_true")
     imp.add_argument("--batch")
     imp.set_defaults(func=cmd_tokens_import)
@@ -219,8 +220,9 @@ def cmd_tokens_import(args: argparse.Namespace) -> int:
         raise CliError(f"{args.file}: no such file")
     try:
         psk = bytes.fromhex(args.psk) if args.psk else None
+        iv = bytes.fromhex(args.iv) if args.iv else None
     except ValueError as exc:
-        raise CliError("--psk must be hexadecimal") from exc
+        raise CliError("--psk and --iv must be hexadecimal") from exc
     if psk is not None and args.password_stdin:
         raise CliError("give --psk or --password-stdin, not both")
     password = _read_secret("PSKC password: ", True) if args.password_stdin else None
@@ -234,6 +236,7 @@ def cmd_tokens_import(args: argparse.Namespace) -> int:
                 batch=args.batch or path.stem,
                 psk=psk,
                 password=password,
+                iv=iv,
                 actor="cli",
             )
     except PskcImportError as exc:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from engine import audit
 from engine.actors import Actor
 from engine.clock import clock
+from handlers import audit_subjects
 from tokenflow.config import ROLES
 
 from .models import ApiToken, User
@@ -74,7 +75,12 @@ def create_user(
     s.add(user)
     s.flush()
     audit.record(
-        s, "user.created", actor=actor or username, username=username, roles=sorted(set(roles))
+        s,
+        "user.created",
+        subject=audit_subjects.person(user.id),
+        actor=actor or username,
+        username=username,
+        roles=sorted(set(roles)),
     )
     return user
 
@@ -93,7 +99,13 @@ def authenticate(s: Session, username: str, password: str) -> User:
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
-            audit.record(s, "user.locked", actor=username, username=username)
+            audit.record(
+                s,
+                "user.locked",
+                subject=audit_subjects.person(user.id),
+                actor=username,
+                username=username,
+            )
             raise LockedOut(_locked_message(user.locked_until, now))
         raise AccountError("Wrong username or password.")
     user.failed_logins = 0

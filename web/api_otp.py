@@ -19,6 +19,7 @@ from engine.errors import Forbidden
 from handlers import lockout, relying_apps, verification
 from handlers.lifecycle_models import RelyingApp
 from handlers.phone_otp import TooManyCodes
+from handlers.relying_apps import KnownApp
 from handlers.tokens.inventory import import_seed_file
 from handlers.tokens.pskc_import import PskcImportError
 
@@ -34,7 +35,7 @@ REFUSALS = {
 }
 
 
-def calling_app(s: Session) -> RelyingApp:
+def calling_app(s: Session) -> KnownApp:
     """The application whose API key came as Bearer token, or 401."""
     header = request.headers.get("Authorization", "")
     app = None
@@ -147,8 +148,9 @@ def import_tokens() -> Any:
         raise ApiError(422, "Invalid input", "Give the pre-shared key or the password, not both.")
     try:
         psk = bytes.fromhex(request.form["psk"]) if request.form.get("psk") else None
+        iv = bytes.fromhex(request.form["iv"]) if request.form.get("iv") else None
     except ValueError:
-        raise ApiError(422, "Invalid input", "`psk` must be hexadecimal.") from None
+        raise ApiError(422, "Invalid input", "`psk` and `iv` must be hexadecimal.") from None
     try:
         with session() as s:
             serials = import_seed_file(
@@ -158,6 +160,7 @@ def import_tokens() -> Any:
                 batch=request.form.get("batch") or Path(name).stem,
                 psk=psk,
                 password=request.form.get("password") or None,
+                iv=iv,
                 actor=actor().name,
             )
     except PskcImportError as exc:
@@ -190,6 +193,18 @@ def create_app() -> Any:
         except relying_apps.AppError as exc:
             raise ApiError(422, "Invalid input", str(exc)) from None
         return jsonify({**_app_view(app), "api_key": api_key}), 201
+
+
+@bp.post("/apps/<name>/deactivate")
+@authenticated("admin")
+def deactivate_app(name: str) -> Any:
+    """Refuse the application's API key from now on (every web process within seconds)."""
+    with session() as s:
+        try:
+            app = relying_apps.deactivate_app(s, name, actor().name)
+        except relying_apps.AppError as exc:
+            raise ApiError(404, "Not found", str(exc)) from None
+        return jsonify(_app_view(app))
 
 
 def _app_view(app: RelyingApp) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
+from handlers import audit_subjects
 
 from .models import HardwareToken
 from .pskc_import import PskcImportError, TokenSeed, import_tokens, read_pskc
@@ -28,12 +29,20 @@ def import_seed_file(
     batch: str,
     psk: bytes | None = None,
     password: str | None = None,
+    iv: bytes | None = None,
     actor: str | None = None,
 ) -> list[str]:
     """Read, check and store a whole PSKC file, or nothing (PskcImportError)."""
-    seeds = read_pskc(data, psk=psk, password=password)
+    seeds = read_pskc(data, psk=psk, password=password, iv=iv)
     serials = import_tokens(session, seeds, seed_key, batch)
-    audit.record(session, "tokens.imported", actor=actor, batch=batch, count=len(serials))
+    audit.record(
+        session,
+        "tokens.imported",
+        subject=audit_subjects.INVENTORY,
+        actor=actor,
+        batch=batch,
+        count=len(serials),
+    )
     return serials
 
 
