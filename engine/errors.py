@@ -32,6 +32,19 @@ class InvalidInput(EngineError):
     title = "Invalid input"
 
 
+class ProcessIncident(EngineError):
+    """The diagram failed while an instance ran (HTTP 422): the step up to the failing
+    element is saved, and the instance holds an incident there for an admin to retry."""
+
+    title = "The process could not continue"
+
+    def __init__(self, detail: str, *, incident_id: int, instance_id: str, element: str) -> None:
+        super().__init__(detail)
+        self.incident_id = incident_id
+        self.instance_id = instance_id
+        self.element = element
+
+
 class DefinitionInvalid(EngineError):
     """A diagram that failed validation; `problems` lists each with its element id."""
 

@@ -33,7 +33,8 @@ from .actors import (
 )
 from .clock import clock
 from .db import unit_of_work
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, ProcessIncident
+from .incidents import watching
 from .models import Incident, MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, all_tasks, load
 from .registry import FieldErrors, Registry
@@ -151,7 +152,10 @@ class Engine:
                 finish(None)
             if refused is None:
                 task.set_data(**values)
-                task.run()
+                with watching(step.workflow) as watch:
+                    task.run()
+                step.secrets = secrets
+                self.stepper.fail(step, watch.failures)
                 done = sql.run(
                     s,
                     sql.COMPLETE_ITEM,
@@ -170,7 +174,6 @@ class Engine:
                     fields=sorted(values),
                     sensitive_fields=sorted(secrets),
                 )
-                step.secrets = secrets
                 if item.lane != "customer":
                     step.staff_fields = set(values)
                 self._run(step)
@@ -232,7 +235,9 @@ class Engine:
             if not waiting:
                 raise NotFound(f"Instance {inst.id} is not waiting for message {name!r}.")
             catcher, definition = waiting[0]
-            step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
+            with watching(step.workflow) as watch:
+                step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
+            self.stepper.fail(step, watch.failures)
             audit.record(
                 s,
                 "message.correlated",
@@ -280,7 +285,7 @@ class Engine:
     def execute_job(self, job_id: int, worker: str | None = None, actor: Actor = SYSTEM) -> bool:
         """Run one timer or retry. `worker` set: only if this worker holds its lease.
         Without a worker (an admin's "run now") a timer fires even before it is due."""
-        with self._step_scope() as (s, finish):
+        with self._step_scope(report=worker is None) as (s, finish):
             # Jobs are read and written as rows (Core), never as session objects: a step
             # deletes and inserts them with plain statements.
             job = sql.run(s, sql.GET_JOB_FOR_UPDATE, {"b_id": job_id}).first()
@@ -307,7 +312,7 @@ class Engine:
         stay), so the caller can run the jobs one by one and isolate the faulty one. Once
         `stop` is set, the job in hand finishes, the batch commits and the rest go back."""
         ran, waiting = 0, []
-        with self._step_scope() as (s, finish):
+        with self._step_scope(report=False) as (s, finish):
             claimed = sql.run(s, sql.CLAIMED_JOBS, {"b_ids": job_ids, "b_worker": worker}).all()
             jobs: dict[str, Any] = {}
             later = []
@@ -380,6 +385,7 @@ class Engine:
             step = Step(s, inst, self._load(s, inst), actor.name)
             self.stepper.resolve_incident(step, incident.task_id)
             step.run_task_ids = {incident.task_id}
+            self._reset_failed(step, incident.task_id)
             self._run(step)
             finish(step)
             return instance_view(actor, inst)
@@ -429,6 +435,16 @@ class Engine:
 
     def _run(self, step: Step) -> None:
         self.stepper.advance(step)
+
+    def _reset_failed(self, step: Step, task_id: str) -> None:
+        """An element that failed (ERROR) runs again from scratch, with the data it had:
+        after a fix, a migration to a mended version, or just another try."""
+        task = step.workflow.get_task_from_id(UUID(task_id))
+        if task.state != TaskState.ERROR:
+            return
+        with watching(step.workflow) as watch:
+            task.reset_branch(task.data)
+        self.stepper.fail(step, watch.failures)
 
     def _validate(self, step: Step, task: Any, values: dict[str, Any]) -> dict[str, Any]:
         name = (getattr(task.task_spec, "extensions", None) or {}).get("validator")
@@ -488,9 +504,11 @@ class Engine:
             raise
 
     @contextmanager
-    def _step_scope(self) -> Iterator[tuple[Session, Any]]:
+    def _step_scope(self, report: bool = True) -> Iterator[tuple[Session, Any]]:
         """A unit of work for a step; `finish(step)` saves it, and after the commit the
-        saved workflow goes back to the cache under its new version."""
+        saved workflow goes back to the cache under its new version. Where the diagram
+        failed, the step commits standing at the failing element with an incident, and
+        then (`report`) the caller hears of it as ProcessIncident."""
         finished: list[Step] = []
 
         def finish(step: Step | None) -> None:
@@ -517,6 +535,16 @@ class Engine:
             yield s, finish
         for step in finished:
             self.cache.put(step.instance.id, step.instance.version, step.loaded)
+        failed = [(step, raised) for step in finished for raised in step.raised]
+        if report and failed:
+            step, (incident_id, failure) = failed[0]
+            raise ProcessIncident(
+                f"The process could not continue at {failure.name or failure.element}: "
+                f"{failure.reason}",
+                incident_id=incident_id,
+                instance_id=step.instance.id,
+                element=failure.element,
+            )
 
     # -- reads used by the API --------------------------------------------------------
 

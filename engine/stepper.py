@@ -35,6 +35,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit
 from . import statements as sql
 from .clock import clock
+from .incidents import Failure, watching
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, Loaded, all_tasks, save
 from .registry import BpmnError, HandlerContext, Registry
@@ -67,6 +68,8 @@ class Step:
     staff_fields: set[str] = field(default_factory=set)
     mirror: dict[str, Any] = field(default_factory=dict)
     spawn: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Incidents this step raised where the diagram failed: the caller hears of them.
+    raised: list[tuple[int, Failure]] = field(default_factory=list)
     shows_notices: bool = False  # the caller hands `notices` to the person who acted
 
     def __post_init__(self) -> None:
@@ -130,8 +133,7 @@ class Stepper:
         blocked = step.blocked() - step.run_task_ids
         timers_before = {t.id: t for t in wf.event_manager.tasks.values() if is_timer(t)}
         while True:
-            wf.refresh_timers()
-            wf.do_engine_steps()
+            self.engine_steps(step)
             ran = False
             started = [t for t in all_tasks(wf) if t.state == TaskState.STARTED and is_service(t)]
             for task in started:
@@ -154,6 +156,32 @@ class Stepper:
                     actor="clock",
                     element=task.task_spec.bpmn_id,
                 )
+
+    def engine_steps(self, step: Step) -> None:
+        """Fire due timers and run the engine's own tasks until only people, handlers,
+        timers or messages can move the instance. An element that fails stays where it
+        is, with an incident, and the rest of the workflow goes on."""
+        while True:
+            with watching(step.workflow) as watch:
+                step.workflow.refresh_timers()
+                step.workflow.do_engine_steps()
+            self.fail(step, watch.failures)
+            if not watch.interrupted:
+                return
+
+    def fail(self, step: Step, failures: list[Failure]) -> None:
+        """An incident for each element that failed, with the reason in words."""
+        for failure in failures:
+            failure.reason = _scrub(failure.reason, step.secrets)
+            incident = self._incident(
+                step,
+                failure.task,
+                None,
+                failure.reason,
+                name=failure.name,
+                expression=failure.expression,
+            )
+            step.raised.append((incident, failure))
 
     def _run_service(self, step: Step, task: Task) -> bool:
         spec = task.task_spec
@@ -180,7 +208,9 @@ class Stepper:
             return False
         self.apply_context(step, ctx)
         task.set_data(**result)
-        task.complete()
+        with watching(step.workflow) as watch:
+            task.complete()
+        self.fail(step, watch.failures)
         audit.record(
             step.session,
             "service.completed",
@@ -232,7 +262,9 @@ class Stepper:
             target=task.workflow,
         )
         waiting = list(wf.event_manager.tasks.values())
-        wf.catch(event)
+        with watching(wf) as watch:
+            wf.catch(event)
+        self.fail(step, watch.failures)
         wf.bpmn_events = [e for e in wf.bpmn_events if e is not event]
         audit.record(
             step.session,
@@ -306,13 +338,23 @@ class Stepper:
             )
             step.mirror["retrying"].append(tid)
 
-    def _incident(self, step: Step, task: Task, topic: str | None, error: str) -> None:
+    def _incident(
+        self,
+        step: Step,
+        task: Task,
+        topic: str | None,
+        error: str,
+        name: str | None = None,
+        expression: str | None = None,
+    ) -> int:
         incident = Incident(
             instance_id=step.instance.id,
             task_id=str(task.id),
             element=task.task_spec.bpmn_id,
+            element_name=name or task.task_spec.bpmn_name,
             topic=topic,
             error=error,
+            expression=expression,
         )
         step.session.add(incident)
         step.session.flush()
@@ -326,6 +368,7 @@ class Stepper:
             incident=incident.id,
             error=error,
         )
+        return incident.id
 
     @staticmethod
     def resolve_incident(step: Step, task_id: str) -> None:
@@ -356,7 +399,7 @@ class Stepper:
         mirror["staff_variables"] = sorted(set(mirror["staff_variables"]) | step.staff_fields)
         mirror["business_key"] = inst.business_key
         state = save(s, inst, step.loaded)
-        active = [t for t in tasks if t.state & ACTIVE_STATES]
+        active = [t for t in tasks if t.state & (ACTIVE_STATES | TaskState.ERROR)]
         state["mirror"] = mirror
         state["active"] = active_elements(active)
         state["variables"] = _json_safe(current_variables(wf, active))
@@ -373,9 +416,10 @@ class Stepper:
 
     @staticmethod
     def _forget_abandoned(step: Step, tasks: list[Task], now: datetime) -> None:
-        """A failing service task that the process moved past (a boundary event or a
-        terminate end cancelled it) needs no retry and no admin any more."""
+        """A failing service task or element that the process moved past (a boundary
+        event or a terminate end cancelled it) needs no retry and no admin any more."""
         started = {str(t.id) for t in tasks if t.state == TaskState.STARTED}
+        failed = {str(t.id) for t in tasks if t.state == TaskState.ERROR}
         s, iid = step.session, step.instance.id
         retrying = [tid for tid in step.mirror["retrying"] if tid not in started]
         if retrying:
@@ -385,7 +429,7 @@ class Stepper:
                 )
             )
             step.mirror["retrying"] = [t for t in step.mirror["retrying"] if t not in retrying]
-        stale = [tid for tid in step.mirror["incidents"] if tid not in started]
+        stale = [tid for tid in step.mirror["incidents"] if tid not in started | failed]
         if stale:
             s.execute(
                 update(Incident.__table__)
