@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 
-from engine.errors import Conflict, InvalidInput
+from engine.errors import Conflict, InvalidInput, ProcessIncident
 
 from . import formdata, guard, reads
 
@@ -86,6 +86,9 @@ def complete(task_id: str) -> Any:
     data = formdata.submitted(page.fields, request.form)
     try:
         done = guard.system().engine.complete_task(task_id, data, who)
+    except ProcessIncident as exc:  # the task is done; the step after it failed
+        flash(exc.detail, "error")
+        return redirect(_after(page.task))
     except InvalidInput as exc:
         errors = exc.errors or {"": exc.detail}
         return _page(page, formdata.echo(page.fields, data), errors, 422)
