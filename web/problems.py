@@ -49,9 +49,7 @@ def engine_problem(exc: EngineError) -> Response:
     if isinstance(exc, DefinitionInvalid):
         extra["problems"] = [p.as_dict() for p in exc.problems]
     if isinstance(exc, ProcessIncident):
-        extra.update(
-            incident_id=exc.incident_id, instance_id=exc.instance_id, element=exc.element
-        )
+        extra.update(incident_id=exc.incident_id, instance_id=exc.instance_id, element=exc.element)
     return problem(status, exc.title, exc.detail, **extra)
 
 
