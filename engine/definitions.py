@@ -7,7 +7,7 @@ import json
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,24 @@ def latest_definition(session: Session, key: str) -> ProcessDefinition | None:
         .order_by(ProcessDefinition.version.desc())
         .limit(1)
     ).first()
+
+
+def latest_definitions(session: Session) -> list[ProcessDefinition]:
+    """The latest version of every deployed process."""
+    newest = (
+        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(ProcessDefinition).join(
+                newest,
+                (ProcessDefinition.key == newest.c.key)
+                & (ProcessDefinition.version == newest.c.version),
+            )
+        )
+    )
 
 
 def get_definition(session: Session, key: str, version: int | None) -> ProcessDefinition:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, definitions, forms
+from . import audit, definitions, forms, messages
 from . import statements as sql
 from .actors import (
     SYSTEM,
@@ -55,6 +55,13 @@ class Completed(NamedTuple):
     instance: dict[str, Any]
     notices: dict[str, Any]
     next_tasks: list[dict[str, Any]]
+
+
+class Delivered(NamedTuple):
+    """Where a message went: a waiting instance, or one it started."""
+
+    instance_id: str
+    started: bool
 
 
 class Engine:
@@ -207,7 +214,12 @@ class Engine:
             )
 
     def correlate(self, name: str, key: str, data: dict[str, Any] | None, actor: Actor) -> str:
-        """Deliver message `name` to the one instance with business key `key` waiting for it."""
+        return self.deliver(name, key, data, actor).instance_id
+
+    def deliver(self, name: str, key: str, data: dict[str, Any] | None, actor: Actor) -> Delivered:
+        """Deliver message `name` to the one instance with business key `key` waiting for
+        it; when none waits, start the process whose message start event catches it, with
+        `key` as its business key."""
         data = data or {}
         _check_json(data, "data")
         with self._step_scope() as (s, finish):
@@ -219,38 +231,47 @@ class Engine:
                     )
                 )
             )
-            if not ids:
-                raise NotFound(f"No instance with key {key!r} is waiting for message {name!r}.")
             if len(ids) > 1:
                 raise Conflict(f"{len(ids)} instances with key {key!r} wait for {name!r}.")
+            if not ids:
+                process = messages.process_started_by(s, name)
+                if process is None:
+                    raise NotFound(f"No instance with key {key!r} is waiting for message {name!r}.")
+                step = self._create(s, process, actor.name, None, {}, (name, key, data))
+                finish(step)
+                return Delivered(step.instance.id, started=True)
             inst = self._lock_instance(s, ids.pop())
             self._require_running(inst)
             step = Step(s, inst, self._load(s, inst), actor.name)
-            waiting = [
-                (t, d)
-                for t in step.workflow.event_manager.tasks.values()
-                for d in definitions_of(t)
-                if isinstance(d, MessageEventDefinition) and d.name == name
-            ]
-            if not waiting:
-                raise NotFound(f"Instance {inst.id} is not waiting for message {name!r}.")
-            catcher, definition = waiting[0]
-            with watching(step.workflow) as watch:
-                step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
-            self.stepper.fail(step, watch.failures)
-            audit.record(
-                s,
-                "message.correlated",
-                instance_id=inst.id,
-                actor=actor.name,
-                element=catcher.task_spec.bpmn_id,
-                message=name,
-                key=key,
-                fields=sorted(data),
-            )
+            self._catch(step, name, key, data)
             self._run(step)
             finish(step)
-            return inst.id
+            return Delivered(inst.id, started=False)
+
+    def _catch(self, step: Step, name: str, key: str, data: dict[str, Any]) -> None:
+        """Hand message `name` to the task of the instance waiting for it."""
+        waiting = [
+            (t, d)
+            for t in step.workflow.event_manager.tasks.values()
+            for d in definitions_of(t)
+            if isinstance(d, MessageEventDefinition) and d.name == name
+        ]
+        if not waiting:
+            raise NotFound(f"Instance {step.instance.id} is not waiting for message {name!r}.")
+        catcher, definition = waiting[0]
+        with watching(step.workflow) as watch:
+            step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
+        self.stepper.fail(step, watch.failures)
+        audit.record(
+            step.session,
+            "message.correlated",
+            instance_id=step.instance.id,
+            actor=step.actor,
+            element=catcher.task_spec.bpmn_id,
+            message=name,
+            key=key,
+            fields=sorted(data),
+        )
 
     def set_status(self, instance_id: str, action: str, actor: Actor) -> dict:
         """suspend, resume or terminate an instance (admin)."""
@@ -399,8 +420,10 @@ class Engine:
         actor: str,
         owner_id: int | None,
         data: dict[str, Any],
+        message: tuple[str, str, dict[str, Any]] | None = None,
     ) -> Step:
-        """A new instance of the latest version of `process_key`, run to its first wait."""
+        """A new instance of the latest version of `process_key`, run to its first wait;
+        with a `message` (name, correlation key, data), started by that message."""
         definition = definitions.get_definition(s, process_key, None)
         bundle = definitions.bundle_for(s, definition)
         specs = self.specs.get(s, bundle.id)
@@ -415,6 +438,7 @@ class Engine:
             bundle_id=bundle.id,
             status="running",
             owner_id=owner_id,
+            business_key=message[1] if message else None,
             serializer_version=SERIALIZER_VERSION,
             state={},
         )
@@ -430,6 +454,9 @@ class Engine:
             variables=sorted(data),
         )
         step = Step(s, inst, Loaded(workflow=wf), actor)
+        if message is not None:
+            self.stepper.engine_steps(step)  # up to the start event waiting for it
+            self._catch(step, *message)
         self._run(step)
         return step
 

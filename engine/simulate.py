@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -109,7 +109,7 @@ def _deploy(source: sessionmaker[Session], sandbox: Engine, draft: list) -> list
     files = definitions.read_files(draft)
     keys = [k for f in files for k in f.process_ids]
     with unit_of_work(source) as real, unit_of_work(sandbox.session_factory) as s:
-        for d in _latest(real):
+        for d in definitions.latest_definitions(real):
             if d.key not in keys:  # copied as they are: they passed validation when deployed
                 s.add(ProcessDefinition(**{c: getattr(d, c) for c in _COPIED}))
     sandbox.deploy(draft, RUNNER)
@@ -117,23 +117,6 @@ def _deploy(source: sessionmaker[Session], sandbox: Engine, draft: list) -> list
 
 
 _COPIED = ("key", "name", "version", "hash", "file_name", "xml", "deployed_at", "deployed_by")
-
-
-def _latest(s: Session) -> list[ProcessDefinition]:
-    newest = (
-        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
-        .group_by(ProcessDefinition.key)
-        .subquery()
-    )
-    return list(
-        s.scalars(
-            select(ProcessDefinition).join(
-                newest,
-                (ProcessDefinition.key == newest.c.key)
-                & (ProcessDefinition.version == newest.c.version),
-            )
-        )
-    )
 
 
 def _run(engine: Engine, process: str, scenario: Scenario, time: SimulatedTime) -> DryRun:
