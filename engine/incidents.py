@@ -25,6 +25,8 @@ from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from .persistence import unstorable
+
 MAX_REASON = 500
 MAX_EXPRESSION = 1000
 
@@ -48,6 +50,10 @@ class Failure:
 
 _failures: ContextVar[list[Failure] | None] = ContextVar("tokenflow_failures", default=None)
 _spiff_update = TaskSpec._update
+# What no diagram failure may swallow. Anything else a diagram raises is its failure,
+# even outside Exception: a sandbox's budget may be a BaseException so that diagram code
+# cannot catch it.
+_FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 def _guarded_update(self: TaskSpec, my_task: Task) -> None:
@@ -59,7 +65,9 @@ def _guarded_update(self: TaskSpec, my_task: Task) -> None:
         return  # it waits for an admin's retry, not for the next refresh
     try:
         _spiff_update(self, my_task)
-    except Exception as exc:
+    except _FATAL:
+        raise
+    except BaseException as exc:
         my_task._set_state(TaskState.ERROR)
         failures.append(describe(my_task, exc))
 
@@ -76,19 +84,43 @@ class Watch:
 
     failures: list[Failure] = field(default_factory=list)
     interrupted: bool = False
+    running: Task | None = None  # the engine task do_engine_steps runs at the moment
+
+    def will_run(self, task: Task) -> None:
+        self.running = task
+
+    def did_run(self, task: Task) -> None:
+        """A script that leaves a value no save can hold (a map object, a set) fails
+        where it ran, before anything after it runs."""
+        self.running = None
+        script = getattr(task.task_spec, "script", None)
+        if not isinstance(script, str):
+            return
+        problem = unstorable(task.data)
+        if problem is None:
+            return
+        task.reset_branch(None)  # back to the data it ran with, its successors undone
+        task._set_state(TaskState.ERROR)
+        reason = f"the script left a value that cannot be stored ({problem})"
+        self.failures.append(Failure(task, reason[:MAX_REASON], script[:MAX_EXPRESSION]))
 
 
 @contextmanager
 def watching(wf: Any) -> Iterator[Watch]:
     """Collect the failures of the SpiffWorkflow calls made inside: an exception from a
-    task's `_run` is caught here (the task is ERROR already); anything else that raises
-    outside a task propagates (the step is then rolled back whole)."""
+    task's `_run` is caught here (SpiffWorkflow marks the task ERROR, and so does this for
+    what SpiffWorkflow does not catch); anything that cannot be pinned on one task
+    propagates (the step is then rolled back whole)."""
     watch = Watch()
     token = _failures.set(watch.failures)
     try:
         yield watch
-    except Exception as exc:
-        failed = _task_of(exc) or _new_error_task(wf, watch.failures)
+    except _FATAL:
+        raise
+    except BaseException as exc:
+        failed = _task_of(exc) or watch.running or _new_error_task(wf, watch.failures)
+        if failed is not None and failed.state == TaskState.READY:
+            failed._set_state(TaskState.ERROR)  # raised past SpiffWorkflow's `except Exception`
         if failed is None or failed.state != TaskState.ERROR:
             raise
         watch.failures.append(describe(failed, exc))

@@ -164,7 +164,7 @@ class Stepper:
         while True:
             with watching(step.workflow) as watch:
                 step.workflow.refresh_timers()
-                step.workflow.do_engine_steps()
+                step.workflow.do_engine_steps(watch.will_run, watch.did_run)
             self.fail(step, watch.failures)
             if not watch.interrupted:
                 return

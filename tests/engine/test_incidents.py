@@ -163,3 +163,35 @@ def test_a_timer_job_that_fails_becomes_an_incident_stops_retrying_and_the_worke
 
 def deploy_source(name: str) -> bytes:
     return (BPMN_DIR / name).read_bytes()
+
+
+FAILING_SCRIPTS = [
+    "raise ValueError('no bonus today')",
+    "bonus = 1 / 0",
+    "bonus = undefined_name",
+    "bonus = '%d' % (now(),)",
+    "bonus = int('twelve')",
+    "bonus = [][1]",
+    "bonus = {}['missing']",
+    "bonus = None + 1",
+    "bonus = map(str, [1, 2])",
+    "bonus = {1, 2}",
+    "bonus = b'bytes'",
+    "bonus = (n for n in [1])",
+    "bonus = 1j",
+    "bonus = range(3)",
+]
+
+
+@pytest.mark.parametrize("script", FAILING_SCRIPTS)
+def test_a_script_that_fails_in_any_way_is_an_incident_at_its_element(system, script):
+    xml = deploy_source("fail_script.bpmn").replace(b"bonus = amount * 2", script.encode())
+    system.engine.deploy([("fail_script.bpmn", xml)], ADMIN)
+    with pytest.raises(ProcessIncident) as caught:
+        system.engine.start("fail_script", CUSTOMER)
+    assert caught.value.element == "compute"
+    view = system.engine.instance(caught.value.instance_id, ADMIN)
+    assert (view["status"], view["active"]) == ("incident", ["compute"])
+    assert "bonus" not in view["variables"]
+    [incident] = incidents(system)
+    assert incident["expression"] == script
