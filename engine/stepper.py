@@ -419,7 +419,11 @@ class Stepper:
         """A failing service task or element that the process moved past (a boundary
         event or a terminate end cancelled it) needs no retry and no admin any more."""
         started = {str(t.id) for t in tasks if t.state == TaskState.STARTED}
-        failed = {str(t.id) for t in tasks if t.state == TaskState.ERROR}
+        failed = (
+            {str(t.id) for t in tasks if t.state == TaskState.ERROR}
+            if step.instance.status != "terminated"  # cancelling leaves ERROR tasks be
+            else set()
+        )
         s, iid = step.session, step.instance.id
         retrying = [tid for tid in step.mirror["retrying"] if tid not in started]
         if retrying:

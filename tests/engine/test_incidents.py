@@ -195,3 +195,11 @@ def test_a_script_that_fails_in_any_way_is_an_incident_at_its_element(system, sc
     assert "bonus" not in view["variables"]
     [incident] = incidents(system)
     assert incident["expression"] == script
+
+
+def test_terminating_an_instance_cancels_its_incidents(system):
+    with pytest.raises(ProcessIncident) as caught:
+        system.engine.start("fail_script", CUSTOMER)
+    system.engine.set_status(caught.value.instance_id, "terminate", ADMIN)
+    assert incidents(system) == []
+    assert incidents(system, status="cancelled")[0]["id"] == caught.value.incident_id
