@@ -44,6 +44,7 @@ from .validation import Known, normalize_lane
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
+MAX_KEY_LENGTH = 100  # ProcessInstance.business_key's width
 # An instance in one of these takes no step: not a job's, not a person's.
 STOPPED = ("suspended", "terminated", "completed")
 
@@ -222,6 +223,8 @@ class Engine:
         `key` as its business key."""
         data = data or {}
         _check_json(data, "data")
+        if not 0 < len(key) <= MAX_KEY_LENGTH:  # it may become a business key
+            raise InvalidInput(f"`correlation_key` must be 1 to {MAX_KEY_LENGTH} characters.")
         with self._step_scope() as (s, finish):
             ids = set(
                 s.scalars(

@@ -203,3 +203,18 @@ def test_terminating_an_instance_cancels_its_incidents(system):
     system.engine.set_status(caught.value.instance_id, "terminate", ADMIN)
     assert incidents(system) == []
     assert incidents(system, status="cancelled")[0]["id"] == caught.value.incident_id
+
+
+class BudgetExceeded(BaseException):
+    """A sandbox budget that diagram code cannot catch with `except Exception`."""
+
+
+def test_a_budget_that_diagram_code_cannot_catch_is_still_an_incident(system, monkeypatch):
+    def over_budget(script, context, external_context=None):
+        raise BudgetExceeded("the script ran longer than its 100 ms budget")
+
+    monkeypatch.setattr(system.engine.script_engine.environment, "execute", over_budget)
+    with pytest.raises(ProcessIncident) as caught:
+        system.engine.start("fail_script", CUSTOMER)
+    assert caught.value.element == "compute"
+    assert caught.value.detail.endswith("the script ran longer than its 100 ms budget")

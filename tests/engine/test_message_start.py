@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import NotFound, ProcessIncident
+from engine.errors import InvalidInput, NotFound, ProcessIncident
 from engine.messages import start_messages
 from engine.registry import Registry
 from tests.engine_support import ADMIN, BPMN_DIR, FINANCE, engine_system, only_task
@@ -63,3 +63,8 @@ def test_only_a_process_s_own_start_events_count_as_message_starts():
     xml = (BPMN_DIR / "message_start.bpmn").read_text()
     assert start_messages(xml, "refund") == {"refund_requested"}
     assert start_messages((BPMN_DIR / "linear.bpmn").read_text(), "linear") == frozenset()
+
+
+def test_a_key_too_long_to_be_a_business_key_is_refused_before_anything_starts(system):
+    with pytest.raises(InvalidInput):
+        system.engine.deliver("refund_requested", "K" * 101, {}, FINANCE)
