@@ -34,6 +34,8 @@ def system(config):
     def greet(ctx):
         return {"greeting": "Hello"}
 
+    reg.handler("tick")(lambda ctx: {})
+
     return engine_system(
         config,
         reg,
@@ -218,3 +220,53 @@ def test_a_budget_that_diagram_code_cannot_catch_is_still_an_incident(system, mo
         system.engine.start("fail_script", CUSTOMER)
     assert caught.value.element == "compute"
     assert caught.value.detail.endswith("the script ran longer than its 100 ms budget")
+
+
+def test_an_element_failing_inside_a_called_process_is_an_incident_there(system):
+    child = deploy_source("call_child.bpmn").replace(b"answer + 1", b"answer + missing")
+    system.engine.deploy(
+        [("call_child.bpmn", child), ("call_parent.bpmn", deploy_source("call_parent.bpmn"))],
+        ADMIN,
+    )
+    view = system.engine.start("call_parent", CUSTOMER)
+    task = only_task(system, CUSTOMER)
+    with pytest.raises(ProcessIncident) as caught:
+        system.engine.complete_task(task["id"], {"answer": 4}, CUSTOMER)
+    assert caught.value.element == "bump"
+    after = system.engine.instance(view["id"], ADMIN)
+    assert (after["status"], after["active"]) == ("incident", ["call", "bump"])
+    with pytest.raises(ProcessIncident):
+        system.engine.retry_incident(caught.value.incident_id, ADMIN)
+
+
+@pytest.mark.parametrize(
+    ("diagram", "old", "new", "element"),
+    [
+        ("fail_timer.bpmn", b'"PT1H"', b"wait_for", "wait_hour"),
+        ("fail_timer.bpmn", b'"PT1H"', b"str(now())", "wait_hour"),
+    ],
+)
+def test_an_expression_failing_while_its_element_is_reached_is_an_incident(
+    system, diagram, old, new, element
+):
+    xml = deploy_source(diagram).replace(old, new)
+    system.engine.deploy([(diagram, xml)], ADMIN)
+    with pytest.raises(ProcessIncident) as caught:
+        system.engine.start(diagram.removesuffix(".bpmn"), CUSTOMER)
+    assert caught.value.element == element
+    view = system.engine.instance(caught.value.instance_id, ADMIN)
+    assert (view["status"], view["active"]) == ("incident", [element])
+
+
+def test_a_sequential_multi_instance_with_a_missing_cardinality_is_an_incident(system):
+    xml = deploy_source("fail_cardinality.bpmn").replace(
+        b"<bpmn:multiInstanceLoopCharacteristics>",
+        b'<bpmn:multiInstanceLoopCharacteristics isSequential="true">',
+    )
+    system.engine.deploy([("fail_cardinality.bpmn", xml)], ADMIN)
+    view = system.engine.start("fail_cardinality", CUSTOMER)
+    with pytest.raises(ProcessIncident) as caught:
+        system.engine.correlate("go", view["business_key"], {}, FINANCE)
+    assert caught.value.element == "copy"
+    view = system.engine.instance(view["id"], ADMIN)
+    assert (view["status"], view["active"]) == ("incident", ["copy"])
