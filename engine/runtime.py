@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -561,8 +562,14 @@ class Engine:
                 )
                 finish(child)
 
-        with self._session() as s:
-            yield s, finish
+        try:
+            with self._session() as s:
+                yield s, finish
+        except SpiffWorkflowException as exc:
+            # Not pinned on one element (`watching` pins what it can): the step rolled
+            # back whole, as Camunda does with a failure before the first wait state.
+            log.warning("a step failed and was rolled back: %s", str(exc)[:300])
+            raise InvalidInput(f"The process could not continue: {exc}"[:1000]) from exc
         for step in finished:
             self.cache.put(step.instance.id, step.instance.version, step.loaded)
         failed = [(step, raised) for step in finished for raised in step.raised]

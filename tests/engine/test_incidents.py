@@ -7,13 +7,14 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from SpiffWorkflow.exceptions import WorkflowException
 from sqlalchemy import select
 
 from engine.clock import clock
 from engine.db import unit_of_work
-from engine.errors import ProcessIncident
+from engine.errors import InvalidInput, ProcessIncident
 from engine.jobs import run_due_jobs
-from engine.models import AuditEvent, Job
+from engine.models import AuditEvent, Job, ProcessInstance
 from engine.queries import list_incidents
 from engine.registry import Registry
 from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, FINANCE, engine_system, only_task
@@ -270,3 +271,15 @@ def test_a_sequential_multi_instance_with_a_missing_cardinality_is_an_incident(s
     assert caught.value.element == "copy"
     view = system.engine.instance(view["id"], ADMIN)
     assert (view["status"], view["active"]) == ("incident", ["copy"])
+
+
+def test_a_failure_no_element_can_hold_rolls_the_step_back_and_answers_422(system, monkeypatch):
+    def unpinned(step):
+        raise WorkflowException("the workflow is in no state to go on")
+
+    monkeypatch.setattr(system.engine.stepper, "advance", unpinned)
+    with pytest.raises(InvalidInput) as caught:
+        system.engine.start("linear", CUSTOMER)
+    assert caught.value.detail.startswith("The process could not continue: the workflow")
+    with unit_of_work(system.session_factory) as s:
+        assert s.scalars(select(ProcessInstance)).all() == []
