@@ -40,7 +40,8 @@ from .models import Incident, MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, all_tasks, load
 from .registry import FieldErrors, Registry
 from .scripting import RestrictedScriptEngine
-from .stepper import Step, Stepper, StepSettings, definitions_of, is_user
+from .stepper import Step, Stepper, StepSettings
+from .tasks import definitions_of, is_user
 from .validation import Known, normalize_lane
 
 log = logging.getLogger(__name__)
