@@ -458,6 +458,7 @@ class Engine(JobCommands):
                 incident_id=incident_id,
                 instance_id=step.instance.id,
                 element=failure.element,
+                notices={k: v for s in finished for k, v in s.notices.items()},
             )
 
     # -- reads used by the API --------------------------------------------------------

@@ -50,6 +50,8 @@ def engine_problem(exc: EngineError) -> Response:
         extra["problems"] = [p.as_dict() for p in exc.problems]
     if isinstance(exc, ProcessIncident):
         extra.update(incident_id=exc.incident_id, instance_id=exc.instance_id, element=exc.element)
+        if exc.notices:  # shown once, as a completed task's 200 would have
+            extra["notice"] = exc.notices
     return problem(status, exc.title, exc.detail, **extra)
 
 

@@ -24,7 +24,13 @@ def app(config):
     def number_order(ctx):
         ctx.set_business_key(f"SO-{next(numbers)}")
 
-    system = engine_system(config, reg, "fail_after_task.bpmn", "fail_cardinality.bpmn")
+    @reg.handler()
+    def issue_code(ctx):
+        ctx.notice(activation_code="K7Q2-M9XD")
+
+    system = engine_system(
+        config, reg, "fail_after_task.bpmn", "fail_cardinality.bpmn", "fail_after_notice.bpmn"
+    )
     with unit_of_work(system.session_factory) as s:
         for name, roles in [("alice", ["customer"]), ("fran", ["finance"]), ("ana", ["analyst"])]:
             create_user(s, name, PASSWORD, roles)
@@ -85,3 +91,12 @@ def test_a_message_that_meets_a_failing_element_answers_422(as_):
     sent = as_("fran").post("/api/v1/messages", json={"name": "go", "correlation_key": key})
     body = problem(sent, 422)
     assert body["element"] == "copy" and "copies" in body["detail"]
+
+
+def test_a_value_shown_once_before_the_failure_still_reaches_the_person_who_acted(as_):
+    alice = as_("alice")
+    alice.post("/api/v1/process-instances", json={"process": "fail_after_notice"})
+    [task] = alice.get("/api/v1/tasks").json
+    body = problem(alice.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {}}), 422)
+    assert body["element"] == "tally"
+    assert body["notice"] == {"activation_code": "K7Q2-M9XD"}
