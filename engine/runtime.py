@@ -458,7 +458,7 @@ class Engine(JobCommands):
                 incident_id=incident_id,
                 instance_id=step.instance.id,
                 element=failure.element,
-                notices={k: v for s in finished if s.shows_notices for k, v in s.notices.items()},
+                notices={k: v for f in finished if f.shows_notices for k, v in f.notices.items()},
             )
 
     # -- reads used by the API --------------------------------------------------------
