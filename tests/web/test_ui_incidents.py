@@ -50,3 +50,19 @@ def test_the_admin_sees_the_incident_on_the_instance_page_and_a_failed_retry_is_
     response = root.post(retry, {"instance_id": caught.value.instance_id}, page=page)
     root.follow(response)
     assert "The process could not continue at Compute the bonus" in root.text()
+
+
+def test_a_value_shown_once_before_a_failure_is_still_shown_on_the_page(system, app, alice):
+    system.engine.registry.handlers["issue_code"] = lambda ctx: ctx.notice(
+        activation_code="K7Q2-M9XD"
+    )
+    deploy(system, "fail_after_notice.bpmn")
+    view = system.engine.start("fail_after_notice", actor("alice", system))
+    alice.get(f"/orders/{view['id']}")
+    url = alice.task_url()
+    alice.get(url)
+    response = alice.post(url, {})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "K7Q2-M9XD" in alice.text()
+    assert "The process could not continue at Tally" in alice.text()
