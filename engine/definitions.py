@@ -7,7 +7,7 @@ import json
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,6 +90,24 @@ def latest_definition(session: Session, key: str) -> ProcessDefinition | None:
     ).first()
 
 
+def latest_definitions(session: Session) -> list[ProcessDefinition]:
+    """The latest version of every deployed process."""
+    newest = (
+        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
+        .group_by(ProcessDefinition.key)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(ProcessDefinition).join(
+                newest,
+                (ProcessDefinition.key == newest.c.key)
+                & (ProcessDefinition.version == newest.c.version),
+            )
+        )
+    )
+
+
 def get_definition(session: Session, key: str, version: int | None) -> ProcessDefinition:
     if version is None:
         found = latest_definition(session, key)
@@ -155,29 +173,72 @@ def called_keys(xml: str) -> list[str]:
 
 
 class SpecCache:
-    """Parsed specs per bundle: parsing happens once per bundle per process."""
+    """Parsed specs, keyed by what they are parsed from: the content hashes of a process
+    and of every process it calls. A bundle row's id leads to that key only once the
+    transaction that read the row has committed: a rolled-back transaction's rows are
+    gone, and SQLite hands their ids out again, to another bundle."""
 
     def __init__(self) -> None:
-        self._specs: dict[int, Specs] = {}
+        self._specs: dict[str, Specs] = {}  # content key -> parsed specs
+        self._keys: dict[int, str] = {}  # committed bundle id -> content key
         self._lock = threading.Lock()
 
     def get(self, session: Session, bundle_id: int) -> Specs:
         with self._lock:
-            cached = self._specs.get(bundle_id)
+            key = self._keys.get(bundle_id)
+            cached = self._specs.get(key) if key is not None else None
         if cached is not None:
             return cached
         bundle = session.get(SpecBundle, bundle_id)
         if bundle is None:
             raise NotFound(f"spec bundle {bundle_id} is missing")
-        definitions = [session.get(ProcessDefinition, i) for i in bundle.definition_ids]
-        files, seen = [], set()
-        for d in definitions:
-            if d is not None and d.hash not in seen:
-                seen.add(d.hash)
-                files.append(read_file(d.file_name, d.xml.encode("utf-8")))
-        top_key = definitions[0].key
-        parser = build_parser(files)
-        specs = Specs(parser.get_spec(top_key), parser.get_subprocess_specs(top_key))
+        found = [session.get(ProcessDefinition, i) for i in bundle.definition_ids]
+        chosen = [d for d in found if d is not None]
+        key = _content_key(chosen)
         with self._lock:
-            self._specs[bundle_id] = specs
+            specs = self._specs.get(key)
+        if specs is None:
+            specs = _parse(chosen)
+            with self._lock:
+                self._specs[key] = specs
+        session.info.setdefault(_UNCOMMITTED, []).append((self, bundle_id, key))
         return specs
+
+    def _learn(self, bundle_id: int, key: str) -> None:
+        with self._lock:
+            self._keys[bundle_id] = key
+
+
+_UNCOMMITTED = "spec_bundles_read"
+
+
+def _content_key(chosen: list[ProcessDefinition]) -> str:
+    """The top process's key and the content of every file the bundle parses."""
+    parts = [chosen[0].key, *sorted({(d.key, d.hash) for d in chosen})]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _parse(chosen: list[ProcessDefinition]) -> Specs:
+    files, seen = [], set()
+    for d in chosen:
+        if d.hash not in seen:
+            seen.add(d.hash)
+            files.append(read_file(d.file_name, d.xml.encode("utf-8")))
+    top_key = chosen[0].key
+    parser = build_parser(files)
+    return Specs(parser.get_spec(top_key), parser.get_subprocess_specs(top_key))
+
+
+@event.listens_for(Session, "after_commit")
+def _bundles_committed(session: Session) -> None:
+    if session.in_transaction():
+        return  # a savepoint: its rows may still be rolled back with the transaction
+    for cache, bundle_id, key in session.info.pop(_UNCOMMITTED, []):
+        cache._learn(bundle_id, key)
+
+
+@event.listens_for(Session, "after_rollback")
+def _bundles_rolled_back(session: Session) -> None:
+    # A savepoint's rollback lands here too: forgetting costs one read of the bundle row
+    # at the next start, never a parse (the content key still finds the specs).
+    session.info.pop(_UNCOMMITTED, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EngineError(Exception):
     """Base class: `title` is short, `detail` a full sentence for the person."""
@@ -30,6 +32,30 @@ class InvalidInput(EngineError):
     """Bad data for a task, message or start (HTTP 422)."""
 
     title = "Invalid input"
+
+
+class ProcessIncident(EngineError):
+    """The diagram failed while an instance ran (HTTP 422): the step up to the failing
+    element is saved, and the instance holds an incident there for an admin to retry.
+    `notices` are the values the saved part of the step showed once to the person who
+    acted (an activation code): they exist nowhere else, so they travel with the error."""
+
+    title = "The process could not continue"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        incident_id: int,
+        instance_id: str,
+        element: str,
+        notices: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.incident_id = incident_id
+        self.instance_id = instance_id
+        self.element = element
+        self.notices = notices or {}
 
 
 class DefinitionInvalid(EngineError):

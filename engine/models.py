@@ -144,7 +144,9 @@ class Job(Base):
 
 
 class Incident(Base):
-    """A service task whose retries ran out; an admin retries it."""
+    """A service task whose retries ran out, or an element whose diagram code or
+    SpiffWorkflow failed (`topic` empty, `expression` the code that failed); an admin
+    retries it."""
 
     __tablename__ = "incidents"
 
@@ -154,8 +156,10 @@ class Incident(Base):
     )
     task_id: Mapped[str] = mapped_column(String(36))
     element: Mapped[str] = mapped_column(String(200))
+    element_name: Mapped[str | None] = mapped_column(String(300))
     topic: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str] = mapped_column(Text)
+    expression: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]

@@ -29,6 +29,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
+from . import jsoncodec
 from . import statements as sql
 from .models import ProcessInstance
 
@@ -101,6 +102,16 @@ def _serialize(task: Task) -> dict[str, Any]:
         payload["data"] = _registry.convert(task.data)
         payload["delta"] = {}
     return payload
+
+
+def unstorable(data: dict[str, Any]) -> str | None:
+    """Why task data cannot be saved (a value JSON has no form for: a map object, a
+    set, bytes), or None when it can."""
+    try:
+        jsoncodec.dumps(_registry.convert(data))
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def _workflow_attrs(w: Any) -> dict[str, Any]:

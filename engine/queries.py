@@ -140,8 +140,10 @@ def list_incidents(
             "id": i.id,
             "instance_id": i.instance_id,
             "element": i.element,
+            "element_name": i.element_name,
             "topic": i.topic,
             "error": i.error,
+            "expression": i.expression,
             "status": i.status,
             "created_at": i.created_at.isoformat(),
         }

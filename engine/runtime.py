@@ -5,26 +5,24 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import timedelta
 from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, definitions, forms
+from . import audit, definitions, forms, messages
 from . import statements as sql
 from .actors import (
-    SYSTEM,
     Actor,
     instance_view,
     may_work_on,
@@ -33,18 +31,20 @@ from .actors import (
 )
 from .clock import clock
 from .db import unit_of_work
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
-from .models import Incident, MessageSubscription, ProcessInstance, WorkItem
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, ProcessIncident
+from .incidents import watching
+from .job_commands import STOPPED, JobCommands
+from .models import MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, all_tasks, load
 from .registry import FieldErrors, Registry
 from .scripting import RestrictedScriptEngine
-from .stepper import Step, Stepper, StepSettings, definitions_of, is_user
+from .stepper import Step, Stepper, StepSettings
+from .tasks import definitions_of, is_user
 from .validation import Known, normalize_lane
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
-# An instance in one of these takes no step: not a job's, not a person's.
-STOPPED = ("suspended", "terminated", "completed")
+MAX_KEY_LENGTH = 100  # ProcessInstance.business_key's width
 
 
 class Completed(NamedTuple):
@@ -56,7 +56,14 @@ class Completed(NamedTuple):
     next_tasks: list[dict[str, Any]]
 
 
-class Engine:
+class Delivered(NamedTuple):
+    """Where a message went: a waiting instance, or one it started."""
+
+    instance_id: str
+    started: bool
+
+
+class Engine(JobCommands):
     def __init__(
         self,
         session_factory: sessionmaker[Session],
@@ -152,7 +159,10 @@ class Engine:
                 finish(None)
             if refused is None:
                 task.set_data(**values)
-                task.run()
+                with watching(step.workflow) as watch:
+                    task.run()
+                step.secrets = secrets
+                self.stepper.fail(step, watch.failures)
                 done = sql.run(
                     s,
                     sql.COMPLETE_ITEM,
@@ -171,7 +181,6 @@ class Engine:
                     fields=sorted(values),
                     sensitive_fields=sorted(secrets),
                 )
-                step.secrets = secrets
                 if item.lane != "customer":
                     step.staff_fields = set(values)
                 self._run(step)
@@ -205,9 +214,16 @@ class Engine:
             )
 
     def correlate(self, name: str, key: str, data: dict[str, Any] | None, actor: Actor) -> str:
-        """Deliver message `name` to the one instance with business key `key` waiting for it."""
+        return self.deliver(name, key, data, actor).instance_id
+
+    def deliver(self, name: str, key: str, data: dict[str, Any] | None, actor: Actor) -> Delivered:
+        """Deliver message `name` to the one instance with business key `key` waiting for
+        it; when none waits, start the process whose message start event catches it, with
+        `key` as its business key."""
         data = data or {}
         _check_json(data, "data")
+        if not 0 < len(key) <= MAX_KEY_LENGTH:  # it may become a business key
+            raise InvalidInput(f"`correlation_key` must be 1 to {MAX_KEY_LENGTH} characters.")
         with self._step_scope() as (s, finish):
             ids = set(
                 s.scalars(
@@ -217,36 +233,47 @@ class Engine:
                     )
                 )
             )
-            if not ids:
-                raise NotFound(f"No instance with key {key!r} is waiting for message {name!r}.")
             if len(ids) > 1:
                 raise Conflict(f"{len(ids)} instances with key {key!r} wait for {name!r}.")
+            if not ids:
+                process = messages.process_started_by(s, name)
+                if process is None:
+                    raise NotFound(f"No instance with key {key!r} is waiting for message {name!r}.")
+                step = self._create(s, process, actor.name, None, {}, (name, key, data))
+                finish(step)
+                return Delivered(step.instance.id, started=True)
             inst = self._lock_instance(s, ids.pop())
             self._require_running(inst)
             step = Step(s, inst, self._load(s, inst), actor.name)
-            waiting = [
-                (t, d)
-                for t in step.workflow.event_manager.tasks.values()
-                for d in definitions_of(t)
-                if isinstance(d, MessageEventDefinition) and d.name == name
-            ]
-            if not waiting:
-                raise NotFound(f"Instance {inst.id} is not waiting for message {name!r}.")
-            catcher, definition = waiting[0]
-            step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
-            audit.record(
-                s,
-                "message.correlated",
-                instance_id=inst.id,
-                actor=actor.name,
-                element=catcher.task_spec.bpmn_id,
-                message=name,
-                key=key,
-                fields=sorted(data),
-            )
+            self._catch(step, name, key, data)
             self._run(step)
             finish(step)
-            return inst.id
+            return Delivered(inst.id, started=False)
+
+    def _catch(self, step: Step, name: str, key: str, data: dict[str, Any]) -> None:
+        """Hand message `name` to the task of the instance waiting for it."""
+        waiting = [
+            (t, d)
+            for t in step.workflow.event_manager.tasks.values()
+            for d in definitions_of(t)
+            if isinstance(d, MessageEventDefinition) and d.name == name
+        ]
+        if not waiting:
+            raise NotFound(f"Instance {step.instance.id} is not waiting for message {name!r}.")
+        catcher, definition = waiting[0]
+        with watching(step.workflow) as watch:
+            step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
+        self.stepper.fail(step, watch.failures)
+        audit.record(
+            step.session,
+            "message.correlated",
+            instance_id=step.instance.id,
+            actor=step.actor,
+            element=catcher.task_spec.bpmn_id,
+            message=name,
+            key=key,
+            fields=sorted(data),
+        )
 
     def set_status(self, instance_id: str, action: str, actor: Actor) -> dict:
         """suspend, resume or terminate an instance (admin)."""
@@ -276,115 +303,6 @@ class Engine:
             finish(step)
             return instance_view(actor, inst)
 
-    # -- jobs and incidents ----------------------------------------------------------------
-
-    def execute_job(self, job_id: int, worker: str | None = None, actor: Actor = SYSTEM) -> bool:
-        """Run one timer or retry. `worker` set: only if this worker holds its lease.
-        Without a worker (an admin's "run now") a timer fires even before it is due."""
-        with self._step_scope() as (s, finish):
-            # Jobs are read and written as rows (Core), never as session objects: a step
-            # deletes and inserts them with plain statements.
-            job = sql.run(s, sql.GET_JOB_FOR_UPDATE, {"b_id": job_id}).first()
-            if job is None:
-                raise NotFound("No such job.")
-            if worker is not None and job.locked_by != worker:
-                return False
-            inst = self._lock_instance(s, job.instance_id)
-            if inst.status in STOPPED:
-                sql.run(s, sql.UNCLAIM_JOBS, {"b_ids": [job_id]})
-                return False
-            loaded = self._load(s, inst)
-            step = self._run_job(s, finish, inst, loaded, job, actor.name, fire_now=worker is None)
-            _recheck_timers(s, [job] if _still_waiting(step, job) else [])
-            return True
-
-    def execute_jobs(
-        self, job_ids: list[int], worker: str, stop: threading.Event | None = None
-    ) -> int:
-        """Run a batch of jobs this worker claimed in one transaction: one locked read of
-        the jobs, one of their instances, one of the instances' tasks, one commit. One job
-        per instance: another job of the same instance goes back to the queue for the next
-        round. Returns how many ran. Any failure rolls the whole batch back (its claims
-        stay), so the caller can run the jobs one by one and isolate the faulty one. Once
-        `stop` is set, the job in hand finishes, the batch commits and the rest go back."""
-        ran, waiting = 0, []
-        with self._step_scope() as (s, finish):
-            claimed = sql.run(s, sql.CLAIMED_JOBS, {"b_ids": job_ids, "b_worker": worker}).all()
-            jobs: dict[str, Any] = {}
-            later = []
-            for job in claimed:
-                if job.instance_id in jobs:
-                    later.append(job.id)
-                else:
-                    jobs[job.instance_id] = job
-            instances = s.scalars(sql.LOCK_INSTANCES, {"b_ids": list(jobs)}).all()
-            idle = [i for i in instances if i.status in STOPPED]
-            later += [jobs[i.id].id for i in idle]
-            runnable = [i for i in instances if i not in idle]
-            with sql.deferred(s):  # the steps' writes go in one statement per kind
-                for n, (inst, loaded) in enumerate(
-                    zip(runnable, self._load_many(s, runnable), strict=True)
-                ):
-                    if stop is not None and stop.is_set():  # shutting down: hand back the rest
-                        later += [jobs[i.id].id for i in runnable[n:]]
-                        runnable = runnable[:n]
-                        break
-                    job = jobs[inst.id]
-                    step = self._run_job(s, finish, inst, loaded, job, SYSTEM.name)
-                    ran += 1
-                    if _still_waiting(step, job):
-                        waiting.append(job)
-            _recheck_timers(s, waiting)
-            if later:
-                sql.run(s, sql.UNCLAIM_JOBS, {"b_ids": later})
-        return ran
-
-    def _run_job(
-        self,
-        s: Session,
-        finish: Any,
-        inst: ProcessInstance,
-        loaded: Loaded,
-        job: Any,
-        actor: str,
-        fire_now: bool = False,
-    ) -> Step:
-        """The step a job asks for: a due timer's (`fire_now`: even before it is due) or a
-        service task's retry."""
-        step = Step(s, inst, loaded, actor)
-        if job.kind == "timer" and fire_now:
-            _make_due(step.workflow, job.task_id)
-        if job.kind == "service":
-            step.run_task_ids = {job.task_id}
-        self._run(step)
-        finish(step)
-        return step
-
-    def retry_incident(self, incident_id: int, actor: Actor) -> dict:
-        with self._step_scope() as (s, finish):
-            incident = s.get(Incident, incident_id)
-            if incident is None:
-                raise NotFound("No such incident.")
-            if incident.status != "open":
-                raise Conflict("This incident is already resolved.")
-            inst = self._lock_instance(s, incident.instance_id)
-            incident.status, incident.resolved_at = "resolved", clock.now()
-            incident.resolved_by = actor.name
-            audit.record(
-                s,
-                "incident.resolved",
-                instance_id=inst.id,
-                actor=actor.name,
-                element=incident.element,
-                incident=incident.id,
-            )
-            step = Step(s, inst, self._load(s, inst), actor.name)
-            self.stepper.resolve_incident(step, incident.task_id)
-            step.run_task_ids = {incident.task_id}
-            self._run(step)
-            finish(step)
-            return instance_view(actor, inst)
-
     # -- plumbing ----------------------------------------------------------------------
 
     def _create(
@@ -394,8 +312,10 @@ class Engine:
         actor: str,
         owner_id: int | None,
         data: dict[str, Any],
+        message: tuple[str, str, dict[str, Any]] | None = None,
     ) -> Step:
-        """A new instance of the latest version of `process_key`, run to its first wait."""
+        """A new instance of the latest version of `process_key`, run to its first wait;
+        with a `message` (name, correlation key, data), started by that message."""
         definition = definitions.get_definition(s, process_key, None)
         bundle = definitions.bundle_for(s, definition)
         specs = self.specs.get(s, bundle.id)
@@ -410,6 +330,7 @@ class Engine:
             bundle_id=bundle.id,
             status="running",
             owner_id=owner_id,
+            business_key=message[1] if message else None,
             serializer_version=SERIALIZER_VERSION,
             state={},
         )
@@ -425,6 +346,9 @@ class Engine:
             variables=sorted(data),
         )
         step = Step(s, inst, Loaded(workflow=wf), actor)
+        if message is not None:
+            self.stepper.engine_steps(step)  # up to the start event waiting for it
+            self._catch(step, *message)
         self._run(step)
         return step
 
@@ -489,9 +413,11 @@ class Engine:
             raise
 
     @contextmanager
-    def _step_scope(self) -> Iterator[tuple[Session, Any]]:
+    def _step_scope(self, report: bool = True) -> Iterator[tuple[Session, Any]]:
         """A unit of work for a step; `finish(step)` saves it, and after the commit the
-        saved workflow goes back to the cache under its new version."""
+        saved workflow goes back to the cache under its new version. Where the diagram
+        failed, the step commits standing at the failing element with an incident, and
+        then (`report`) the caller hears of it as ProcessIncident."""
         finished: list[Step] = []
 
         def finish(step: Step | None) -> None:
@@ -514,10 +440,27 @@ class Engine:
                 )
                 finish(child)
 
-        with self._session() as s:
-            yield s, finish
+        try:
+            with self._session() as s:
+                yield s, finish
+        except SpiffWorkflowException as exc:
+            # Not pinned on one element (`watching` pins what it can): the step rolled
+            # back whole, as Camunda does with a failure before the first wait state.
+            log.warning("a step failed and was rolled back: %s", str(exc)[:300])
+            raise InvalidInput(f"The process could not continue: {exc}"[:1000]) from exc
         for step in finished:
             self.cache.put(step.instance.id, step.instance.version, step.loaded)
+        failed = [(step, raised) for step in finished for raised in step.raised]
+        if report and failed:
+            step, (incident_id, failure) = failed[0]
+            raise ProcessIncident(
+                f"The process could not continue at {failure.name or failure.element}: "
+                f"{failure.reason}",
+                incident_id=incident_id,
+                instance_id=step.instance.id,
+                element=failure.element,
+                notices={k: v for f in finished if f.shows_notices for k, v in f.notices.items()},
+            )
 
     # -- reads used by the API --------------------------------------------------------
 
@@ -574,33 +517,9 @@ def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
     return found
 
 
-def _still_waiting(step: Step, job: Any) -> bool:
-    """Whether a timer job's step ran without firing it (it fell due a moment later than
-    the claim thought): its job row is still there."""
-    return job.kind == "timer" and job.task_id in step.mirror["timers"]
-
-
-def _recheck_timers(s: Session, jobs: list[Any]) -> None:
-    """Timers that did not fire yet: look again soon."""
-    soon = clock.now() + timedelta(seconds=1)
-    if jobs:
-        sql.run(s, sql.RECHECK_TIMER, [{"b_id": j.id, "locked_until": soon} for j in jobs])
-
-
 def _work_item(s: Session, task_id: str) -> Any:
     """A work item as a plain row: a step writes work items with statements, not objects."""
     return sql.run(s, sql.GET_ITEM, {"b_id": task_id}).first()
-
-
-def _make_due(wf: BpmnWorkflow, task_id: str) -> None:
-    """Move a waiting timer's due time into the past, so the next refresh fires it."""
-    task = wf.get_task_from_id(UUID(task_id))
-    past = (clock.now() - timedelta(seconds=1)).isoformat()
-    value = task.internal_data.get("event_value")
-    if isinstance(value, dict):
-        value["next"] = past
-    else:
-        task.internal_data["event_value"] = past
 
 
 def _check_json(data: Any, name: str) -> None:

@@ -11,11 +11,12 @@ Nothing is written to the real database, and the clock moves for this thread onl
 from __future__ import annotations
 
 from collections.abc import Collection
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -23,7 +24,7 @@ from . import definitions, queries
 from .actors import Actor
 from .clock import SimulatedTime, clock
 from .db import make_engine, make_session_factory, unit_of_work
-from .errors import EngineError
+from .errors import EngineError, ProcessIncident
 from .jobs import run_due_jobs
 from .models import AuditEvent, Job, MessageSubscription, ProcessDefinition, ProcessInstance
 from .parser import parse_xml
@@ -73,6 +74,8 @@ class DryRun:
     active: list[str]
     steps: list[PathStep]
     stopped: str
+    # Elements the diagram failed at: {element, name, reason, expression}
+    failed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def visited(self) -> list[str]:
@@ -106,7 +109,7 @@ def _deploy(source: sessionmaker[Session], sandbox: Engine, draft: list) -> list
     files = definitions.read_files(draft)
     keys = [k for f in files for k in f.process_ids]
     with unit_of_work(source) as real, unit_of_work(sandbox.session_factory) as s:
-        for d in _latest(real):
+        for d in definitions.latest_definitions(real):
             if d.key not in keys:  # copied as they are: they passed validation when deployed
                 s.add(ProcessDefinition(**{c: getattr(d, c) for c in _COPIED}))
     sandbox.deploy(draft, RUNNER)
@@ -116,27 +119,12 @@ def _deploy(source: sessionmaker[Session], sandbox: Engine, draft: list) -> list
 _COPIED = ("key", "name", "version", "hash", "file_name", "xml", "deployed_at", "deployed_by")
 
 
-def _latest(s: Session) -> list[ProcessDefinition]:
-    newest = (
-        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
-        .group_by(ProcessDefinition.key)
-        .subquery()
-    )
-    return list(
-        s.scalars(
-            select(ProcessDefinition).join(
-                newest,
-                (ProcessDefinition.key == newest.c.key)
-                & (ProcessDefinition.version == newest.c.version),
-            )
-        )
-    )
-
-
 def _run(engine: Engine, process: str, scenario: Scenario, time: SimulatedTime) -> DryRun:
     started = time.now
-    view = engine.start(process, RUNNER, scenario.data, owner_id=SIMULATED_OWNER)
-    iid = view["id"]
+    try:
+        iid = engine.start(process, RUNNER, scenario.data, owner_id=SIMULATED_OWNER)["id"]
+    except ProcessIncident as exc:  # the run goes on as far as the rest of the diagram can
+        iid = exc.instance_id
     refused: dict[str, str] = {}
     stopped = f"Stopped after {scenario.max_steps} steps."
     for _ in range(scenario.max_steps):
@@ -153,15 +141,17 @@ def _run(engine: Engine, process: str, scenario: Scenario, time: SimulatedTime) 
         waiting, business_key, next_due = _waits(engine, iid)
         sendable = [m for m in waiting if m in scenario.messages]
         if sendable and business_key:
-            engine.correlate(sendable[0], business_key, scenario.messages[sendable[0]], RUNNER)
+            with suppress(ProcessIncident):  # shown as the failure it left
+                engine.correlate(sendable[0], business_key, scenario.messages[sendable[0]], RUNNER)
             continue
         if next_due is not None and next_due <= started + scenario.horizon:
             time.move_to(next_due)
             continue
-        stopped = _why_stopped(view, refused, waiting, next_due)
+        stopped = _why_stopped(view, refused, waiting, next_due, _failures(engine, iid))
         break
     view = engine.instance(iid, RUNNER)
-    return DryRun(process, view["status"], view["active"], _path(engine, iid, started), stopped)
+    path = _path(engine, iid, started)
+    return DryRun(process, view["status"], view["active"], path, stopped, _failures(engine, iid))
 
 
 def _ready(engine: Engine, instance_id: str) -> list[dict[str, Any]]:
@@ -173,6 +163,8 @@ def _complete(engine: Engine, task: dict, scenario: Scenario, refused: dict[str,
     values = suggested_values(task["fields"], scenario.tasks.get(task["name"], {}))
     try:
         engine.complete_task(task["id"], values, RUNNER)
+    except ProcessIncident:
+        return  # the task is done; the run shows where the diagram failed after it
     except EngineError as exc:
         reasons = "; ".join(f"{k}: {v}" for k, v in exc.errors.items()) or exc.detail
         refused[task["id"]] = f"{task['name']} refused the values ({reasons})"
@@ -217,10 +209,27 @@ def _waits(engine: Engine, instance_id: str) -> tuple[list[str], str | None, dat
         return messages, inst.business_key if inst else None, min(moments, default=None)
 
 
-def _why_stopped(view: dict, refused: dict, waiting: list[str], next_due: Any) -> str:
+def _failures(engine: Engine, instance_id: str) -> list[dict[str, Any]]:
+    with unit_of_work(engine.session_factory) as s:
+        return [
+            {
+                "element": i["element"],
+                "name": i["element_name"],
+                "reason": i["error"],
+                "expression": i["expression"],
+            }
+            for i in queries.list_incidents(s, instance_id=instance_id)
+        ]
+
+
+def _why_stopped(
+    view: dict, refused: dict, waiting: list[str], next_due: Any, failed: list[dict]
+) -> str:
     reasons = list(refused.values())
-    if view["status"] == "incident":
-        reasons.append("a service task failed and waits for an admin (incident)")
+    for f in failed:  # a failing element's or a handler's whose retries ran out
+        reasons.append(
+            f"the process could not continue at {f['name'] or f['element']}: {f['reason']}"
+        )
     if waiting:
         reasons.append(f"waiting for message {', '.join(waiting)}")
     if next_due is not None:

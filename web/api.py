@@ -285,11 +285,13 @@ def complete_task(task_id: str) -> Any:
 @bp.post("/messages")
 @authenticated("finance", "support")
 def send_message() -> Any:
+    """Deliver a message to the instance waiting for it (200), or start the process
+    whose message start event catches it (201)."""
     data = body()
     name, key = field(data, "name", str), field(data, "correlation_key", str)
     payload = data.get("data") or {}
-    instance_id = system().engine.correlate(name, key, payload, actor())
-    return jsonify({"instance_id": instance_id})
+    delivered = system().engine.deliver(name, key, payload, actor())
+    return jsonify({"instance_id": delivered.instance_id}), 201 if delivered.started else 200
 
 
 @bp.get("/jobs")

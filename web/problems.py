@@ -15,11 +15,19 @@ from engine.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    ProcessIncident,
 )
 
 log = logging.getLogger(__name__)
 
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, DefinitionInvalid: 422}
+STATUS = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    InvalidInput: 422,
+    DefinitionInvalid: 422,
+    ProcessIncident: 422,
+}
 
 
 class ApiError(Exception):
@@ -40,6 +48,10 @@ def engine_problem(exc: EngineError) -> Response:
         extra["errors"] = exc.errors
     if isinstance(exc, DefinitionInvalid):
         extra["problems"] = [p.as_dict() for p in exc.problems]
+    if isinstance(exc, ProcessIncident):
+        extra.update(incident_id=exc.incident_id, instance_id=exc.instance_id, element=exc.element)
+        if exc.notices:  # shown once, as a completed task's 200 would have
+            extra["notice"] = exc.notices
     return problem(status, exc.title, exc.detail, **extra)
 
 

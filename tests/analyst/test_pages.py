@@ -208,6 +208,20 @@ def test_a_dry_run_returns_the_path_taken(analyst):
     assert "generate_license_key" in run["visited"]
 
 
+def test_a_dry_run_of_a_failing_draft_marks_the_element_and_gives_the_reason(analyst):
+    xml = diagram("license_key_delivery")
+    broken = re.sub(r'"PT24H"', "sla_hours", xml, count=1)
+    assert broken != xml
+    body = {"xml": broken, "file_name": LICENSE_FILE, "data": {"order_number": "SO-00001"}}
+    response = dry_run(analyst, body)
+    assert response.status_code == 200, response.get_json()
+    run = response.get_json()
+    assert run["status"] == "incident"
+    [failure] = [f for f in run["failed"] if f["expression"] == "sla_hours"]
+    assert "sla_hours" in failure["reason"]
+    assert failure["element"] in run["active"]
+
+
 def test_a_dry_run_with_a_bad_scenario_names_the_field(analyst):
     analyst.get("/analyst/processes/license_key_delivery/edit")
     body = {"xml": diagram("license_key_delivery"), "tasks": [], "horizon_days": 0}

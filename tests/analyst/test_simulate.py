@@ -107,6 +107,25 @@ def test_a_message_nobody_sends_ends_the_run(system):
     assert "waiting for message go" in result.stopped
 
 
+def test_a_draft_that_fails_at_run_time_shows_the_failing_element_and_the_reason(system):
+    failing = (BPMN_DIR / "fail_script.bpmn").read_text()
+    result = run(system, failing, Scenario(), name="fail_script.bpmn")
+    assert (result.status, result.active) == ("incident", ["compute"])
+    [failure] = result.failed
+    assert (failure["element"], failure["name"]) == ("compute", "Compute the bonus")
+    assert failure["expression"] == "bonus = amount * 2"
+    assert "amount" in failure["reason"]
+    assert "the process could not continue at Compute the bonus: NameError" in result.stopped
+    assert [s.element for s in result.steps if s.event == "incident.raised"] == ["compute"]
+
+
+def test_a_dry_run_goes_on_past_a_task_whose_next_step_fails(system):
+    failing = (BPMN_DIR / "fail_after_task.bpmn").read_text()
+    result = run(system, failing, Scenario(tasks={"ask": {"count": 2}}), name="f.bpmn")
+    assert (result.status, result.active) == ("incident", ["route"])
+    assert "quantity" in result.failed[0]["reason"]
+
+
 def test_an_invalid_draft_is_refused_with_its_problems(system):
     with pytest.raises(DefinitionInvalid) as refused:
         run(system, LINEAR.replace('"PT1H"', "PT1H"), GO)

@@ -2,9 +2,8 @@
 with the sandbox's own error, the server keeps answering, and the seed key, the secret key
 and the environment appear in no reply, database row or log record.
 
-Until failures of diagram code become incidents (branch `incidents`), starting such an
-instance fails the request; these tests accept that or an incident on the instance, and
-check what the sandbox owns: which error stopped the code, and that no secret leaked.
+Starting such an instance answers 422 and leaves an incident at the failing element; the
+tests check which error stopped the code, and that no secret leaked.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from sqlalchemy import select, text
 
 from engine.actors import Actor
 from engine.db import unit_of_work
-from engine.errors import DefinitionInvalid
+from engine.errors import DefinitionInvalid, ProcessIncident
 from engine.models import Base, Incident
 from engine.simulate import Scenario, dry_run
 from tests.hostile.conftest import PASSWORD, bearer
@@ -138,16 +137,18 @@ def logged(caplog: pytest.LogCaptureFixture) -> str:
 
 
 def start_outcome(system, key: str) -> str:
-    """What starting `key` as an admin gives: today the step's error (the request fails);
-    once failures are incidents, the instance and its incidents."""
-    try:
-        view = system.engine.start(key, ADMIN)
-    except Exception as err:  # every exception is an outcome to look at
-        return "".join(traceback.format_exception(err))
+    """What starting `key` as an admin gives: the failure the engine raised, and the
+    incident the instance now stands on."""
+    with pytest.raises(ProcessIncident) as raised:
+        system.engine.start(key, ADMIN)
     with unit_of_work(system.session_factory) as s:
-        incidents = s.scalars(select(Incident).where(Incident.instance_id == view["id"])).all()
-    assert incidents, view  # it did not run to its end: it must wait on an incident
-    return repr(view) + "\n".join(incident.error for incident in incidents)
+        incidents = s.scalars(
+            select(Incident).where(Incident.instance_id == raised.value.instance_id)
+        ).all()
+    assert incidents, raised.value  # it did not run to its end: it must wait on an incident
+    return "".join(traceback.format_exception(raised.value)) + "\n".join(
+        incident.error for incident in incidents
+    )
 
 
 @pytest.mark.parametrize(("kind", "source", "reason"), STARTED, ids=[c[1] for c in STARTED])
@@ -167,8 +168,9 @@ def test_hostile_code_that_deploys_stops_with_its_reason_and_leaks_no_secret(
     started_at = time.perf_counter()
     reply = client.post("/api/v1/process-instances", json={"process": "hostile"}, headers=admin)
     assert time.perf_counter() - started_at < 5
-    # TIGHTEN after the incidents merge: 422 naming the element, never 500.
-    assert reply.status_code in (422, 500), reply.data[:500]
+    assert reply.status_code == 422, reply.data[:500]
+    problem = reply.get_json()
+    assert problem["incident_id"] and problem["element"], problem
     outcome = start_outcome(system, "hostile")
     assert reason in outcome
     seen = "\n".join([reply.get_data(as_text=True), outcome, everything_stored(system)])
@@ -229,7 +231,7 @@ def test_healthz_answers_within_a_second_while_runaway_scripts_run(system):
     finally:
         runaways.join(timeout=60)
     assert len(replies) == 8
-    assert set(replies) <= {422, 500}  # TIGHTEN after the incidents merge: 422
+    assert set(replies) == {422}
     assert len(waits) >= 3
     assert max(waits) < 1
     assert time.perf_counter() - started < 8 * (0.1 + 0.9)
@@ -331,11 +333,7 @@ def test_a_dry_run_refuses_the_issues_escape_before_it_runs(system):
 
 def test_a_dry_run_of_a_runaway_script_stops_with_its_budget(system):
     started = time.perf_counter()
-    try:
-        result = dry_run_of(system, "script", RUNAWAY)
-    except Exception as err:  # today the dry run raises; later it may show the failure
-        outcome = "".join(traceback.format_exception(err))
-    else:
-        outcome = repr(result)
+    result = dry_run_of(system, "script", RUNAWAY)
     assert time.perf_counter() - started < 5
-    assert "the script ran" in outcome
+    [failed] = result.failed
+    assert "the script ran" in failed["reason"]

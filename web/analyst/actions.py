@@ -92,6 +92,7 @@ def dry_run() -> Any:
             "active": run.active,
             "stopped": run.stopped,
             "visited": run.visited,
+            "failed": run.failed,
             "steps": [dataclasses.asdict(step) for step in run.steps],
         }
     )

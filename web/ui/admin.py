@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, NotFound, ProcessIncident
 
 from . import credential_actions, guard, reads
 
@@ -104,7 +104,7 @@ def elements(instance_id: str) -> Any:
 def change(instance_id: str, action: str) -> Any:
     try:
         guard.system().engine.set_status(instance_id, action, guard.actor())
-    except Conflict as exc:
+    except (Conflict, ProcessIncident) as exc:
         flash(exc.detail, "error")
     else:
         flash({"suspend": "Suspended.", "resume": "Resumed.", "terminate": "Terminated."}[action])
@@ -117,7 +117,7 @@ def run_job(job_id: int) -> Any:
     instance_id = request.form.get("instance_id", "")
     try:
         ran = guard.system().engine.execute_job(job_id, actor=guard.actor())
-    except (NotFound, Conflict) as exc:
+    except (NotFound, Conflict, ProcessIncident) as exc:
         flash(exc.detail, "error")
     else:
         flash("Job run." if ran else "The job did not run: the instance is not running.")
@@ -130,7 +130,7 @@ def retry(incident_id: int) -> Any:
     instance_id = request.form.get("instance_id", "")
     try:
         guard.system().engine.retry_incident(incident_id, guard.actor())
-    except (NotFound, Conflict) as exc:
+    except (NotFound, Conflict, ProcessIncident) as exc:
         flash(exc.detail, "error")
     else:
         flash("Incident retried.")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, NotFound, ProcessIncident
 
 from . import guard, reads
 
@@ -60,6 +60,8 @@ def record_payment() -> Any:
     data = {"reference": reference} if reference else {}
     try:
         guard.system().engine.correlate("payment_received", order_number, data, guard.actor())
+    except ProcessIncident as exc:
+        flash(f"Payment recorded for {order_number}, but {_lowered(exc.detail)}", "error")
     except (NotFound, Conflict) as exc:
         flash(f"Not recorded: {exc.detail}", "error")
     else:
@@ -78,8 +80,14 @@ def resend_license_key() -> Any:
         return redirect(back)
     try:
         guard.system().engine.correlate("resend_license_key", order_number, {}, guard.actor())
+    except ProcessIncident as exc:
+        flash(f"Asked for {order_number}, but {_lowered(exc.detail)}", "error")
     except (NotFound, Conflict) as exc:
         flash(f"Not sent: {exc.detail} (the key may already be entered)", "error")
     else:
         flash(f"A new license key is on its way for {order_number}.")
     return redirect(back)
+
+
+def _lowered(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:]

@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from engine.errors import ProcessIncident
+
 from . import credential_actions, guard, progress, reads
 
 bp = Blueprint("customer", __name__)
@@ -40,7 +42,11 @@ def home() -> Any:
 @guard.login_required("customer")
 def start() -> Any:
     who = guard.actor()
-    view = guard.system().engine.start(PROCESS, who)
+    try:
+        view = guard.system().engine.start(PROCESS, who)
+    except ProcessIncident as exc:  # the order exists and waits for our staff
+        flash(exc.detail, "error")
+        return redirect(url_for("customer.order", instance_id=exc.instance_id))
     waiting = reads.my_tasks(guard.system(), who, view["id"])
     if waiting:
         return redirect(url_for("tasks.show", task_id=waiting[0]["id"]))

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 
-from engine.errors import Conflict, InvalidInput
+from engine.errors import Conflict, InvalidInput, ProcessIncident
 
 from . import formdata, guard, reads
 
@@ -86,6 +86,11 @@ def complete(task_id: str) -> Any:
     data = formdata.submitted(page.fields, request.form)
     try:
         done = guard.system().engine.complete_task(task_id, data, who)
+    except ProcessIncident as exc:  # the task is done; the step after it failed
+        flash(exc.detail, "error")
+        if exc.notices:
+            return _notice(page.task, exc.notices)
+        return redirect(_after(page.task))
     except InvalidInput as exc:
         errors = exc.errors or {"": exc.detail}
         return _page(page, formdata.echo(page.fields, data), errors, 422)
@@ -93,13 +98,16 @@ def complete(task_id: str) -> Any:
         flash(exc.detail, "error")
         return redirect(url_for("tasks.show", task_id=task_id))
     if done.notices:
-        response = make_response(
-            render_template("tasks/notice.html", task=page.task, notices=done.notices)
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return _notice(page.task, done.notices)
     flash(f"Done: {page.task['title']}.")
     return redirect(_next_for(page.task, done.next_tasks))
+
+
+def _notice(task: dict[str, Any], notices: dict[str, Any]) -> Any:
+    """Values shown once (an activation code): never kept by a cache on the way."""
+    response = make_response(render_template("tasks/notice.html", task=task, notices=notices))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _next_for(task: dict[str, Any], waiting: list[dict[str, Any]]) -> str:

@@ -269,8 +269,23 @@ async function dryRun(event) {
   dryResult.hidden = false;
   const canvas = modeler.get('canvas');
   const registry = modeler.get('elementRegistry');
-  for (const shape of registry.filter((s) => canvas.hasMarker(s, 'tf-visited'))) canvas.removeMarker(shape, 'tf-visited');
+  for (const marker of ['tf-visited', 'tf-failed']) {
+    for (const shape of registry.filter((s) => canvas.hasMarker(s, marker))) canvas.removeMarker(shape, marker);
+  }
   for (const id of run.visited) if (registry.get(id)) canvas.addMarker(id, 'tf-visited');
+  // Where the diagram failed: marked on the diagram, the reason beside the path.
+  for (const failure of run.failed) if (registry.get(failure.element)) canvas.addMarker(failure.element, 'tf-failed');
+  dryResult.querySelector('.dry-run-failures').replaceChildren(
+    ...run.failed.map((f) =>
+      el(
+        'li',
+        { class: 'step step-failed', 'data-element': f.element },
+        el('strong', { text: f.name || f.element }),
+        `: ${f.reason}`,
+        f.expression ? el('code', { text: ` ${f.expression}` }) : '',
+      ),
+    ),
+  );
 }
 
 // -- wiring ------------------------------------------------------------------------------
