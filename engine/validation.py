@@ -72,6 +72,8 @@ def _check_process(
         element = el.get("id") if el is not None else None
         out.append(Problem(message, element=element, file=file, severity=severity))
 
+    if not proc.get("id"):
+        problem("a process without an id cannot be deployed: its id is its key", None)
     lanes = list(proc.iter(f"{_B}lane"))
     in_lane = {}
     for lane in lanes:

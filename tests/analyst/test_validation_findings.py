@@ -165,6 +165,24 @@ ERRORS = [
         "message 'Message_gone' is not defined in this file",
     ),
     (
+        "process without an id",
+        changed(LINEAR, ('<bpmn:process id="linear"', "<bpmn:process")),
+        None,
+        "a process without an id cannot be deployed",
+    ),
+    (
+        "flow node without an id",
+        changed(
+            LINEAR,
+            (
+                '<bpmn:endEvent id="done" name="Done" />',
+                '<bpmn:endEvent id="done" name="Done" /><bpmn:task name="Orphan" />',
+            ),
+        ),
+        None,
+        "task Orphan has no id, so it can never run",
+    ),
+    (
         "sensitive fields lost to a user task before their service task",
         changed(LINEAR, SECOND_FORM, IN_LANE),
         "ask_name",
