@@ -9,6 +9,8 @@ from engine.errors import DefinitionInvalid
 from engine.registry import Registry
 from tests.analyst.test_validation_rules import GATEWAYS, LINEAR, changed
 from tests.engine_support import ADMIN, CUSTOMER, engine_system
+from tests.journey_support import PROCESSES, journey_system
+from tokenflow.system import build_system
 
 TIMER = '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT1H"</bpmn:timeDuration>'
 REVIEW = '<bpmn:userTask id="review" name="Review">\n      <bpmn:extensionElements>'
@@ -305,3 +307,39 @@ def test_sensitive_fields_reach_their_service_task_through_gateways_and_scripts(
     [deployed] = system.engine.deploy([("x.bpmn", xml.encode())], ADMIN)
     started = system.engine.start("linear", CUSTOMER)
     assert started["active"] == ["ask_name"] and deployed.warnings == ()
+
+
+def test_a_review_task_between_checkout_and_the_card_charge_is_refused_naming_both(config):
+    """The issue's case: an analyst's review after `checkout` would send every customer
+    back to re-enter their card, since the card fields are gone by the time it is done."""
+    system = journey_system(config)
+    purchase = changed(
+        (PROCESSES / "purchase.bpmn").read_text(),
+        (
+            '<bpmn:sequenceFlow id="Flow_checkout_to_payment_method_gateway" sourceRef="checkout" '
+            'targetRef="payment_method_gateway"/>',
+            '<bpmn:sequenceFlow id="Flow_checkout_to_review" sourceRef="checkout" '
+            'targetRef="review_order"/><bpmn:userTask id="review_order" name="Review order"/>'
+            '<bpmn:sequenceFlow id="Flow_checkout_to_payment_method_gateway" '
+            'sourceRef="review_order" targetRef="payment_method_gateway"/>',
+        ),
+        (
+            "<bpmn:flowNodeRef>checkout</bpmn:flowNodeRef>",
+            "<bpmn:flowNodeRef>checkout</bpmn:flowNodeRef>"
+            "<bpmn:flowNodeRef>review_order</bpmn:flowNodeRef>",
+        ),
+    )
+    with pytest.raises(DefinitionInvalid) as caught:
+        system.engine.deploy([("purchase.bpmn", purchase.encode())], ADMIN)
+    [problem] = caught.value.problems
+    assert problem.element == "checkout"
+    assert problem.message.startswith(
+        "sensitive field(s) card_number, card_expiry, card_cvc of 'checkout' are lost at "
+        "'review_order'"
+    )
+
+
+def test_the_shipped_diagrams_deploy_with_no_findings(config):
+    system = build_system(config)
+    sources = [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))]
+    assert [str(p) for p in system.engine.check(sources)] == []
