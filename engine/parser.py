@@ -65,6 +65,9 @@ _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
+    # Without a mark, the first character `<` says which way round UTF-16 is.
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
 )
 _DECLARED_ENCODING = re.compile(r"""\A(<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
 
@@ -167,8 +170,11 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 def read_file(name: str, data: bytes) -> ParsedFile:
     """`data` parsed, with its XML kept as UTF-8 and its anonymous flows named."""
     root = parse_xml(data)
+    xml = as_utf8(data, root)
+    if xml is not data:  # what is stored must parse as it was checked
+        root = parse_xml(xml)
     name_anonymous_flows(root)
-    parsed = ParsedFile(name=name, xml=as_utf8(data, root), root=root)
+    parsed = ParsedFile(name=name, xml=xml, root=root)
     for proc in root.iter(f"{{{BPMN_NS}}}process"):
         if proc.get("isExecutable", "true") != "false":
             parsed.process_ids.append(proc.get("id"))

@@ -114,3 +114,13 @@ def test_a_plain_or_manual_task_passes_the_token_on(config, tag):
     system.engine.deploy([("x.bpmn", xml.encode())], ADMIN)
     view = system.engine.start("linear", CUSTOMER)
     assert view["active"] == ["ask_name"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_either_way_round(config, encoding):
+    system = engine_system(config, registry())
+    text = LINEAR_ACCENTED.replace(DECLARATION, '<?xml version="1.0" encoding="UTF-16"?>')
+    system.engine.deploy([("x.bpmn", text.encode(encoding))], ADMIN)
+    with unit_of_work(system.session_factory) as s:
+        assert get_definition(s, "linear", None).name == "Prüfung für Café"
+    assert system.engine.start("linear", CUSTOMER)["active"] == ["ask_name"]
