@@ -16,7 +16,7 @@ import builtins
 import functools
 import inspect
 import textwrap
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -50,12 +50,12 @@ _WAITING = frozenset(
 )
 
 
-def check(file: str, proc: etree._Element, files: list[ParsedFile], known: Known) -> list[Problem]:
+def check(file: str, proc: etree._Element, available: Collection[str]) -> list[Problem]:
+    """Findings about `proc`'s data; `available` are the names something sets (names_set)."""
     found = [
         Problem(message, element=element, file=file)
         for element, message in _lost_sensitive_fields(proc)
     ]
-    available = _names_set(files, known)
     for element, name in _names_read(proc):
         if name not in available:
             found.append(
@@ -168,7 +168,8 @@ def _free_names(source: str, mode: str) -> set[str]:
     return loaded - stored - _PROVIDED
 
 
-def _names_set(files: Iterable[ParsedFile], known: Known) -> set[str]:
+def names_set(files: Iterable[ParsedFile], known: Known) -> set[str]:
+    """Every name that something in `files`, or a handler or validator, can set."""
     names: set[str] = set()
     for f in files:
         names.update(_names_set_in(f.root))

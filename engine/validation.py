@@ -44,12 +44,13 @@ def validate(files: list[ParsedFile], known: Known) -> list[Problem]:
     that breaks on a file reports that as an error instead of raising."""
     problems: list[Problem] = []
     batch_keys = {pid for f in files for pid in f.process_ids}
+    available = dataflow.names_set(files, known)
     for f in files:
         if not f.process_ids:
             problems.append(Problem("no executable process in this file", file=f.name))
         for proc in f.root.iter(f"{_B}process"):
             problems.extend(_guarded(f.name, _check_process, f.name, proc, known, batch_keys))
-            problems.extend(_guarded(f.name, dataflow.check, f.name, proc, files, known))
+            problems.extend(_guarded(f.name, dataflow.check, f.name, proc, available))
     if not any(p.is_error for p in problems):
         problems.extend(_check_with_spiff(files))
     return problems
