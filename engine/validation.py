@@ -132,6 +132,8 @@ def _check_process(
     for script in proc.iter(f"{_B}script"):
         for message in check_script(script.text or ""):
             problem(f"script: {message}", script.getparent())
+    for flow, message in _dangling_flows(proc):
+        problem(message, flow)
     for gateway, message in _gateways_without_default(proc):
         problem(message, gateway)
     for node in _unreachable(proc):
@@ -172,10 +174,23 @@ _FLOW_NODES = frozenset(
         "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
         "boundaryEvent", "task", "userTask", "serviceTask", "scriptTask", "manualTask",
         "businessRuleTask", "sendTask", "receiveTask", "callActivity", "subProcess",
-        "transaction", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+        "transaction", "adHocSubProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
         "eventBasedGateway", "complexGateway",
     )
 )  # fmt: skip
+
+
+def _dangling_flows(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """A flow joins two nodes of its own (sub)process; SpiffWorkflow's own message for one
+    that does not ("perhaps a form has the same ID?") sends the analyst the wrong way."""
+    for flow in proc.iter(f"{_B}sequenceFlow"):
+        scope = {n.get("id") for n in flow.getparent() if n.tag in _FLOW_NODES}
+        for end in ("sourceRef", "targetRef"):
+            ref = flow.get(end)
+            if not ref:
+                yield flow, f"sequence flow has no {end}"
+            elif ref not in scope:
+                yield flow, f"{end} {ref!r} is no flow node of this process or subprocess"
 
 
 def _gateways_without_default(proc: etree._Element) -> list[tuple[etree._Element, str]]:

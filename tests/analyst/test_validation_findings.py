@@ -167,6 +167,14 @@ ERRORS = [
         "message 'Message_gone' is not defined in this file",
     ),
     (
+        "flow to a node that is not there",
+        changed(
+            LINEAR, ('sourceRef="wait_go" targetRef="done"', 'sourceRef="wait_go" targetRef="gone"')
+        ),
+        "f6",
+        "targetRef 'gone' is no flow node of this process or subprocess",
+    ),
+    (
         "process without an id",
         changed(LINEAR, ('<bpmn:process id="linear"', "<bpmn:process")),
         None,
