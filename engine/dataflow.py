@@ -136,6 +136,11 @@ def _code_of(proc: etree._Element) -> Iterator[tuple[str | None, str, str]]:
     """(element id, source, ast mode) of every piece of diagram code in `proc`."""
     for cond in proc.iter(f"{_B}conditionExpression"):
         yield cond.getparent().get("id"), cond.text or "", "eval"
+    for cond in proc.iter(f"{_B}condition"):  # a conditional event's
+        yield cond.getparent().getparent().get("id"), cond.text or "", "eval"
+    for message in proc.iter(f"{_B}messageEventDefinition"):
+        if message.get(f"{_C}expression"):
+            yield message.getparent().get("id"), message.get(f"{_C}expression"), "eval"
     for script in proc.iter(f"{_B}script"):
         yield script.getparent().get("id"), script.text or "", "exec"
     for timer in proc.iter(f"{_B}timeDuration", f"{_B}timeDate", f"{_B}timeCycle"):

@@ -15,7 +15,7 @@ from .errors import WARNING, Problem
 from .expression_checks import check_condition, check_multi_instance, check_timer
 from .forms import KNOWN_TYPES
 from .parser import BPMN_NS, ParsedFile, build_parser
-from .scripting import check_script
+from .scripting import check_expression, check_script
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,11 @@ def _check_process(
                 problem(message, loop.getparent())
     for event, message in _message_events_without_a_name(proc):
         problem(message, event)
+    for event, message in _message_payloads(proc):
+        problem(message, event)
+    for condition in proc.iter(f"{_B}condition"):  # conditional events
+        for message in check_condition(condition.text):
+            problem(message, condition.getparent().getparent())
     for script in proc.iter(f"{_B}script"):
         for message in check_script(script.text or ""):
             problem(f"script: {message}", script.getparent())
@@ -165,6 +170,23 @@ def _message_events_without_a_name(proc: etree._Element) -> Iterator[tuple[etree
             yield event, f"message {ref!r} is not defined in this file"
         elif ref and not (names[ref] or "").strip():
             yield event, f"message {ref!r} has no name, so no message can reach it"
+
+
+_THROWING = (f"{_B}intermediateThrowEvent", f"{_B}endEvent")
+
+
+def _message_payloads(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """SpiffWorkflow's Camunda dialect evaluates a thrown message's `camunda:expression` as
+    its payload; without one, every instance fails when it gets there."""
+    for definition in proc.iter(f"{_B}messageEventDefinition"):
+        event = definition.getparent()
+        if event.tag not in _THROWING:
+            continue
+        payload = definition.get(f"{_C}expression")
+        if payload is None:
+            yield event, "message throw event has no payload: set camunda:expression"
+        else:
+            yield from ((event, f"message payload: {p}") for p in check_expression(payload))
 
 
 _SPLITTING_GATEWAYS = (f"{_B}exclusiveGateway", f"{_B}inclusiveGateway")

@@ -44,6 +44,18 @@ def multi_instance(inner: str, collection: str = "") -> str:
     )
 
 
+def throwing(attributes: str) -> str:
+    """LINEAR whose end event throws message `go` with `attributes` on its definition."""
+    return changed(
+        LINEAR,
+        (
+            '<bpmn:endEvent id="done" name="Done" />',
+            '<bpmn:endEvent id="done" name="Done"><bpmn:messageEventDefinition '
+            f'messageRef="Message_go"{attributes} /></bpmn:endEvent>',
+        ),
+    )
+
+
 SECOND_FORM = (
     '<bpmn:sequenceFlow id="f2" sourceRef="ask_name" targetRef="greet" />',
     '<bpmn:sequenceFlow id="f2" sourceRef="ask_name" targetRef="split" />'
@@ -173,6 +185,31 @@ ERRORS = [
         ),
         "f6",
         "targetRef 'gone' is no flow node of this process or subprocess",
+    ),
+    (
+        "message throw event without a payload",
+        throwing(""),
+        "done",
+        "message throw event has no payload: set camunda:expression",
+    ),
+    (
+        "message payload that imports",
+        throwing(" camunda:expression=\"__import__('os')\""),
+        "done",
+        "message payload: line 1: '__import__' is private",
+    ),
+    (
+        "conditional event with an empty condition",
+        changed(
+            LINEAR,
+            (
+                f'<bpmn:timerEventDefinition id="td1">{TIMER}</bpmn:timerEventDefinition>',
+                "<bpmn:conditionalEventDefinition><bpmn:condition> </bpmn:condition>"
+                "</bpmn:conditionalEventDefinition>",
+            ),
+        ),
+        "wait_hour",
+        "condition is empty",
     ),
     (
         "process without an id",
