@@ -25,6 +25,8 @@ class Deployed:
     version: int
     hash: str
     changed: bool
+    # The warnings of the file that holds this process (the same for each of its processes).
+    warnings: tuple[Problem, ...] = ()
 
 
 def read_files(sources: list[tuple[str, bytes]]) -> list[ParsedFile]:
@@ -48,18 +50,20 @@ def check(session: Session, files: list[ParsedFile], known: Known) -> list[Probl
 def deploy(
     session: Session, sources: list[tuple[str, bytes]], known: Known, actor: str | None
 ) -> list[Deployed]:
-    """Validate every file, then store a new version of each process whose file changed."""
+    """Validate every file, then store a new version of each process whose file changed.
+    Any error refuses them all (the warnings listed beside it); warnings alone do not."""
     files = read_files(sources)
     problems = check(session, files, known)
-    if problems:
-        raise DefinitionInvalid(problems)
+    if any(p.is_error for p in problems):
+        raise DefinitionInvalid(sorted(problems, key=lambda p: not p.is_error))
     results = []
     for f in files:
         digest = hashlib.sha256(f.xml).hexdigest()
+        warnings = tuple(p for p in problems if p.file == f.name)
         for key in f.process_ids:
             latest = latest_definition(session, key)
             if latest is not None and latest.hash == digest:
-                results.append(Deployed(key, latest.version, digest, changed=False))
+                results.append(Deployed(key, latest.version, digest, False, warnings))
                 continue
             version = (latest.version if latest else 0) + 1
             session.add(
@@ -76,9 +80,14 @@ def deploy(
             audit.record(
                 session, "definition.deployed", actor=actor, key=key, version=version, hash=digest
             )
-            results.append(Deployed(key, version, digest, changed=True))
+            results.append(Deployed(key, version, digest, True, warnings))
     session.flush()
     return results
+
+
+def warnings_of(deployed: list[Deployed]) -> list[Problem]:
+    """Each warning of a deploy once, though a file of several processes repeats them."""
+    return list(dict.fromkeys(w for d in deployed for w in d.warnings))
 
 
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:

@@ -69,20 +69,42 @@ class DefinitionInvalid(EngineError):
         self.problems = problems
 
 
-class Problem:
-    """One validation finding about a diagram."""
+ERROR = "error"
+WARNING = "warning"
 
-    def __init__(self, message: str, element: str | None = None, file: str | None = None):
+
+class Problem:
+    """One validation finding about a diagram. An error refuses the deploy; a warning is
+    shown (data may come from outside the diagram, so some findings can be wrong)."""
+
+    def __init__(
+        self,
+        message: str,
+        element: str | None = None,
+        file: str | None = None,
+        severity: str = ERROR,
+    ):
         self.message = message
         self.element = element
         self.file = file
+        self.severity = severity
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
 
     def as_dict(self) -> dict[str, str | None]:
-        return {"element": self.element, "file": self.file, "message": self.message}
+        return {
+            "element": self.element,
+            "file": self.file,
+            "message": self.message,
+            "severity": self.severity,
+        }
 
     def __str__(self) -> str:
         where = ":".join(x for x in (self.file, self.element) if x)
-        return f"{where}: {self.message}" if where else self.message
+        text = f"{where}: {self.message}" if where else self.message
+        return text if self.is_error else f"warning: {text}"
 
     def __repr__(self) -> str:
         return f"Problem({self!s})"

@@ -3,17 +3,25 @@
 - `camunda:topic` on a service task names the handler that runs it (external-task
   pattern); its `camunda:properties` are the handler's settings.
 - `camunda:formData` is read whether or not the task has a `camunda:formKey`.
-- XML is read without DTDs or entities (no XML bombs, no external entities).
+- XML is read in the encoding its byte order mark or declaration names, and kept as
+  UTF-8 text (declaration rewritten), without DTDs or entities: the parsed document is
+  refused when it has a DOCTYPE, whatever its encoding (no XML bombs, no external entities).
+- A sequence flow without an `id` (optional in BPMN) gets one derived from its ends, so
+  that SpiffWorkflow, which indexes elements by id, follows it as Tokenflow's checks do.
+- A plain `task` or `manualTask` passes the token on, as in Camunda: nobody is asked to
+  do it, so it must not wait.
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
-from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ServiceTask
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import (
     CAMUNDA_MODEL_NS,
@@ -21,6 +29,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
     UserTaskParser,
 )
 from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
+from SpiffWorkflow.specs.base import TaskSpec
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 _XML_PARSER = etree.XMLParser(
@@ -33,15 +42,50 @@ class UnsafeXml(ValueError):
 
 
 def parse_xml(data: bytes) -> etree._Element:
-    """Parse untrusted XML: refuse DTDs (entities, bombs) and oversized documents."""
+    """Parse untrusted XML in any encoding: refuse DTDs (entities, bombs), oversized and
+    malformed documents. The parser expands nothing and fetches nothing; the DOCTYPE is
+    then looked for on the parsed document, where no encoding can hide it."""
     if len(data) > MAX_BPMN_BYTES:
         raise UnsafeXml(f"file is larger than {MAX_BPMN_BYTES // 1024} KiB")
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise UnsafeXml("DOCTYPE and entity declarations are not allowed")
     try:
-        return etree.fromstring(data, parser=_XML_PARSER)
+        root = etree.fromstring(data, parser=_XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise UnsafeXml(f"not well-formed XML: {exc}") from exc
+    except LookupError as exc:  # an encoding libxml2 does not know
+        raise UnsafeXml(f"the declared encoding is not supported: {exc}") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+        raise UnsafeXml("DOCTYPE and entity declarations are not allowed")
+    return root
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    # Without a mark, the first character `<` says which way round UTF-16 is.
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
+_DECLARED_ENCODING = re.compile(r"""\A(<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])[^"']*\2""")
+
+
+def as_utf8(data: bytes, root: etree._Element) -> bytes:
+    """`data` (already parsed as `root`) as UTF-8 bytes, its declaration saying so: every
+    later reader (the definitions table, the spec cache, the analysts' pages) takes UTF-8."""
+    # A byte order mark decides over the declaration, as it does for libxml2, which
+    # reports UTF-8 for a UTF-16 document that has a BOM and no declaration.
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    encoding = encoding or root.getroottree().docinfo.encoding or "utf-8"
+    try:
+        if codecs.lookup(encoding).name == "utf-8":
+            return data
+        text = data.decode(encoding)
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise UnsafeXml(f"cannot be read as {encoding}: {exc}") from exc
+    return _DECLARED_ENCODING.sub(r"\1\2UTF-8\2", text, count=1).encode("utf-8")
 
 
 def _camunda_properties(parser: CamundaTaskParser) -> dict[str, str]:
@@ -91,11 +135,23 @@ class FormUserTaskParser(UserTaskParser):
         return _camunda_properties(self)
 
 
+class PassThroughTaskParser(CamundaTaskParser):
+    """SpiffWorkflow makes `task` and `manualTask` manual: they would wait for a completion
+    that no work item, form or API offers. Camunda runs them as pass-through; so do we."""
+
+    def create_task(self) -> TaskSpec:
+        task = super().create_task()
+        task.manual = False
+        return task
+
+
 class TokenflowParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ExternalServiceTaskParser, ServiceTask),
         full_tag("userTask"): (FormUserTaskParser, UserTask),
+        full_tag("task"): (PassThroughTaskParser, NoneTask),
+        full_tag("manualTask"): (PassThroughTaskParser, ManualTask),
     }
 
 
@@ -112,13 +168,35 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
 def read_file(name: str, data: bytes) -> ParsedFile:
+    """`data` parsed, with its XML kept as UTF-8 and its anonymous flows named."""
     root = parse_xml(data)
-    parsed = ParsedFile(name=name, xml=data, root=root)
+    xml = as_utf8(data, root)
+    if xml is not data:  # what is stored must parse as it was checked
+        root = parse_xml(xml)
+    name_anonymous_flows(root)
+    parsed = ParsedFile(name=name, xml=xml, root=root)
     for proc in root.iter(f"{{{BPMN_NS}}}process"):
         if proc.get("isExecutable", "true") != "false":
             parsed.process_ids.append(proc.get("id"))
             parsed.process_names[proc.get("id")] = proc.get("name")
     return parsed
+
+
+def name_anonymous_flows(root: etree._Element) -> None:
+    """Give each sequence flow without an id one made of its ends (`Flow_a_to_b`, then
+    `Flow_a_to_b_2`...). SpiffWorkflow indexes elements by id and would drop the flow; the
+    id is derived from the document alone, so every parse of the stored XML agrees."""
+    taken = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        if flow.get("id"):
+            continue
+        base = f"Flow_{flow.get('sourceRef') or 'nowhere'}_to_{flow.get('targetRef') or 'nowhere'}"
+        candidate, n = base, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{base}_{n}"
+        taken.add(candidate)
+        flow.set("id", candidate)
 
 
 def build_parser(files: list[ParsedFile]) -> TokenflowParser:

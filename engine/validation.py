@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import ast
-import re
-from collections.abc import Collection
+import logging
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .errors import Problem
+from . import dataflow
+from .errors import WARNING, Problem
+from .expression_checks import check_condition, check_multi_instance, check_timer
 from .forms import KNOWN_TYPES
 from .parser import BPMN_NS, ParsedFile, build_parser
 from .scripting import check_expression, check_script
+
+log = logging.getLogger(__name__)
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _B = f"{{{BPMN_NS}}}"
@@ -37,16 +40,28 @@ class Known:
 
 
 def validate(files: list[ParsedFile], known: Known) -> list[Problem]:
+    """Every finding about `files`, errors and warnings. Real-world BPMN is varied: a check
+    that breaks on a file reports that as an error instead of raising."""
     problems: list[Problem] = []
     batch_keys = {pid for f in files for pid in f.process_ids}
+    available = dataflow.names_set(files, known)
     for f in files:
         if not f.process_ids:
             problems.append(Problem("no executable process in this file", file=f.name))
         for proc in f.root.iter(f"{_B}process"):
-            problems.extend(_check_process(f.name, proc, known, batch_keys))
-    if not problems:
+            problems.extend(_guarded(f.name, _check_process, f.name, proc, known, batch_keys))
+            problems.extend(_guarded(f.name, dataflow.check, f.name, proc, available))
+    if not any(p.is_error for p in problems):
         problems.extend(_check_with_spiff(files))
     return problems
+
+
+def _guarded(file: str, check: Callable[..., list[Problem]], *args: Any) -> list[Problem]:
+    try:
+        return check(*args)
+    except Exception:
+        log.exception("a diagram check failed on %s", file)
+        return [Problem("the checks could not read this diagram; see the server log", file=file)]
 
 
 def _check_process(
@@ -54,17 +69,28 @@ def _check_process(
 ) -> list[Problem]:
     out: list[Problem] = []
 
-    def problem(message: str, el: etree._Element | None) -> None:
-        out.append(Problem(message, element=el.get("id") if el is not None else None, file=file))
+    def problem(message: str, el: etree._Element | None, severity: str = "error") -> None:
+        element = el.get("id") if el is not None else None
+        out.append(Problem(message, element=element, file=file, severity=severity))
 
+    if not proc.get("id"):
+        problem("a process without an id cannot be deployed: its id is its key", None)
     lanes = list(proc.iter(f"{_B}lane"))
     in_lane = {}
     for lane in lanes:
         role = normalize_lane(lane.get("name"))
-        if role not in known.roles:
+        if not role:
+            problem("lane without a name: name it after a role", lane)
+        elif role not in known.roles:
             problem(f"lane {lane.get('name')!r} is not a known role", lane)
         for ref in lane.iter(f"{_B}flowNodeRef"):
             in_lane[(ref.text or "").strip()] = role
+    for node in proc.iter(*_FLOW_NODES):
+        if not node.get("id"):
+            name = node.get("name")
+            problem(
+                f"{etree.QName(node).localname} {name or ''} has no id, so it can never run", None
+            )
     for task in proc.iter(f"{_B}serviceTask"):
         topic = task.get(f"{_C}topic")
         if not topic:
@@ -73,7 +99,7 @@ def _check_process(
             problem(f"no handler is registered for topic {topic!r}", task)
     for task in proc.iter(f"{_B}userTask"):
         if task.get("id") not in in_lane:
-            problem("user task is in no lane, so nobody may complete it", task)
+            problem("user task is in no lane, so only admins may complete it", task, WARNING)
         for prop in task.iterfind(f"{_B}extensionElements/{_C}properties/{_C}property"):
             if prop.get("name") == "validator" and prop.get("value") not in known.validators:
                 problem(f"no validator is registered as {prop.get('value')!r}", task)
@@ -95,17 +121,72 @@ def _check_process(
                 for message in check_timer(expr.text or "", expr.tag.removeprefix(_B)):
                     problem(message, event)
     for cond in proc.iter(f"{_B}conditionExpression"):
-        flow = cond.getparent()
-        for message in check_expression(cond.text or ""):
-            problem(f"condition: {message}", flow)
+        for message in check_condition(cond.text):
+            problem(message, cond.getparent())
+    for loop in proc.iter(f"{_B}multiInstanceLoopCharacteristics"):
+        for label, text in _multi_instance_expressions(loop):
+            for message in check_multi_instance(label, text):
+                problem(message, loop.getparent())
+    for event, message in _message_events_without_a_name(proc):
+        problem(message, event)
+    for event, message in _message_payloads(proc):
+        problem(message, event)
+    for condition in proc.iter(f"{_B}condition"):  # conditional events
+        for message in check_condition(condition.text):
+            problem(message, condition.getparent().getparent())
     for script in proc.iter(f"{_B}script"):
         for message in check_script(script.text or ""):
             problem(f"script: {message}", script.getparent())
+    for flow, message in _dangling_flows(proc):
+        problem(message, flow)
     for gateway, message in _gateways_without_default(proc):
         problem(message, gateway)
     for node in _unreachable(proc):
         problem("cannot be reached from a start event", node)
     return out
+
+
+def _multi_instance_expressions(loop: etree._Element) -> Iterator[tuple[str, str | None]]:
+    for tag, label in (
+        ("loopCardinality", "cardinality"),
+        ("completionCondition", "completion condition"),
+    ):
+        for node in loop.iterfind(f"{_B}{tag}"):
+            yield label, node.text
+    collection = loop.get(f"{_C}collection")
+    if collection is not None:
+        yield "collection", collection
+
+
+def _message_events_without_a_name(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """A message event waits for (or a start event starts on) a message by its name."""
+    names = {m.get("id"): m.get("name") for m in proc.getroottree().iter(f"{_B}message")}
+    for definition in proc.iter(f"{_B}messageEventDefinition"):
+        event = definition.getparent()
+        ref = definition.get("messageRef")
+        if event.tag == f"{_B}startEvent" and not ref:
+            yield event, "message start event names no message (messageRef)"
+        elif ref and ref not in names:
+            yield event, f"message {ref!r} is not defined in this file"
+        elif ref and not (names[ref] or "").strip():
+            yield event, f"message {ref!r} has no name, so no message can reach it"
+
+
+_THROWING = (f"{_B}intermediateThrowEvent", f"{_B}endEvent")
+
+
+def _message_payloads(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """SpiffWorkflow's Camunda dialect evaluates a thrown message's `camunda:expression` as
+    its payload; without one, every instance fails when it gets there."""
+    for definition in proc.iter(f"{_B}messageEventDefinition"):
+        event = definition.getparent()
+        if event.tag not in _THROWING:
+            continue
+        payload = definition.get(f"{_C}expression")
+        if payload is None:
+            yield event, "message throw event has no payload: set camunda:expression"
+        else:
+            yield from ((event, f"message payload: {p}") for p in check_expression(payload))
 
 
 _SPLITTING_GATEWAYS = (f"{_B}exclusiveGateway", f"{_B}inclusiveGateway")
@@ -115,10 +196,23 @@ _FLOW_NODES = frozenset(
         "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
         "boundaryEvent", "task", "userTask", "serviceTask", "scriptTask", "manualTask",
         "businessRuleTask", "sendTask", "receiveTask", "callActivity", "subProcess",
-        "transaction", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
+        "transaction", "adHocSubProcess", "exclusiveGateway", "parallelGateway", "inclusiveGateway",
         "eventBasedGateway", "complexGateway",
     )
 )  # fmt: skip
+
+
+def _dangling_flows(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """A flow joins two nodes of its own (sub)process; SpiffWorkflow's own message for one
+    that does not ("perhaps a form has the same ID?") sends the analyst the wrong way."""
+    for flow in proc.iter(f"{_B}sequenceFlow"):
+        scope = {n.get("id") for n in flow.getparent() if n.tag in _FLOW_NODES}
+        for end in ("sourceRef", "targetRef"):
+            ref = flow.get(end)
+            if not ref:
+                yield flow, f"sequence flow has no {end}"
+            elif ref not in scope:
+                yield flow, f"{end} {ref!r} is no flow node of this process or subprocess"
 
 
 def _gateways_without_default(proc: etree._Element) -> list[tuple[etree._Element, str]]:
@@ -164,48 +258,6 @@ def _unreachable(scope: etree._Element) -> list[etree._Element]:
         if i in reached and n.tag in (f"{_B}subProcess", f"{_B}transaction"):
             found.extend(_unreachable(n))
     return found
-
-
-def check_timer(text: str, kind: str) -> list[str]:
-    """A timer is a Python expression; a literal must also be a valid ISO 8601 value."""
-    text = text.strip()
-    if not text:
-        return [f"{kind} is empty"]
-    if _looks_iso(text):
-        return [f'timer {text} must be quoted: "{text}"']
-    problems = check_expression(text)
-    if problems:
-        return [f"timer: {p}" for p in problems]
-    try:
-        node = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        return [f"timer {text!r} is not an expression"]
-    if isinstance(node, ast.Constant):
-        if not isinstance(node.value, str):
-            return [f"timer {text} must be a string"]
-        try:
-            _parse_timer_literal(node.value, kind)
-        except Exception:
-            return [f"timer {node.value!r} is not a valid ISO 8601 {kind}"]
-    return []
-
-
-# An unquoted ISO 8601 duration or cycle (`PT24H`, `R3/P1D`), told apart from a variable
-# such as `renewal_reminder_at` that holds the value.
-_ISO_LIKE = re.compile(r"(R\d*/)?P(\d|T\d)[\dYMWDTHS.,]*", re.IGNORECASE)
-
-
-def _looks_iso(text: str) -> bool:
-    return _ISO_LIKE.fullmatch(text) is not None
-
-
-def _parse_timer_literal(value: str, kind: str) -> None:
-    if kind == "timeDuration":
-        TimerEventDefinition.parse_iso_duration(value)
-    elif kind == "timeCycle":
-        TimerEventDefinition.parse_iso_recurring_interval(value)
-    else:
-        TimerEventDefinition.get_datetime(value)
 
 
 def _check_with_spiff(files: list[ParsedFile]) -> list[Problem]:

@@ -182,6 +182,7 @@ def bpmn_sources(paths: list[str]) -> list[tuple[str, bytes]]:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
+    from engine import definitions
     from engine.actors import SYSTEM
     from engine.errors import DefinitionInvalid
 
@@ -192,6 +193,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"tokenflow: {problem}", file=sys.stderr)
         return 1
+    for warning in definitions.warnings_of(deployed):
+        print(f"tokenflow: {warning}", file=sys.stderr)
     for d in deployed:
         print(f"{d.key}: version {d.version}" + ("" if d.changed else " (unchanged)"))
     return 0

@@ -167,6 +167,7 @@ def deploy_definition() -> Any:
             "deployed": [
                 {"key": d.key, "version": d.version, "changed": d.changed} for d in deployed
             ],
+            "warnings": [w.as_dict() for w in definitions.warnings_of(deployed)],
         }
     ), 201
 

@@ -259,3 +259,16 @@ def test_a_migration_plan_with_an_unknown_element_is_refused(analyst, system):
     response = analyst.post("/analyst/migrations/plan", chosen)
     assert response.status_code == 422
     assert "The mapping names elements that do not exist." in analyst.text()
+
+
+def test_check_and_deploy_give_warnings_their_own_severity(analyst):
+    laneless = diagram("license_key_delivery").replace(
+        "<bpmn:flowNodeRef>license_key_sla_breach</bpmn:flowNodeRef>", ""
+    )
+    checked = send(analyst, "/analyst/check", laneless, "application/xml").get_json()
+    assert [(p["element"], p["severity"]) for p in checked["problems"]] == [
+        ("license_key_sla_breach", "warning")
+    ]
+    deployed = deploy(analyst, laneless)
+    assert deployed.status_code == 201
+    assert [w["element"] for w in deployed.get_json()["warnings"]] == ["license_key_sla_breach"]

@@ -50,12 +50,6 @@ RULES = [
         "lane 'janitors' is not a known role",
     ),
     (
-        "user task in no lane",
-        changed(LINEAR, ("<bpmn:flowNodeRef>review</bpmn:flowNodeRef>", "")),
-        "review",
-        "user task is in no lane",
-    ),
-    (
         "unquoted timer",
         changed(LINEAR, ('"PT1H"', "PT1H")),
         "wait_hour",
@@ -187,7 +181,7 @@ def test_the_unbroken_diagrams_pass(config, xml):
 def test_a_timer_held_in_a_variable_is_not_mistaken_for_an_unquoted_duration(config):
     system = engine_system(config, registry())
     xml = changed(LINEAR, ('"PT1H"', "reminder_at"))
-    assert system.engine.check([("x.bpmn", xml.encode())]) == []
+    assert [p for p in system.engine.check([("x.bpmn", xml.encode())]) if p.is_error] == []
 
 
 def test_a_file_without_an_executable_process_is_refused(config):

@@ -57,7 +57,6 @@ def test_a_changed_file_becomes_the_next_version_and_only_new_instances_take_it(
         ),
         (('"PT1H"', "PT1H"), 'wait_hour: timer PT1H must be quoted: "PT1H"'),
         (('"PT1H"', '"PT1 hour"'), "wait_hour: timer 'PT1 hour' is not a valid ISO 8601"),
-        (("<bpmn:flowNodeRef>review</bpmn:flowNodeRef>", ""), "review: user task is in no lane"),
         (('type="boolean"', 'type="colour"'), "review: form field 'ok' has type 'colour'"),
     ],
 )

@@ -299,3 +299,25 @@ def test_batch_repeating_a_serial_is_refused_and_inserts_nothing(session):
     with pytest.raises(PskcImportError, match="TF-1 appears more than once"):
         import_tokens(session, [seed("TF-1"), seed("TF-1")], SEED_KEY, batch="b1")
     assert session.scalar(select(func.count()).select_from(HardwareToken)) == 0
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16", "UTF-16LE", "ISO-8859-1"])
+def test_a_file_is_read_in_the_encoding_it_declares(encoding):
+    text = figure(3).decode().replace("987654321", "98765ÄÖ21")
+    data = text.replace('encoding="UTF-8"', f'encoding="{encoding}"').encode(encoding)
+    [token] = read_pskc(data)
+    assert token.serial == "98765ÄÖ21"
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16", "UTF-16LE", "ISO-8859-1"])
+def test_a_doctype_is_refused_whatever_the_encoding(encoding):
+    text = (
+        figure(3)
+        .decode()
+        .replace(
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<?xml version="1.0" encoding="{encoding}"?><!DOCTYPE KeyContainer [<!ENTITY s "x">]>',
+        )
+    )
+    with pytest.raises(PskcImportError, match="DOCTYPE"):
+        read_pskc(text.encode(encoding))

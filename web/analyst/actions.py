@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import jsonify, request, url_for
 
-from engine import simulate
+from engine import definitions, simulate
 from engine.errors import DefinitionInvalid, InvalidInput
 from handlers.services import build_services
 from tokenflow.schema import metadata
@@ -58,7 +58,8 @@ def deploy() -> Any:
                     "url": url_for("analyst.version", key=d.key, number=d.version),
                 }
                 for d in deployed
-            ]
+            ],
+            "warnings": [w.as_dict() for w in definitions.warnings_of(deployed)],
         }
     ), 201
 

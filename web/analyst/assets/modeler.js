@@ -75,7 +75,7 @@ async function serverCheck(xml) {
   return answer.data.problems.map((p) => ({
     element: p.element,
     message: p.message,
-    severity: 'error',
+    severity: p.severity || 'error',
     source: 'Tokenflow',
   }));
 }
@@ -157,7 +157,7 @@ async function deploy() {
   const url = `${root.dataset.deployUrl}?filename=${encodeURIComponent(fileName)}`;
   const answer = await post(url, csrf, xml, 'application/xml');
   if (answer.status === 422 && answer.data.problems) {
-    showProblems(answer.data.problems.map((p) => ({ ...p, severity: 'error', source: 'Tokenflow' })));
+    showProblems(answer.data.problems.map((p) => ({ ...p, severity: p.severity || 'error', source: 'Tokenflow' })));
     say(`Deploy refused: ${answer.data.problems.length} problem(s), listed below.`, 'error');
     return;
   }
@@ -244,7 +244,7 @@ async function dryRun(event) {
   say('Running the dry run…');
   const answer = await post(root.dataset.dryRunUrl, csrf, JSON.stringify(body), 'application/json');
   if (!answer.ok) {
-    if (answer.data.problems) showProblems(answer.data.problems.map((p) => ({ ...p, severity: 'error', source: 'Tokenflow' })));
+    if (answer.data.problems) showProblems(answer.data.problems.map((p) => ({ ...p, severity: p.severity || 'error', source: 'Tokenflow' })));
     const errors = answer.data.errors ? Object.entries(answer.data.errors).map(([k, v]) => `${k} ${v}`).join('; ') : '';
     say(`Dry run refused: ${answer.data.detail || answer.data.title} ${errors}`, 'error');
     return;
