@@ -7,7 +7,10 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from engine.durations import parse_duration
 
 
 class ConfigError(ValueError):
@@ -35,6 +38,9 @@ class Config:
     metrics_token: str | None = None
     metrics_dir: Path | None = None
     force_https: bool = False
+    # NIST SP 800-63B 7.2 (AAL2): reauthenticate after 30 idle minutes, at least every 12 h.
+    session_idle: timedelta = timedelta(minutes=30)
+    session_max: timedelta = timedelta(hours=12)
     testing: bool = False
 
     @property
@@ -77,9 +83,21 @@ class Config:
             "force_https": _flag(
                 "TOKENFLOW_FORCE_HTTPS", env.get("TOKENFLOW_FORCE_HTTPS"), not is_loopback(host)
             ),
+            "session_idle": _lifetime(env, "TOKENFLOW_SESSION_IDLE", "PT30M"),
+            "session_max": _lifetime(env, "TOKENFLOW_SESSION_MAX", "PT12H"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _lifetime(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    try:
+        value = parse_duration(env.get(name) or default)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if value <= timedelta(0):
+        raise ConfigError(f"{name} must be longer than zero")
+    return value
 
 
 def _secret_file(instance: Path, name: str) -> str:
