@@ -1,8 +1,8 @@
 """Who is on the other end of a request, as the login throttle and the session list see it.
 
 The client address is `request.remote_addr`: behind a reverse proxy, wrap the app in
-werkzeug's ProxyFix (README, "Behind a proxy") so that it is the visitor's address taken
-from the headers the operator's proxy sets, and never a header a visitor could forge.
+werkzeug's ProxyFix (README, "Security: sessions and logins"), so that it is the visitor's
+address from the headers the operator's proxy sets, never a header a visitor could forge.
 """
 
 from __future__ import annotations
