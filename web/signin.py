@@ -25,10 +25,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Attempt:
-    """A login's outcome: the user and the new session's secret, or why not (with the
-    HTTP status, and for 429 the seconds to wait)."""
+    """A login's outcome: the new session's secret, or why not (with the HTTP status, and
+    for 429 the seconds to wait)."""
 
-    user: User | None
     secret: str | None = None
     error: str | None = None
     status: int = 200
@@ -49,17 +48,17 @@ def log_in(
         try:
             login_throttle.check(s, username, client, now)
         except login_throttle.Wait as wait:
-            return Attempt(None, error=wait.message, status=429, retry_after=wait.seconds)
+            return Attempt(error=wait.message, status=429, retry_after=wait.seconds)
         try:
             user = accounts.authenticate(s, username, password)
         except accounts.AccountError as exc:
             if login_throttle.failed(s, username, client, now):
                 warn_owner = accounts.find_user(s, username)
-            attempt = Attempt(None, error=str(exc), status=401)
+            attempt = Attempt(error=str(exc), status=401)
         else:
             login_throttle.succeeded(s, user, client, now)
             secret = sessions.start(s, user, kind, device, now, lifetimes(system))
-            attempt = Attempt(user, secret)
+            attempt = Attempt(secret)
     if warn_owner is not None:
         _warn_owner(system, warn_owner, now)
     return attempt
