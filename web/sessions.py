@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.orm import Session
 
 from .models import LoginSession, User
@@ -112,7 +112,7 @@ def end_all(s: Session, user_id: int, keep: int | None = None) -> int:
     return int(s.execute(query).rowcount)  # type: ignore[attr-defined]
 
 
-def _expired(now: datetime, lifetimes: Lifetimes):
+def _expired(now: datetime, lifetimes: Lifetimes) -> ColumnElement[bool]:
     return or_(
         LoginSession.last_seen_at < now - lifetimes.idle,
         LoginSession.created_at < now - lifetimes.max,
