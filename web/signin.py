@@ -67,6 +67,11 @@ def log_in(
 def _warn_owner(system: Any, user: User, now: datetime) -> None:
     """Tell the owner that someone keeps guessing their password (after the commit: the
     count stands whether or not the mail goes out)."""
+    log.warning(
+        "user %s: %d failed logins in a row; strangers' attempts are slowed, owner told",
+        user.id,
+        login_throttle.ACCOUNT_THRESHOLD,
+    )
     if not user.email:
         return
     rendered = render_email(
