@@ -120,6 +120,25 @@ def test_after_100_failures_the_owner_is_emailed_and_only_strangers_slow_down(ap
     assert len(list(system.config.outbox_dir.glob("*.eml"))) == len(mails)
 
 
+def test_behind_our_proxy_each_visitor_has_a_throttle_of_their_own(app):
+    def through_proxy(visitor: str, username: str, password: str = "wrong guess") -> int:
+        return (
+            app.test_client()
+            .post(
+                "/api/v1/auth/token",
+                json={"username": username, "password": password},
+                headers={"X-Forwarded-For": f"{OWNER}, {visitor}"},  # the first one forged
+                environ_base={"REMOTE_ADDR": "127.0.0.1", "gunicorn.socket": object()},
+            )
+            .status_code
+        )
+
+    for n in range(50):
+        assert through_proxy(STRANGER, f"user{n}") == 401
+    assert through_proxy(STRANGER, "root", PASSWORD) == 429
+    assert through_proxy(OWNER, "root", PASSWORD) == 200
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [
