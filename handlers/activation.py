@@ -19,11 +19,12 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import crockford, registry
 from handlers.adapters.common import ADDRESS_FIELDS
 from handlers.notifications import customer_name, send_email
-from handlers.proofing import order_number, parse_duration, record_attempt
+from handlers.proofing import order_number, record_attempt
 from handlers.proofing_models import ActivationCode, code_digest
 from handlers.ratelimit import RateLimited, check_allowed, record_failure, reset
 

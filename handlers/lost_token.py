@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
 from handlers.adapters.messaging import MessageRejected
 from handlers.lifecycle_models import TokenReplacement
 from handlers.notifications import send_email
 from handlers.phone_otp import check_code, registered_phone, send_code
-from handlers.proofing import parse_duration
 from handlers.proofing_models import Credential
 from handlers.ratelimit import Limit, RateLimited, check_allowed, record_failure
 from handlers.registration import normalize_serial

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
 from handlers.adapters.messaging import MessageRejected, validate_e164
-from handlers.proofing import order_number, parse_duration
+from handlers.proofing import order_number
 from handlers.proofing_models import PhoneCode, PhoneCredential, code_digest
 from handlers.ratelimit import RateLimited, check_allowed, record_failure, reset
 from handlers.tokens.otp import normalize_code

@@ -11,7 +11,6 @@ without touching Python; the handlers only report each outcome.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from engine.registry import BpmnError, HandlerContext
@@ -21,23 +20,6 @@ from handlers.notifications import send_email
 from handlers.proofing_models import ProofingAttempt
 
 QUESTION_COUNT = 3
-_DURATION = re.compile(
-    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
-)
-
-
-def parse_duration(text: str) -> timedelta:
-    """An ISO 8601 duration in weeks, days, hours, minutes, seconds ("P30D", "PT10M").
-
-    Years and months are refused: their length depends on the date, and a validity an
-    analyst reads as "30 days" should be exactly that.
-    """
-    value = text.strip().upper()
-    match = _DURATION.fullmatch(value)
-    if match is None or value in ("P", "PT") or value.endswith("T"):
-        raise ValueError(f"{text!r} is not an ISO 8601 duration such as P30D or PT10M")
-    return timedelta(**{k: int(v) for k, v in match.groupdict().items() if v})
 
 
 def order_number(ctx: HandlerContext) -> str | None:

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine.durations import parse_duration
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
 from handlers.lifecycle_models import Renewal
 from handlers.notifications import send_email
 from handlers.orders import CURRENCY
 from handlers.payment import charge_entered_card
-from handlers.proofing import parse_duration
 from handlers.proofing_models import Credential
 from handlers.registration import add_years
 

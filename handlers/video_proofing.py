@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
 from handlers.adapters.appointments import SlotUnavailable, parse_slot
 from handlers.adapters.email import when
 from handlers.notifications import send_email
-from handlers.proofing import order_number, parse_duration, record_attempt
+from handlers.proofing import order_number, record_attempt
 
 DEFAULT_DAYS_AHEAD = "P14D"
 DEFAULT_REMINDER_BEFORE = "PT24H"

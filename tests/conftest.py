@@ -98,6 +98,10 @@ def config(tmp_path: Path, database_url: str) -> Config:
     env = {
         "TOKENFLOW_INSTANCE_DIR": str(instance),
         "TOKENFLOW_DATABASE_URL": database_url,
+        # Journeys move the clock on by days and years with people logged in; tests of
+        # session lifetimes set their own.
+        "TOKENFLOW_SESSION_IDLE": "P36500D",
+        "TOKENFLOW_SESSION_MAX": "P36500D",
     }
     return Config.from_env(env, testing=True)
 
@@ -127,6 +131,7 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     import web.accounts
 
-    monkeypatch.setattr(
-        web.accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(web.accounts, "_hasher", cheap)
+    # Unknown usernames are checked against this hash, whose own parameters set the cost.
+    monkeypatch.setattr(web.accounts, "_DUMMY_HASH", cheap.hash("not a password"))

@@ -62,6 +62,25 @@ def test_users_create_reads_the_password_from_stdin_and_refuses_duplicates(env, 
     )
 
 
+def test_users_roles_changes_the_roles_and_refuses_an_unknown_user(env, capsys):
+    assert (
+        run(
+            "users",
+            "create",
+            "sam",
+            "--role",
+            "support",
+            "--password-stdin",
+            stdin="a long password\n",
+        )
+        == 0
+    )
+    assert run("users", "roles", "sam", "--role", "support", "--role", "finance") == 0
+    assert "sam now has the roles finance, support; sessions ended" in capsys.readouterr().out
+    assert run("users", "roles", "nobody", "--role", "finance") == 2
+    assert capsys.readouterr().err.strip() == "tokenflow: No user is called 'nobody'."
+
+
 def test_audit_verify_exits_non_zero_on_a_tampered_row(env, capsys):
     assert (
         run(

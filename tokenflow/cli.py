@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     deploy = sub.add_parser("deploy", help="validate and deploy BPMN files")
     deploy.add_argument("paths", nargs="*", default=["processes"])
     deploy.set_defaults(func=cmd_deploy)
-    users = sub.add_parser("users", help="create NAME --role ROLE").add_subparsers(
+    users = sub.add_parser("users", help="create | roles NAME --role ROLE").add_subparsers(
         dest="users_command", required=True
     )
     create = users.add_parser("create", help="create a user")
@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--email")
     create.add_argument("--password-stdin", action="store_true")
     create.set_defaults(func=cmd_users_create)
+    roles = users.add_parser("roles", help="set a user's roles (ends the user's sessions)")
+    roles.add_argument("name")
+    roles.add_argument("--role", action="append", required=True, choices=ROLES)
+    roles.set_defaults(func=cmd_users_roles)
     tokens = sub.add_parser("tokens", help="import FILE | demo-codes SERIAL").add_subparsers(
         dest="tokens_command", required=True
     )
@@ -211,6 +215,19 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     except AccountError as exc:
         raise CliError(str(exc)) from exc
     print(f"created {args.name} ({', '.join(args.role)})")
+    return 0
+
+
+def cmd_users_roles(args: argparse.Namespace) -> int:
+    from web.accounts import AccountError, set_roles
+
+    system = _system()
+    try:
+        with _session(system) as s:
+            set_roles(s, args.name, args.role, actor="cli")
+    except AccountError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"{args.name} now has the roles {', '.join(sorted(set(args.role)))}; sessions ended")
     return 0
 
 

@@ -7,7 +7,10 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from engine.durations import parse_duration
 
 
 class ConfigError(ValueError):
@@ -58,6 +61,12 @@ class Config:
     metrics_token: str | None = None
     metrics_dir: Path | None = None
     force_https: bool = False
+    # NIST SP 800-63B 7.2 (AAL2): reauthenticate after 30 idle minutes, at least every 12 h.
+    session_idle: timedelta = timedelta(minutes=30)
+    session_max: timedelta = timedelta(hours=12)
+    # gunicorn's own setting, read from the same variable with the same default: the
+    # proxies whose X-Forwarded-Proto gunicorn trusts are those whose X-Forwarded-For we do.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     testing: bool = False
 
     @property
@@ -103,9 +112,35 @@ class Config:
             "force_https": _flag(
                 "TOKENFLOW_FORCE_HTTPS", env.get("TOKENFLOW_FORCE_HTTPS"), not is_loopback(host)
             ),
+            "session_idle": _lifetime(env, "TOKENFLOW_SESSION_IDLE", "PT30M"),
+            "session_max": _lifetime(env, "TOKENFLOW_SESSION_MAX", "PT12H"),
+            "trusted_proxies": _proxies(env.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _lifetime(env: Mapping[str, str], name: str, default: str) -> timedelta:
+    try:
+        value = parse_duration(env.get(name) or default)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if value <= timedelta(0):
+        raise ConfigError(f"{name} must be longer than zero")
+    return value
+
+
+def _proxies(value: str) -> tuple[str, ...]:
+    entries = tuple(entry.strip() for entry in value.split(",") if entry.strip())
+    for entry in entries:
+        if entry != "*":
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"FORWARDED_ALLOW_IPS: {entry!r} is not an address or network"
+                ) from None
+    return entries
 
 
 def _secret_file(instance: Path, name: str) -> str:

@@ -15,8 +15,8 @@ from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import Forbidden
 
-from . import accounts
-from .problems import ApiError
+from . import accounts, clients, sessions, signin
+from .problems import ApiError, problem
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -41,14 +41,13 @@ def authenticated(*roles: str) -> Callable:
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
                 raise ApiError(401, "Unauthorized", "Log in: send `Authorization: Bearer <token>`.")
-            with session() as s:
-                user = accounts.user_for_token(s, header.removeprefix("Bearer ").strip())
-                actor = accounts.actor_of(user) if user else None
-            if actor is None:
-                raise ApiError(401, "Unauthorized", "The token is unknown or expired.")
+            found = signin.resolve(system(), header.removeprefix("Bearer ").strip(), sessions.API)
+            if found is None:
+                raise ApiError(401, "Unauthorized", "The token is unknown, revoked or expired.")
+            actor = accounts.actor_of(found.user)
             if roles and not (actor.is_admin or actor.roles & set(roles)):
                 raise Forbidden("Your role may not do this.")
-            g.actor = actor
+            g.actor, g.login_session_id = actor, found.session_id
             return view(*args, **kwargs)
 
         return wrapper
@@ -110,19 +109,32 @@ def date_arg(name: str) -> datetime | None:
 
 @bp.post("/auth/token")
 def token() -> Any:
+    """Log in: the same throttle and session table as the HTML login (`web.signin`)."""
     data = body()
     username, password = field(data, "username", str), field(data, "password", str)
-    refused: accounts.AccountError | None = None
-    with session() as s:  # a refusal still commits: the failed attempt must count
-        try:
-            issued = accounts.issue_token(s, accounts.authenticate(s, username, password))
-        except accounts.AccountError as exc:
-            refused = exc
-    if isinstance(refused, accounts.LockedOut):
-        raise ApiError(429, "Too many attempts", str(refused))
-    if refused is not None:
-        raise ApiError(401, "Unauthorized", str(refused))
-    return jsonify({"token": issued})
+    attempt = signin.log_in(
+        system(),
+        username[:150],
+        password[:1024],
+        clients.client_address(),
+        clients.device(),
+        sessions.API,
+    )
+    if attempt.status == 429:
+        response = problem(429, "Too many attempts", attempt.error or "")
+        response.headers["Retry-After"] = str(attempt.retry_after)
+        return response
+    if attempt.secret is None:
+        raise ApiError(401, "Unauthorized", attempt.error or "")
+    return jsonify({"token": attempt.secret})
+
+
+@bp.delete("/auth/token")
+@authenticated()
+def revoke_token() -> Any:
+    """Log out: the token of this request is revoked at once."""
+    signin.end_session(system(), actor().user_id or 0, g.login_session_id)
+    return "", 204
 
 
 # -- definitions ------------------------------------------------------------------------

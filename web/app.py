@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask, Response, has_request_context, jsonify, redirect, request
@@ -34,7 +33,7 @@ def create_app(config: Config | None = None, system: System | None = None) -> Fl
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="tokenflow_session",
         SESSION_COOKIE_SECURE=config.force_https,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=config.session_max,
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
     )

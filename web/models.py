@@ -1,4 +1,4 @@
-"""Accounts: people who log in, and the bearer tokens the API hands out."""
+"""Accounts: people who log in, their sessions and the addresses they log in from."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     roles: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -31,13 +29,32 @@ class User(Base):
         return f"User({self.username!r}, roles={self.roles!r})"
 
 
-class ApiToken(Base):
-    """A bearer token: only its SHA-256 is stored."""
+class LoginSession(Base):
+    """One login: a browser's session (`kind` "browser") or an API bearer token ("api").
 
-    __tablename__ = "api_tokens"
+    Only the SHA-256 of its secret is stored, so a copy of the database opens no session.
+    Ending a session deletes its row; every request looks its secret up here.
+    """
+
+    __tablename__ = "login_sessions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnownClient(Base):
+    """A client address (hashed) from which a user logged in successfully: the account-wide
+    login throttle, meant for strangers, does not slow the owner down from there."""
+
+    __tablename__ = "login_known_clients"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_login_at: Mapped[datetime] = mapped_column(default=utcnow)

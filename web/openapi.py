@@ -73,6 +73,8 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
 XML_BODIES = {"/api/v1/process-definitions"}
 MULTIPART_BODIES = {"/api/v1/tokens/import"}
 PUBLIC = {"/api/v1/auth/token", "/api/v1/openapi.json", "/healthz", "/readyz", "/metrics"}
+# Operations on a public path that need the bearer token all the same (log out).
+SIGNED_IN = {("delete", "/api/v1/auth/token")}
 
 
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
@@ -98,7 +100,7 @@ def _operation(path: str, method: str, view: Any, params: list[dict]) -> dict[st
             **{code: PROBLEM for code in ("400", "401", "403", "404", "409", "413", "422", "429")},
         },
     }
-    if path not in PUBLIC:
+    if path not in PUBLIC or (method, path) in SIGNED_IN:
         op["security"] = [{"bearer": []}]
     if method == "post":
         if path in REQUEST_BODIES:

@@ -47,6 +47,7 @@ TEMPLATE_NAMES = (
     "registration_complete",
     "renewal_reminder",
     "credential_expired",
+    "failed_logins",
 )
 DEFAULT_MAIL_FROM = "Tokenflow <no-reply@tokenflow.test>"
 

@@ -57,7 +57,11 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "registration_complete": {"serial_number": "TF0000001", "expires_on": date(2025, 5, 6)},
     "renewal_reminder": {"expires_on": date(2025, 5, 6)},
     "credential_expired": {"expired_on": date(2025, 5, 6)},
+    "failed_logins": {"failures": 100, "since": NOW},
 }
+
+# Emails about the person's account rather than an order name no order number.
+ABOUT_THE_ACCOUNT = {"failed_logins"}
 
 
 def read_eml(path: Path) -> EmailMessage:
@@ -78,7 +82,8 @@ def test_every_template_renders_with_the_order_number_and_escapes_user_input_in_
 ) -> None:
     subject, text, html = render_email(name, name=NAME, order_number="SO-10001", **CONTEXTS[name])
     assert subject and "\n" not in subject
-    assert "SO-10001" in text and "SO-10001" in html
+    if name not in ABOUT_THE_ACCOUNT:
+        assert "SO-10001" in text and "SO-10001" in html
     assert NAME in text
     assert "<script>" not in html
     assert "&lt;script&gt;" in html

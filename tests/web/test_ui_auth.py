@@ -126,34 +126,6 @@ def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(browser
     assert "Wrong username or password." in browser.text()
 
 
-def test_a_login_brute_force_is_slowed_and_then_locked_out(browser):
-    def attempt(password: str = "wrong guess") -> int:
-        return browser.post(
-            "/login", {"username": "alice", "password": password}, page="/login"
-        ).status_code
-
-    assert attempt() == 401
-    # Straight away again: refused before the password is even checked.
-    assert attempt() == 429
-    assert "Wait 1 second" in browser.text()
-    waits = []
-    for _ in range(3):
-        clock.advance(timedelta(seconds=60))
-        assert attempt() == 401
-        assert attempt() == 429
-        waits.append(browser.text())
-    assert "Wait 2 seconds" in waits[0] and "Wait 4 seconds" in waits[1]
-    clock.advance(timedelta(seconds=60))
-    # The fifth failure in a row locks the account, even for the right password.
-    assert attempt() == 429
-    assert re.search(r"Try again in 1[56] minutes", browser.text())
-    clock.advance(timedelta(seconds=60))
-    assert attempt(PASSWORD) == 429
-    assert "Too many failed logins" in browser.text()
-    clock.advance(timedelta(minutes=15))
-    assert attempt(PASSWORD) == 302
-
-
 def test_a_successful_login_forgets_earlier_failures(browser):
     browser.post("/login", {"username": "alice", "password": "nope"}, page="/login")
     clock.advance(timedelta(seconds=2))
@@ -247,14 +219,10 @@ def test_pages_carry_the_security_headers_and_no_inline_script_or_style(browser)
     assert "<style" not in browser.page
 
 
-def test_a_password_change_or_a_deactivated_account_ends_open_sessions(app):
+def test_a_deactivated_account_ends_open_sessions(app):
     system = app.extensions["tokenflow"]
-    browser = Browser(app).login("alice")
-    assert browser.get("/").status_code == 200
-    with unit_of_work(system.session_factory) as s:
-        find_user(s, "alice").password_hash = "$argon2id$changed"
-    assert browser.get("/").status_code == 302
     bob = Browser(app).login("bob")
+    assert bob.get("/").status_code == 200
     with unit_of_work(system.session_factory) as s:
         find_user(s, "bob").active = False
     assert bob.get("/").status_code == 302

@@ -3,6 +3,7 @@
 | blueprint | module | pages |
 | --- | --- | --- |
 | `auth` | `auth.py` | `/signup`, `/login`, `/logout` |
+| `account` | `account.py` | `/account`: sessions, API tokens, log out everywhere, password |
 | `customer` | `customer.py` | `/` (home), `/orders` (start), `/orders/<id>`, `/credentials` |
 | `tasks` | `tasks.py` | `/tasks/<id>` (form), `/tasks/<id>/claim`, `/tasks/<id>/unclaim` |
 | `agent` | `agent.py` | `/inbox/<role>`, `/finance/payments` |
@@ -18,9 +19,16 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 
-from . import admin, agent, auth, customer, filters, guard, tasks
+from . import account, admin, agent, auth, customer, filters, guard, tasks
 
-BLUEPRINTS: tuple[Blueprint, ...] = (auth.bp, customer.bp, tasks.bp, agent.bp, admin.bp)
+BLUEPRINTS: tuple[Blueprint, ...] = (
+    auth.bp,
+    account.bp,
+    customer.bp,
+    tasks.bp,
+    agent.bp,
+    admin.bp,
+)
 bp = customer.bp  # the home page's blueprint, for callers that want one name
 
 

@@ -7,16 +7,12 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from web import accounts
+from web import accounts, clients, sessions, signin
 
-from . import guard, signin
+from . import guard
 
 bp = Blueprint("auth", __name__)
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}")
-
-
-def _client() -> str:
-    return request.remote_addr or "unknown"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -29,14 +25,21 @@ def login() -> Any:
         return render_template("auth/login.html", next=target, username="", error=None)
     username = request.form.get("username", "").strip()[:150]
     password = request.form.get("password", "")[:1024]
-    attempt = signin.log_in(guard.system(), username, password, _client())
-    user = attempt.user
-    if user is None:
+    attempt = signin.log_in(
+        guard.system(),
+        username,
+        password,
+        clients.client_address(),
+        clients.device(),
+        sessions.BROWSER,
+    )
+    if attempt.secret is None:
         page = render_template(
             "auth/login.html", next=target, username=username, error=attempt.error
         )
-        return page, attempt.status
-    guard.log_in(user)
+        headers = {"Retry-After": str(attempt.retry_after)} if attempt.retry_after else {}
+        return page, attempt.status, headers
+    guard.log_in(attempt.secret)
     return redirect(target)
 
 
@@ -61,12 +64,14 @@ def signup() -> Any:
     }
     password = request.form.get("password", "")[:1024]
     errors = _signup_errors(values, password, request.form.get("password_confirm", ""))
-    user = None
+    secret = None
     if not errors:
-        user, errors = signin.sign_up(guard.system(), values["username"], values["email"], password)
-    if user is None:
+        secret, errors = signin.sign_up(
+            guard.system(), values["username"], values["email"], password, clients.device()
+        )
+    if secret is None:
         return render_template("auth/signup.html", values=values, errors=errors), 422
-    guard.log_in(user)
+    guard.log_in(secret)
     flash("Welcome! Your account is ready.")
     return redirect(url_for("customer.home"))
 

@@ -1,13 +1,14 @@
 """Who is logged in, and the one decorator every page goes through.
 
-The session cookie holds the user's id and a stamp derived from the password hash, so a
-password change ends every other session. Anonymous visitors are sent to the login page;
-a logged-in user without the role gets 403.
+The signed session cookie holds the secret of a server-side session (`web.sessions`):
+the request is logged in while that session's row lives, so logout, "log out
+everywhere", a password or role change and the idle and absolute lifetimes end it at
+once. Anonymous visitors are sent to the login page; a logged-in user without the role
+gets 403.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,8 +17,7 @@ from urllib.parse import urlsplit
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from engine.actors import Actor
-from engine.db import unit_of_work
-from web import accounts
+from web import accounts, sessions, signin
 from web.models import User
 
 _NO_USER = object()
@@ -27,29 +27,39 @@ def system() -> Any:
     return current_app.extensions["tokenflow"]
 
 
-def _stamp(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
-
-
 def current_user() -> User | None:
-    """The logged-in user (loaded once per request), or None."""
+    """The logged-in user (looked up once per request), or None."""
     cached = g.get("ui_user", _NO_USER)
     if cached is not _NO_USER:
         return cached  # type: ignore[return-value]
-    user = None
-    uid = session.get("uid")
-    if isinstance(uid, int):
-        with unit_of_work(system().session_factory) as s:
-            found = s.get(User, uid)
-        if found is not None and found.active and session.get("stamp") == _stamp(found):
-            user = found
+    user, g.login_session_id = None, None
+    secret = session.get("sid")
+    if isinstance(secret, str):
+        found = signin.resolve(system(), secret, sessions.BROWSER)
+        if found is None:
+            session.pop("sid", None)  # ended or expired: the cookie should say so too
+        else:
+            user, g.login_session_id = found.user, found.session_id
     g.ui_user = user
     return user
+
+
+def current_session_id() -> int | None:
+    """The id of this request's session row (marked "this one" on the account page)."""
+    current_user()
+    return g.login_session_id
 
 
 def current_actor() -> Actor | None:
     user = current_user()
     return accounts.actor_of(user) if user else None
+
+
+def user() -> User:
+    """The user of a page behind `login_required`."""
+    found = current_user()
+    assert found is not None
+    return found
 
 
 def actor() -> Actor:
@@ -59,17 +69,22 @@ def actor() -> Actor:
     return found
 
 
-def log_in(user: User) -> None:
+def log_in(secret: str) -> None:
+    """Carry a freshly started session's secret in the cookie."""
     session.clear()  # a fresh session (and CSRF token) after login: no fixation
     session.permanent = True
-    session["uid"] = user.id
-    session["stamp"] = _stamp(user)
-    g.ui_user = user
+    session["sid"] = secret
+    g.pop("ui_user", None)
 
 
 def log_out() -> None:
+    """End this session on the server (the cookie alone opens nothing) and forget it."""
+    session_id = current_session_id()
+    user = current_user()
+    if session_id is not None and user is not None:
+        signin.end_session(system(), user.id, session_id)
     session.clear()
-    g.ui_user = None
+    g.ui_user, g.login_session_id = None, None
 
 
 def login_required(*roles: str) -> Callable:
