@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, starters
 from .errors import DefinitionInvalid, NotFound, Problem
 from .models import ProcessDefinition, SpecBundle
 from .parser import BPMN_NS, ParsedFile, UnsafeXml, build_parser, parse_xml, read_file
@@ -71,6 +71,7 @@ def deploy(
                     file_name=f.name,
                     xml=f.xml.decode("utf-8"),
                     deployed_by=actor,
+                    starters=starters.of_process(f.root, key),
                 )
             )
             audit.record(

@@ -113,7 +113,17 @@ def _deploy(source: sessionmaker[Session], sandbox: Engine, draft: list) -> list
     return keys
 
 
-_COPIED = ("key", "name", "version", "hash", "file_name", "xml", "deployed_at", "deployed_by")
+_COPIED = (
+    "key",
+    "name",
+    "version",
+    "hash",
+    "file_name",
+    "xml",
+    "deployed_at",
+    "deployed_by",
+    "starters",
+)
 
 
 def _latest(s: Session) -> list[ProcessDefinition]:

@@ -142,6 +142,7 @@ def list_definitions() -> Any:
                     "hash": d.hash,
                     "deployed_at": d.deployed_at.isoformat(),
                     "deployed_by": d.deployed_by,
+                    "starters": d.starters,
                 }
                 for d in rows
             ]

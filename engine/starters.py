@@ -1,0 +1,80 @@
+"""Who may start a process: Camunda 7's process-level attributes, stored per version.
+
+A `bpmn:process` may carry `camunda:candidateStarterGroups` and
+`camunda:candidateStarterUsers` (comma-separated) and `camunda:isStartableInTasklist`.
+Tokenflow reads them as Camunda does, with one difference that the product needs: a
+process that names no starters is open to staff but not to customers, because customers
+start only the processes marked for them. Admins may start anything, and the engine
+itself (call activities, `ctx.start_process`) is never asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .actors import Actor
+from .errors import Forbidden
+from .models import ProcessDefinition
+from .parser import BPMN_NS
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+_GROUPS = f"{{{CAMUNDA_NS}}}candidateStarterGroups"
+_USERS = f"{{{CAMUNDA_NS}}}candidateStarterUsers"
+_STARTABLE = f"{{{CAMUNDA_NS}}}isStartableInTasklist"
+
+# What `process_definitions.starters` holds: `groups`/`users` are None when the attribute
+# is absent (no restriction) and a list when present, even an empty one (nobody).
+Starters = dict[str, Any]
+UNRESTRICTED: Starters = {"groups": None, "users": None, "startable": True}
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return sorted({name.strip() for name in value.split(",") if name.strip()})
+
+
+def of_process(root: etree._Element, key: str) -> Starters:
+    """The starter attributes of process `key` in a parsed BPMN document."""
+    for proc in root.iter(f"{{{BPMN_NS}}}process"):
+        if proc.get("id") == key:
+            return {
+                "groups": _names(proc.get(_GROUPS)),
+                "users": _names(proc.get(_USERS)),
+                # Camunda's default is startable; only an explicit false hides it.
+                "startable": (proc.get(_STARTABLE) or "true").strip().lower() != "false",
+            }
+    return dict(UNRESTRICTED)
+
+
+def may_start(actor: Actor, starters: Starters) -> bool:
+    if actor.is_admin:
+        return True
+    if not starters.get("startable", True):
+        return False
+    groups, users = starters.get("groups"), starters.get("users")
+    if groups is None and users is None:
+        return actor.is_staff
+    return actor.name in (users or ()) or bool(actor.roles & set(groups or ()))
+
+
+def require_may_start(session: Session, actor: Actor, key: str) -> None:
+    """Refuse `actor` a start of the latest version of `key`; a missing process passes,
+    to be reported as missing by the start itself."""
+    if actor.is_admin:
+        return
+    starters = session.scalars(
+        select(ProcessDefinition.starters)
+        .where(ProcessDefinition.key == key)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+    if starters is None or may_start(actor, starters):
+        return
+    if not starters.get("startable", True):
+        raise Forbidden(f"The process {key!r} is started by Tokenflow itself, not on request.")
+    raise Forbidden(f"Your role may not start the process {key!r}.")
