@@ -78,3 +78,21 @@ def require_may_start(session: Session, actor: Actor, key: str) -> None:
     if not starters.get("startable", True):
         raise Forbidden(f"The process {key!r} is started by Tokenflow itself, not on request.")
     raise Forbidden(f"Your role may not start the process {key!r}.")
+
+
+def startable(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The processes `actor` may start now: each one's latest version, by key."""
+    rows = session.execute(
+        select(
+            ProcessDefinition.key,
+            ProcessDefinition.name,
+            ProcessDefinition.version,
+            ProcessDefinition.starters,
+        ).order_by(ProcessDefinition.key, ProcessDefinition.version)
+    )
+    latest = {row.key: row for row in rows}  # ordered by version: the last one stays
+    return [
+        {"key": row.key, "name": row.name, "version": row.version}
+        for row in latest.values()
+        if may_start(actor, row.starters)
+    ]

@@ -22,14 +22,23 @@ FRAN = Actor("fran", frozenset({"finance"}), user_id=202)
 ROOT = Actor("root", frozenset({"admin"}), user_id=1)
 
 
-def diagram(key: str, attributes: str = "") -> bytes:
+STRAIGHT = """
+    <bpmn:startEvent id="start"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f" sourceRef="start" targetRef="end" />
+    <bpmn:endEvent id="end"><bpmn:incoming>f</bpmn:incoming></bpmn:endEvent>"""
+SPAWNING = """
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="spawn" />
+    <bpmn:serviceTask id="spawn" camunda:type="external" camunda:topic="spawn" />
+    <bpmn:sequenceFlow id="f2" sourceRef="spawn" targetRef="end" />
+    <bpmn:endEvent id="end" />"""
+
+
+def diagram(key: str, attributes: str = "", body: str = STRAIGHT) -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d_{key}" targetNamespace="t">
-  <bpmn:process id="{key}" isExecutable="true" {attributes}>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f" sourceRef="start" targetRef="end" />
-    <bpmn:endEvent id="end"><bpmn:incoming>f</bpmn:incoming></bpmn:endEvent>
+  <bpmn:process id="{key}" isExecutable="true" {attributes}>{body}
   </bpmn:process>
 </bpmn:definitions>""".encode()
 
@@ -98,13 +107,33 @@ def test_who_may_start_follows_the_attributes_and_admins_may_start_anything(attr
     assert {a for a in (ALICE, BOB, SAM, FRAN, ROOT) if may_start(a, rule)} == allowed
 
 
+def registry() -> Registry:
+    reg = Registry()
+    reg.handler("tick")(lambda ctx: {})
+
+    @reg.handler()
+    def spawn(ctx):
+        ctx.start_process("internal", {})
+
+    return reg
+
+
 @pytest.fixture
 def system(config):
-    return engine_system(config, Registry())
+    return engine_system(config, registry())
 
 
-def deploy(system, key: str, attributes: str = "") -> None:
-    system.engine.deploy([(f"{key}.bpmn", diagram(key, attributes))], ROOT)
+def deploy(system, key: str, attributes: str = "", body: str = STRAIGHT) -> None:
+    system.engine.deploy([(f"{key}.bpmn", diagram(key, attributes, body))], ROOT)
+
+
+def instances_of(system, key: str) -> int:
+    with unit_of_work(system.session_factory) as s:
+        return s.scalar(
+            select(func.count())
+            .select_from(ProcessInstance)
+            .where(ProcessInstance.process_key == key)
+        )
 
 
 def test_a_deploy_stores_who_may_start_each_version(system):
@@ -145,5 +174,18 @@ def test_a_refused_start_leaves_no_instance_behind(system):
     deploy(system, "internal", 'camunda:isStartableInTasklist="false"')
     with pytest.raises(Forbidden):
         system.engine.start("internal", ALICE)
-    with unit_of_work(system.session_factory) as s:
-        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+    assert instances_of(system, "internal") == 0
+
+
+def test_a_handler_starts_a_process_that_no_person_but_an_admin_may_start(system):
+    deploy(system, "internal", 'camunda:isStartableInTasklist="false"')
+    deploy(system, "spawner", 'camunda:candidateStarterGroups="customer"', SPAWNING)
+    assert system.engine.start("spawner", ALICE)["status"] == "completed"
+    assert instances_of(system, "internal") == 1
+
+
+def test_a_call_activity_runs_a_process_that_no_person_but_an_admin_may_start(config):
+    system = engine_system(config, registry(), "call_child.bpmn", "call_parent.bpmn")
+    with pytest.raises(Forbidden):
+        system.engine.start("call_child", ALICE)
+    assert "inner" in system.engine.start("call_parent", ALICE)["active"]

@@ -1,6 +1,6 @@
 """Who may start which of the real processes, through the API: customers only what is
 marked for them, staff by their groups, admins anything; the engine itself is never
-asked (call activities and `ctx.start_process` are covered by the journey tests)."""
+asked (call activities and `ctx.start_process`: tests/engine/test_starters.py)."""
 
 from __future__ import annotations
 
@@ -94,3 +94,19 @@ def test_the_definitions_list_tells_who_may_start_each_process(client):
     assert starters["hardware_token"] == {"groups": ["customer"], "users": None, "startable": True}
     assert starters["token_reset"]["groups"] == ["support"]
     assert starters["renewal"]["startable"] is False
+
+
+@pytest.mark.parametrize(
+    ("username", "expected"),
+    [
+        ("alice", ["hardware_token", "lost_token"]),
+        ("sam", ["token_reset"]),
+        ("fran", []),
+        ("root", ALL),
+    ],
+)
+def test_each_person_can_list_the_processes_they_may_start(client, username, expected):
+    listed = client.get("/api/v1/process-definitions/startable", headers=token(client, username))
+    assert listed.status_code == 200
+    assert [d["key"] for d in listed.json] == expected
+    assert all(d["version"] == 1 for d in listed.json)
