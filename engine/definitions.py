@@ -42,7 +42,7 @@ def read_files(sources: list[tuple[str, bytes]]) -> list[ParsedFile]:
 def check(session: Session, files: list[ParsedFile], known: Known) -> list[Problem]:
     deployed = set(session.scalars(select(ProcessDefinition.key).distinct()))
     known = Known(known.topics, known.validators, known.roles, deployed)
-    return validate(files, known)
+    return validate(files, known) + starters.check(files, known.roles)
 
 
 def deploy(

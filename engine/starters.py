@@ -10,6 +10,7 @@ itself (call activities, `ctx.start_process`) is never asked.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from lxml import etree
@@ -17,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .actors import Actor
-from .errors import Forbidden
+from .errors import Forbidden, Problem
 from .models import ProcessDefinition
-from .parser import BPMN_NS
+from .parser import BPMN_NS, ParsedFile
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 _GROUPS = f"{{{CAMUNDA_NS}}}candidateStarterGroups"
@@ -49,6 +50,24 @@ def of_process(root: etree._Element, key: str) -> Starters:
                 "startable": (proc.get(_STARTABLE) or "true").strip().lower() != "false",
             }
     return dict(UNRESTRICTED)
+
+
+def check(files: list[ParsedFile], roles: Collection[str]) -> list[Problem]:
+    """Starter groups must be roles: a misspelt one would silently lock its people out."""
+    problems = []
+    for f in files:
+        for key in f.process_ids:
+            for group in of_process(f.root, key)["groups"] or ():
+                if group not in roles:
+                    problems.append(
+                        Problem(
+                            f"camunda:candidateStarterGroups names {group!r}, which is not a"
+                            f" role (roles: {', '.join(sorted(roles))})",
+                            element=key,
+                            file=f.name,
+                        )
+                    )
+    return problems
 
 
 def may_start(actor: Actor, starters: Starters) -> bool:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from engine.actors import Actor
 from engine.db import unit_of_work
-from engine.errors import Forbidden
+from engine.errors import DefinitionInvalid, Forbidden
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.parser import parse_xml
 from engine.registry import Registry
@@ -189,3 +189,11 @@ def test_a_call_activity_runs_a_process_that_no_person_but_an_admin_may_start(co
     with pytest.raises(Forbidden):
         system.engine.start("call_child", ALICE)
     assert "inner" in system.engine.start("call_parent", ALICE)["active"]
+
+
+def test_a_deploy_refuses_a_starter_group_that_is_no_role(system):
+    with pytest.raises(DefinitionInvalid) as refused:
+        deploy(system, "p", 'camunda:candidateStarterGroups="customer, customers"')
+    [problem] = refused.value.problems
+    assert (problem.file, problem.element) == ("p.bpmn", "p")
+    assert "'customers', which is not a role" in problem.message
