@@ -81,6 +81,21 @@ def may_start(actor: Actor, starters: Starters) -> bool:
     return actor.name in (users or ()) or bool(actor.roles & set(groups or ()))
 
 
+def describe(starters: Starters) -> str:
+    """Who may start, in words, for the analyst's pages."""
+    if not starters.get("startable", True):
+        return "Tokenflow itself (call activities, handlers) and admins"
+    groups, users = starters.get("groups"), starters.get("users")
+    if groups is None and users is None:
+        return "staff of any role and admins; no customers (the diagram names no starters)"
+    named = [
+        f"the {kind}{'s' if len(names) > 1 else ''} {', '.join(names)}"
+        for kind, names in (("group", groups), ("user", users))
+        if names
+    ]
+    return "; ".join([*named, "admins"]) if named else "admins only"
+
+
 def require_may_start(session: Session, actor: Actor, key: str) -> None:
     """Refuse `actor` a start of the latest version of `key`; a missing process passes,
     to be reported as missing by the start itself."""

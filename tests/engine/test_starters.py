@@ -12,7 +12,7 @@ from engine.errors import DefinitionInvalid, Forbidden
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.parser import parse_xml
 from engine.registry import Registry
-from engine.starters import may_start, of_process
+from engine.starters import describe, may_start, of_process
 from tests.engine_support import engine_system
 
 ALICE = Actor("alice", frozenset({"customer"}), user_id=101)
@@ -197,3 +197,22 @@ def test_a_deploy_refuses_a_starter_group_that_is_no_role(system):
     [problem] = refused.value.problems
     assert (problem.file, problem.element) == ("p.bpmn", "p")
     assert "'customers', which is not a role" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("attributes", "words"),
+    [
+        ("", "staff of any role and admins; no customers (the diagram names no starters)"),
+        (
+            'camunda:isStartableInTasklist="false"',
+            "Tokenflow itself (call activities, handlers) and admins",
+        ),
+        (
+            'camunda:candidateStarterGroups="customer,support" camunda:candidateStarterUsers="bob"',
+            "the groups customer, support; the user bob; admins",
+        ),
+        ('camunda:candidateStarterGroups=""', "admins only"),
+    ],
+)
+def test_who_may_start_is_described_in_words_for_the_analyst(attributes, words):
+    assert describe(starters_of(attributes)) == words

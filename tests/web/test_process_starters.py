@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.parser import read_file
-from tests.web.ui_support import PASSWORD
+from tests.web.ui_support import PASSWORD, Browser
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 ALL = sorted(
@@ -110,3 +110,16 @@ def test_each_person_can_list_the_processes_they_may_start(client, username, exp
     assert listed.status_code == 200
     assert [d["key"] for d in listed.json] == expected
     assert all(d["version"] == 1 for d in listed.json)
+
+
+@pytest.mark.parametrize(
+    ("process", "words"),
+    [
+        ("hardware_token", "the group customer; admins"),
+        ("renewal", "Tokenflow itself (call activities, handlers) and admins"),
+    ],
+)
+def test_the_analysts_version_page_says_who_may_start_it(app, process, words):
+    root = Browser(app).login("root")
+    assert root.get(f"/analyst/processes/{process}/v1").status_code == 200
+    assert f"Who may start it: {words}" in root.text()
