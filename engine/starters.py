@@ -14,6 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,10 +23,9 @@ from .errors import Forbidden, Problem
 from .models import ProcessDefinition
 from .parser import BPMN_NS, ParsedFile
 
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-_GROUPS = f"{{{CAMUNDA_NS}}}candidateStarterGroups"
-_USERS = f"{{{CAMUNDA_NS}}}candidateStarterUsers"
-_STARTABLE = f"{{{CAMUNDA_NS}}}isStartableInTasklist"
+_GROUPS = f"{{{CAMUNDA_MODEL_NS}}}candidateStarterGroups"
+_USERS = f"{{{CAMUNDA_MODEL_NS}}}candidateStarterUsers"
+_STARTABLE = f"{{{CAMUNDA_MODEL_NS}}}isStartableInTasklist"
 
 # What `process_definitions.starters` holds: `groups`/`users` are None when the attribute
 # is absent (no restriction) and a list when present, even an empty one (nobody).
