@@ -59,7 +59,7 @@ def linear_bpmn(steps: int) -> bytes:
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
   xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d" targetNamespace="bench">
-  <bpmn:process id="linear_{steps}" isExecutable="true">
+  <bpmn:process id="linear_{steps}" isExecutable="true" camunda:candidateStarterGroups="customer">
     <bpmn:laneSet id="ls"><bpmn:lane id="l" name="customer">{lane}</bpmn:lane></bpmn:laneSet>
     <bpmn:startEvent id="start" />{"".join(nodes)}<bpmn:endEvent id="end" />{"".join(flows)}
   </bpmn:process>

@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, starters
 from .errors import DefinitionInvalid, NotFound, Problem
 from .models import ProcessDefinition, SpecBundle
 from .parser import BPMN_NS, ParsedFile, UnsafeXml, build_parser, parse_xml, read_file
@@ -44,7 +44,7 @@ def read_files(sources: list[tuple[str, bytes]]) -> list[ParsedFile]:
 def check(session: Session, files: list[ParsedFile], known: Known) -> list[Problem]:
     deployed = set(session.scalars(select(ProcessDefinition.key).distinct()))
     known = Known(known.topics, known.validators, known.roles, deployed)
-    return validate(files, known)
+    return validate(files, known) + starters.check(files, known.roles)
 
 
 def deploy(
@@ -75,6 +75,7 @@ def deploy(
                     file_name=f.name,
                     xml=f.xml.decode("utf-8"),
                     deployed_by=actor,
+                    starters=starters.of_process(f.root, key),
                 )
             )
             audit.record(

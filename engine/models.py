@@ -35,6 +35,8 @@ class ProcessDefinition(Base):
     xml: Mapped[str] = mapped_column(Text)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(200))
+    # Who may start this version (engine/starters.py), read from the diagram at deploy.
+    starters: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class SpecBundle(Base):

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, definitions, forms, messages
+from . import audit, definitions, forms, messages, starters
 from . import statements as sql
 from .actors import (
     Actor,
@@ -112,6 +112,7 @@ class Engine(JobCommands):
         if (data or owner_id is not None) and not actor.is_admin:
             raise Forbidden("Only an admin may start an instance with data or for someone else.")
         with self._step_scope() as (s, finish):
+            starters.require_may_start(s, actor, process_key)
             step = self._create(
                 s,
                 process_key,

@@ -116,7 +116,17 @@ def _deploy(source: sessionmaker[Session], sandbox: Engine, draft: list) -> list
     return keys
 
 
-_COPIED = ("key", "name", "version", "hash", "file_name", "xml", "deployed_at", "deployed_by")
+_COPIED = (
+    "key",
+    "name",
+    "version",
+    "hash",
+    "file_name",
+    "xml",
+    "deployed_at",
+    "deployed_by",
+    "starters",
+)
 
 
 def _run(engine: Engine, process: str, scenario: Scenario, time: SimulatedTime) -> DryRun:

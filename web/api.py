@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine import definitions, queries
+from engine import definitions, queries, starters
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import Forbidden
@@ -154,10 +154,18 @@ def list_definitions() -> Any:
                     "hash": d.hash,
                     "deployed_at": d.deployed_at.isoformat(),
                     "deployed_by": d.deployed_by,
+                    "starters": d.starters,
                 }
                 for d in rows
             ]
         )
+
+
+@bp.get("/process-definitions/startable")
+@authenticated()
+def startable_definitions() -> Any:
+    with session() as s:
+        return jsonify(starters.startable(s, actor()))
 
 
 @bp.post("/process-definitions")

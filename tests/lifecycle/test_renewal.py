@@ -16,10 +16,11 @@ CARD = {"card_number": APPROVED_CARD, "card_expiry": "12/39", "card_cvc": "737"}
 
 
 def watch(life: Life) -> tuple[Journey, datetime, TestToken]:
-    """A credential of one year and its renewal process, started by the customer."""
+    """A credential of one year and its renewal process, started for the customer as
+    registration would (customers may not start `renewal` themselves)."""
     token = issue_credential(life, "alice", "TOK001")
     journey = Journey(life.system, life.actor("alice"))
-    journey.start("renewal")
+    journey.start("renewal", {})
     assert journey.view()["business_key"] == "SO-10001"
     return journey, credential_row(life).expires_at, token
 
@@ -94,5 +95,5 @@ def test_renewal_closes_when_the_grace_period_is_over(life: Life) -> None:
 
 def test_a_customer_without_a_credential_has_nothing_to_renew(life: Life) -> None:
     journey = Journey(life.system, life.actor("bob"))
-    journey.start("renewal")
+    journey.start("renewal", {})
     assert journey.view()["status"] == "completed"

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine import definitions, migration, statistics
+from engine import definitions, migration, starters, statistics
 from engine.db import unit_of_work
 from engine.errors import NotFound
 from engine.migration import OPEN_STATUSES
@@ -26,6 +26,7 @@ class Version:
     deployed_at: datetime
     deployed_by: str | None
     open_instances: int
+    starters: str
     xml: str = field(repr=False)
 
 
@@ -105,6 +106,7 @@ def _version(d: ProcessDefinition, counts: dict[tuple[str, int], int]) -> Versio
         deployed_at=d.deployed_at,
         deployed_by=d.deployed_by,
         open_instances=counts.get((d.key, d.version), 0),
+        starters=starters.describe(d.starters),
         xml=d.xml,
     )
 

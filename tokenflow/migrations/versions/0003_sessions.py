@@ -1,7 +1,7 @@
 """server-side sessions: login_sessions replace api_tokens; login_known_clients; the
 per-user lockout columns go (throttles live in attempt_counters)
 
-Revision ID: 0003_sessions
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-07 03:30:00
 
@@ -17,7 +17,7 @@ from alembic import op
 
 import engine.db
 
-revision = "0003_sessions"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
