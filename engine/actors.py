@@ -73,12 +73,17 @@ def require_task_action(actor: Actor, item: WorkItem | None) -> WorkItem:
     raise NotFound("No such task.")
 
 
+def is_hidden(name: str) -> bool:
+    """A variable never shown through the API, whoever asks."""
+    return name.startswith(_HIDDEN_PREFIXES) or name.endswith(_HIDDEN_SUFFIXES)
+
+
 def visible_variables(actor: Actor, inst: ProcessInstance) -> dict[str, Any]:
     state = inst.state or {}
     staff_only = set(state.get("staff_variables", []))
     out = {}
     for key, value in (state.get("variables") or {}).items():
-        if key.startswith(_HIDDEN_PREFIXES) or key.endswith(_HIDDEN_SUFFIXES):
+        if is_hidden(key):
             continue
         if key in staff_only and not actor.is_staff:
             continue

@@ -10,11 +10,11 @@ min, max, pattern, readonly.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import form_values
+from . import form_values, generic_form
 
 KNOWN_TYPES = ("string", "long", "boolean", "date", "enum")
 
@@ -114,6 +114,32 @@ def describe(fields: list[Field], data: Mapping[str, Any]) -> list[dict[str, Any
                 item[name] = f.constraint(name)
         out.append(item)
     return out
+
+
+def describe_form(
+    task_spec: Any, data: Mapping[str, Any], private: Collection[str]
+) -> list[dict[str, Any]]:
+    """A task's form as the API and the pages show it: its formData, or the generic form
+    of its current variables when it names a form key and has no formData."""
+    if generic_form.is_generic(task_spec):
+        return generic_form.describe(data, private)
+    return describe(fields_of(task_spec), data)
+
+
+def validate_form(
+    task_spec: Any,
+    submitted: Mapping[str, Any],
+    data: Mapping[str, Any],
+    private: Collection[str],
+    *,
+    may_add: bool,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """`validate` for the task's own form; `private` (staff-only variable names) and
+    `may_add` (may new variables be sent) matter only to a generic form."""
+    if generic_form.is_generic(task_spec):
+        values, errors = generic_form.validate(submitted, data, private, may_add=may_add)
+        return values, {}, errors
+    return validate(fields_of(task_spec), submitted, data)
 
 
 def validate(

@@ -18,25 +18,34 @@ def app(config):
     system = engine_system(config, Registry(), "forms.bpmn")
     with unit_of_work(system.session_factory) as s:
         create_user(s, "alice", PASSWORD, ["customer"])
+        create_user(s, "sam", PASSWORD, ["support"])
     app = create_app(config, system)
     app.config["TESTING"] = True
     return app
 
 
+class Api:
+    def __init__(self, app, username: str) -> None:
+        self.client = app.test_client()
+        body = {"username": username, "password": PASSWORD}
+        token = self.client.post("/api/v1/auth/token", json=body).json["token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, url):
+        return self.client.get(url, headers=self.headers)
+
+    def post(self, url, body):
+        return self.client.post(url, headers=self.headers, json=body)
+
+
 @pytest.fixture
 def api(app):
-    client = app.test_client()
-    r = client.post("/api/v1/auth/token", json={"username": "alice", "password": PASSWORD})
-    headers = {"Authorization": f"Bearer {r.json['token']}"}
+    return Api(app, "alice")
 
-    class Api:
-        def get(self, url):
-            return client.get(url, headers=headers)
 
-        def post(self, url, body):
-            return client.post(url, headers=headers, json=body)
-
-    return Api()
+@pytest.fixture
+def sam(app):
+    return Api(app, "sam")
 
 
 def start(api) -> str:
@@ -98,3 +107,100 @@ def test_an_unticked_box_in_the_html_form_stays_false_despite_its_default(app, a
     seen = variables(api, instance_id)
     assert seen["attended"] is False and seen["approved"] is False
     assert seen["seen_on"] == "2027-03-01"
+
+
+def complete(api, task_id: str, data: dict):
+    return api.post(f"/api/v1/tasks/{task_id}/complete", {"data": data})
+
+
+def to_staff_form(api, sam) -> tuple[str, dict]:
+    instance_id = start(api)
+    assert complete(api, task(api, instance_id)["id"], {"approved": True}).status_code == 200
+    return instance_id, task(sam, instance_id)
+
+
+def test_a_form_key_without_form_data_shows_the_current_simple_variables(api, sam):
+    _, staff_form = to_staff_form(api, sam)
+    fields = {f["id"]: (f["type"], f["default"]) for f in staff_form["fields"]}
+    assert fields == {
+        "approved": ("boolean", True),
+        "attended": ("boolean", True),
+        "seen_on": ("string", "2027-02-01"),
+    }
+
+
+def test_staff_may_complete_a_generic_form_with_new_plain_json_variables(api, sam):
+    instance_id, staff_form = to_staff_form(api, sam)
+    note = {"checked": ["passport"], "score": 3}
+    r = complete(sam, staff_form["id"], {"case_note": note, "approved": "false"})
+    assert r.status_code == 200, r.json
+    seen = variables(sam, instance_id)
+    assert seen["case_note"] == note and seen["approved"] is False
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        (
+            {"_engine": 1},
+            {
+                "_engine": "Name a variable with letters, digits and _, starting "
+                "with a letter, for example customer_note."
+            },
+        ),
+        (
+            {"class": 1},
+            {
+                "class": "Name a variable with letters, digits and _, starting "
+                "with a letter, for example customer_note."
+            },
+        ),
+        ({"secret_pin": "1"}, {"secret_pin": "This variable cannot be set on this task."}),
+        ({"attended": "maybe"}, {"attended": "Enter true or false."}),
+        ({"deep": [[[[[[1]]]]]]}, {"deep": "Nest lists and objects at most 5 deep."}),
+    ],
+)
+def test_a_generic_form_refuses_bad_names_and_values_by_name(api, sam, data, errors):
+    _, staff_form = to_staff_form(api, sam)
+    r = complete(sam, staff_form["id"], data)
+    assert r.status_code == 422 and r.json["errors"] == errors
+
+
+def test_a_generic_form_refuses_too_much_data(api, sam):
+    _, staff_form = to_staff_form(api, sam)
+    r = complete(
+        sam, staff_form["id"], {"blob": "x" * 1500, **{f"v{i}": "y" * 1500 for i in range(11)}}
+    )
+    assert r.status_code == 422 and "16 KiB" in r.json["detail"]
+    r = complete(sam, staff_form["id"], {f"v{i}": i for i in range(51)})
+    assert r.status_code == 422 and "at most 50 variables" in r.json["detail"]
+
+
+def test_a_customers_generic_form_neither_shows_staff_variables_nor_takes_new_names(api, sam):
+    instance_id, staff_form = to_staff_form(api, sam)
+    assert complete(sam, staff_form["id"], {"case_note": "ok"}).status_code == 200
+    free_form = task(api, instance_id)
+    assert "case_note" not in {f["id"] for f in free_form["fields"]}
+    refused = complete(api, free_form["id"], {"case_note": "mine", "promo": True})
+    assert refused.json["errors"] == {
+        "case_note": "This variable cannot be set on this task.",
+        "promo": "This form has no such field.",
+    }
+    assert complete(api, free_form["id"], {"seen_on": "2027-04-01"}).status_code == 200
+    assert variables(api, instance_id)["seen_on"] == "2027-04-01"
+
+
+def test_the_generic_form_page_keeps_each_variables_type_and_leaves_unchanged_ones_alone(
+    app, api, sam
+):
+    instance_id, staff_form = to_staff_form(api, sam)
+    sam_browser = Browser(app).login("sam")
+    sam_browser.get(f"/tasks/{staff_form['id']}")
+    assert 'name="seen_on"' in sam_browser.page and 'type="checkbox"' in sam_browser.page
+    form = {"attended": "true", "seen_on": "2027-02-01"}  # approved unticked
+    response = sam_browser.post(f"/tasks/{staff_form['id']}", form)
+    assert response.status_code == 302, sam_browser.text()[:500]
+    assert variables(sam, instance_id)["approved"] is False
+    customer_sees = variables(api, instance_id)
+    assert customer_sees["seen_on"] == "2027-02-01"  # unchanged, so still the customer's
+    assert "approved" not in customer_sees  # changed on a staff task: staff-only now
