@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
+from . import audit, task_attributes
 from . import statements as sql
 from .clock import clock
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
@@ -139,6 +139,7 @@ def _sync_work_items(step: Step, tasks: list[Task], now: datetime) -> None:
                 "business_key": inst.business_key,
                 "status": "ready",
                 "created_at": now,
+                **task_attributes.resolve(getattr(spec, "task_attributes", {}), task.data),
             }
         )
         known[tid] = spec.bpmn_id

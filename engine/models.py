@@ -105,6 +105,9 @@ class WorkItem(Base):
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    # Camunda's task priority: higher first; 50 when the diagram sets none.
+    priority: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(200))
 

@@ -55,6 +55,16 @@ def _visible_tasks(actor: Actor) -> Select[Any]:
     return query.where(or_(WorkItem.lane.in_(lanes), own_customer))
 
 
+# How work items may be ordered (`sort`): soonest due or follow-up first (none last),
+# highest priority first (as in Camunda's Tasklist); oldest first within each.
+TASK_ORDERS: dict[str, tuple[Any, ...]] = {
+    "created": (WorkItem.created_at, WorkItem.id),
+    "due": (WorkItem.due_at.asc().nulls_last(), WorkItem.created_at, WorkItem.id),
+    "follow_up": (WorkItem.follow_up_at.asc().nulls_last(), WorkItem.created_at, WorkItem.id),
+    "priority": (WorkItem.priority.desc(), WorkItem.created_at, WorkItem.id),
+}
+
+
 def list_tasks(
     s: Session,
     actor: Actor,
@@ -63,6 +73,7 @@ def list_tasks(
     instance_id: str | None = None,
     name: str | None = None,
     lane: str | None = None,
+    sort: str = "created",
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
@@ -73,7 +84,8 @@ def list_tasks(
         query = query.where(WorkItem.name == name)
     if lane:
         query = query.where(WorkItem.lane == lane)
-    items = s.scalars(query.order_by(WorkItem.created_at).limit(limit).offset(offset))
+    order = TASK_ORDERS[sort]
+    items = s.scalars(query.order_by(*order).limit(limit).offset(offset))
     return [task_view(s, engine, item) for item in items]
 
 
@@ -90,6 +102,8 @@ def work_item(item: WorkItem) -> dict[str, Any]:
         "status": item.status,
         "created_at": item.created_at,
         "due_at": item.due_at,
+        "follow_up_at": item.follow_up_at,
+        "priority": item.priority,
     }
 
 
@@ -98,6 +112,7 @@ def task_view(s: Session, engine: Any, item: WorkItem) -> dict[str, Any]:
         **work_item(item),
         "created_at": item.created_at.isoformat(),
         "due_at": item.due_at.isoformat() if item.due_at else None,
+        "follow_up_at": item.follow_up_at.isoformat() if item.follow_up_at else None,
         "fields": task_fields(s, engine, item),
     }
 

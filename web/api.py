@@ -94,6 +94,14 @@ def int_arg(name: str, default: int, high: int = MAX_PAGE) -> int:
     return int(raw)
 
 
+def task_order() -> str:
+    sort = request.args.get("sort", "created")
+    if sort not in queries.TASK_ORDERS:
+        orders = ", ".join(queries.TASK_ORDERS)
+        raise ApiError(400, "Bad request", f"`sort` must be one of {orders}.")
+    return sort
+
+
 def date_arg(name: str) -> datetime | None:
     raw = request.args.get(name)
     if not raw:
@@ -275,6 +283,7 @@ def list_tasks() -> Any:
                 instance_id=request.args.get("instance_id"),
                 name=request.args.get("name"),
                 lane=request.args.get("lane"),
+                sort=task_order(),
                 limit=int_arg("limit", 100),
                 offset=int_arg("offset", 0, high=10**9),
             )

@@ -19,6 +19,7 @@ def app(config):
     with unit_of_work(system.session_factory) as s:
         create_user(s, "alice", PASSWORD, ["customer"])
         create_user(s, "sam", PASSWORD, ["support"])
+        create_user(s, "root", PASSWORD, ["admin"])
     app = create_app(config, system)
     app.config["TESTING"] = True
     return app
@@ -204,3 +205,48 @@ def test_the_generic_form_page_keeps_each_variables_type_and_leaves_unchanged_on
     customer_sees = variables(api, instance_id)
     assert customer_sees["seen_on"] == "2027-02-01"  # unchanged, so still the customer's
     assert "approved" not in customer_sees  # changed on a staff task: staff-only now
+
+
+def test_a_task_lists_its_due_date_follow_up_date_and_priority(api, sam):
+    _, staff_form = to_staff_form(api, sam)
+    assert staff_form["due_at"] == "2027-01-31T09:00:00+00:00"
+    assert staff_form["follow_up_at"] == "2027-02-01T00:00:00+00:00"  # from ${seen_on}
+    assert staff_form["priority"] == 50  # ${rank} is unset: Camunda's default
+
+
+def test_a_task_without_attributes_has_the_default_priority_and_no_dates(api):
+    interview = task(api, start(api))
+    assert (interview["due_at"], interview["follow_up_at"], interview["priority"]) == (
+        None,
+        None,
+        50,
+    )
+
+
+def staff_task_with(api, rank: int, seen_on: str) -> str:
+    """An admin starts with data (a customer may not) and answers the interview."""
+    r = api.post("/api/v1/process-instances", {"process": "forms", "data": {"rank": rank}})
+    interview = task(api, r.json["id"])
+    done = complete(api, interview["id"], {"seen_on": seen_on})
+    assert done.status_code == 200, done.json
+    return r.json["id"]
+
+
+def test_tasks_sort_by_priority_follow_up_or_age(app, sam):
+    root = Api(app, "root")
+    first = staff_task_with(root, rank=10, seen_on="2027-03-01")
+    second = staff_task_with(root, rank=90, seen_on="2027-02-01")
+
+    def order(sort: str) -> list[str]:
+        return [t["instance_id"] for t in sam.get(f"/api/v1/tasks?sort={sort}").json]
+
+    assert order("created") == [first, second]
+    assert order("priority") == [second, first]
+    assert order("follow_up") == [second, first]
+    assert order("due") == [first, second]  # same due date: oldest first
+    assert sam.get("/api/v1/tasks?sort=name").status_code == 400
+    inbox = Browser(app).login("sam")
+    inbox.get("/inbox/support?sort=priority")
+    text = inbox.text()
+    assert "Follow-up" in text and "Priority" in text
+    assert text.index(" 90 ") < text.index(" 10 ")

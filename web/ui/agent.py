@@ -17,6 +17,13 @@ LANES = {
     "finance": "Finance",
 }
 SLA_BREACH = "license_key_sla_breach"
+# The inbox's orders (engine.queries.TASK_ORDERS) as its "Sort by" links name them.
+SORTS = {
+    "created": "Waiting longest",
+    "due": "Due",
+    "follow_up": "Follow-up",
+    "priority": "Priority",
+}
 MAX_REFERENCE = 200
 
 
@@ -30,7 +37,10 @@ def inbox(role: str) -> Any:
         abort(403, "This inbox belongs to another team.")
     offset = request.args.get("offset", "0")
     start = int(offset) if offset.isdigit() and len(offset) < 10 else 0
-    tasks, total = reads.inbox(guard.system(), role, start)
+    sort = request.args.get("sort", "created")
+    if sort not in SORTS:
+        sort = "created"
+    tasks, total = reads.inbox(guard.system(), role, start, sort)
     breaches = [t for t in tasks if t["name"] == SLA_BREACH]
     others = [t for t in tasks if t["name"] != SLA_BREACH]
     unpaid = reads.awaiting_payment(guard.system()) if role == "finance" else []
@@ -42,6 +52,8 @@ def inbox(role: str) -> Any:
         breaches=breaches,
         total=total,
         offset=start,
+        sort=sort,
+        sorts=SORTS,
         page=reads.INBOX_PAGE,
         unpaid=unpaid,
         lanes=[lane for lane in LANES if who.may_work_lane(lane)],

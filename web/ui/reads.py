@@ -33,14 +33,16 @@ def _uow(system: Any) -> Any:
     return unit_of_work(system.session_factory)
 
 
-def inbox(system: Any, role: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Ready tasks of one lane, oldest first; the caller checked the role."""
+def inbox(
+    system: Any, role: str, offset: int = 0, sort: str = "created"
+) -> tuple[list[dict[str, Any]], int]:
+    """Ready tasks of one lane in the order `sort` names (`queries.TASK_ORDERS`); the
+    caller checked the role and the order."""
     ready = select(WorkItem).where(WorkItem.status == "ready", WorkItem.lane == role)
     with _uow(system) as s:
         total = s.scalar(select(func.count()).select_from(ready.subquery())) or 0
-        rows = s.scalars(
-            ready.order_by(WorkItem.created_at, WorkItem.id).limit(INBOX_PAGE).offset(offset)
-        )
+        order = queries.TASK_ORDERS[sort]
+        rows = s.scalars(ready.order_by(*order).limit(INBOX_PAGE).offset(offset))
         return [queries.work_item(r) for r in rows], total
 
 
