@@ -13,12 +13,11 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from . import task_attributes
-from .parser import BPMN_NS
+from . import form_checks, task_attributes
+from .parser import BPMN_NS, CAMUNDA_MODEL_NS
 
-CAMUNDA_NS = task_attributes.CAMUNDA_NS
 _B = f"{{{BPMN_NS}}}"
-_C = f"{{{CAMUNDA_NS}}}"
+_C = f"{{{CAMUNDA_MODEL_NS}}}"
 INSTEAD = 'use camunda:type="external" with a camunda:topic whose Python handler does the work'
 # Elements whose `camunda:expression` Camunda evaluates as the work itself (a Java call).
 _ACTIVITIES = tuple(f"{_B}{tag}" for tag in ("serviceTask", "sendTask", "businessRuleTask"))
@@ -40,6 +39,7 @@ def check(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
             message = task_attributes.check(name, text)
             if message:
                 yield task, message
+        yield from ((task, message) for message in form_checks.check(task))
 
 
 def is_java_bound(element: etree._Element) -> bool:

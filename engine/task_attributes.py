@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 # attribute -> work item column
 COLUMNS = {"dueDate": "due_at", "followUpDate": "follow_up_at", "priority": "priority"}
 DEFAULT_PRIORITY = 50
@@ -31,7 +31,7 @@ def read(node: etree._Element) -> dict[str, str]:
     """The attributes a user task element sets, as written."""
     found = {}
     for name in COLUMNS:
-        value = node.get(f"{{{CAMUNDA_NS}}}{name}")
+        value = node.get(f"{{{CAMUNDA_MODEL_NS}}}{name}")
         if value is not None and value.strip():
             found[name] = value.strip()
     return found

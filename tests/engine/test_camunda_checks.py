@@ -125,3 +125,80 @@ def test_a_javascript_script_is_not_also_reported_as_bad_python() -> None:
 )
 def test_python_external_tasks_message_payloads_and_plain_attributes_deploy(body: str) -> None:
     assert problems(body) == []
+
+
+def form(field: str) -> str:
+    return (
+        '<bpmn:userTask id="it"><bpmn:extensionElements><camunda:formData>'
+        f"{field}</camunda:formData></bpmn:extensionElements></bpmn:userTask>"
+    )
+
+
+def constraint(kind: str, name: str, config: str | None = None, default: str = "") -> str:
+    config_attr = f' config="{config}"' if config is not None else ""
+    return form(
+        f'<camunda:formField id="f" type="{kind}"{default}><camunda:validation>'
+        f'<camunda:constraint name="{name}"{config_attr} /></camunda:validation>'
+        "</camunda:formField>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        (
+            constraint("string", "maxlength", "ten"),
+            "it: form field 'f': constraint maxlength needs a whole number as config, "
+            "for example 40",
+        ),
+        (
+            constraint("long", "min", "1.5"),
+            "it: form field 'f': constraint min needs a whole number as config, for example 1",
+        ),
+        (
+            constraint("date", "max", "2027/01/31"),
+            "it: form field 'f': constraint max needs a date as config, "
+            "for example 31/12/2026 or 2026-12-31",
+        ),
+        (
+            constraint("string", "min", "3"),
+            "it: form field 'f': constraint min applies to long and date fields; "
+            "use minlength for text",
+        ),
+        (
+            constraint("string", "pattern", "[a-"),
+            "it: form field 'f': constraint pattern is no valid regular expression",
+        ),
+        (
+            constraint("string", "org.example.Validator"),
+            "it: form field 'f': constraint 'org.example.Validator' cannot run here; use "
+            "required, minlength, maxlength, min, max, pattern or readonly, or a task "
+            "validator",
+        ),
+        (
+            form('<camunda:formField id="f" type="date" defaultValue="tomorrow" />'),
+            "it: form field 'f': defaultValue 'tomorrow' is no date; write 31/12/2026 or "
+            "2026-12-31",
+        ),
+        (
+            form('<camunda:formField id="f" type="long" defaultValue="many" />'),
+            "it: form field 'f': defaultValue 'many' is no whole number",
+        ),
+    ],
+)
+def test_a_form_constraint_or_default_that_does_not_fit_its_field_is_refused(
+    field: str, expected: str
+) -> None:
+    found = problems(field)
+    assert expected in found, found
+
+
+def test_fitting_constraints_and_defaults_deploy() -> None:
+    fields = (
+        constraint("date", "min", "01/01/2026", ' defaultValue="2026-06-01"')
+        .replace("</camunda:formData>", "")
+        .replace("</bpmn:extensionElements></bpmn:userTask>", "")
+        + '<camunda:formField id="n" type="long" defaultValue="3" />'
+        "</camunda:formData></bpmn:extensionElements></bpmn:userTask>"
+    )
+    assert problems(fields) == []
