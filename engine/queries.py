@@ -47,12 +47,23 @@ def list_instances(
 
 
 def _visible_tasks(actor: Actor) -> Select[Any]:
+    """What `may_work_on` allows, as SQL: the customer's own tasks; for others the lanes
+    of their roles, and the tasks that name them or one of their groups."""
     query = select(WorkItem).where(WorkItem.status == "ready")
     own_customer = and_(WorkItem.lane == CUSTOMER, WorkItem.owner_id == actor.user_id)
+    not_customer = or_(WorkItem.lane.is_(None), WorkItem.lane != CUSTOMER)
     if actor.is_admin:
-        return query.where(or_(WorkItem.lane != CUSTOMER, own_customer))
+        return query.where(or_(not_customer, own_customer))
     lanes = [r for r in actor.roles if r != CUSTOMER]
-    return query.where(or_(WorkItem.lane.in_(lanes), own_customer))
+    named = [
+        WorkItem.assignee == actor.name,
+        WorkItem.candidate_users.contains(f",{actor.name},", autoescape=True),
+        *(
+            WorkItem.candidate_groups.contains(f",{group},", autoescape=True)
+            for group in sorted(actor.groups)
+        ),
+    ]
+    return query.where(or_(WorkItem.lane.in_(lanes), own_customer, and_(not_customer, or_(*named))))
 
 
 def list_tasks(

@@ -44,7 +44,7 @@ def authenticated(*roles: str) -> Callable:
             found = signin.resolve(system(), header.removeprefix("Bearer ").strip(), sessions.API)
             if found is None:
                 raise ApiError(401, "Unauthorized", "The token is unknown, revoked or expired.")
-            actor = accounts.actor_of(found.user)
+            actor = accounts.actor_of(found.user, found.groups)
             if roles and not (actor.is_admin or actor.roles & set(roles)):
                 raise Forbidden("Your role may not do this.")
             g.actor, g.login_session_id = actor, found.session_id

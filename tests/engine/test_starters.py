@@ -196,7 +196,7 @@ def test_a_deploy_refuses_a_starter_group_that_is_no_role(system):
         deploy(system, "p", 'camunda:candidateStarterGroups="customer, customers"')
     [problem] = refused.value.problems
     assert (problem.file, problem.element) == ("p.bpmn", "p")
-    assert "'customers', which is not a role" in problem.message
+    assert "'customers', which is neither a role nor a group" in problem.message
 
 
 @pytest.mark.parametrize(
