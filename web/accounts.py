@@ -30,6 +30,10 @@ class AccountError(ValueError):
     """A refusal to show the person as it is."""
 
 
+class NoSuchGroup(AccountError):
+    """A group that was named but never created."""
+
+
 MAX_GROUP_NAME = 100
 
 
@@ -180,7 +184,7 @@ def add_members(
     group = s.scalar(select(Group).where(Group.name == group_name.strip()))
     if group is None:
         if not create:
-            raise AccountError(f"No group is called {group_name!r}.")
+            raise NoSuchGroup(f"No group is called {group_name!r}.")
         group = create_group(s, group_name, actor)
     users = {u.username: u for u in s.scalars(select(User).where(User.username.in_(usernames)))}
     missing = sorted(set(usernames) - set(users))

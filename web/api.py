@@ -356,6 +356,6 @@ def openapi() -> Any:
     return jsonify(document())
 
 
-# Routes of the credential's life (verification, resync, import, applications) live in
-# their own module on this blueprint; importing it registers them.
-from . import api_otp  # noqa: E402, F401
+# Routes of the credential's life (verification, resync, import, applications) and of
+# candidate groups live in their own modules on this blueprint; importing registers them.
+from . import api_groups, api_otp  # noqa: E402, F401
