@@ -147,3 +147,19 @@ def test_an_assignment_expression_beyond_a_variable_is_refused_at_deploy(as_):
     assert refused.status_code == 422
     [message] = [p["message"] for p in refused.json["problems"]]
     assert message.startswith("camunda:assignee '${loan.owner}': only a variable on its own")
+
+
+def test_a_task_with_an_assignee_and_no_lane_deploys_without_the_admins_only_warning(as_):
+    xml = (BPMN_DIR / "loan_approval.bpmn").read_text().replace('"loanApproval"', '"loan2"')
+    created = as_("root").post(
+        "/api/v1/process-definitions", data=xml, content_type="application/xml"
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["warnings"] == []
+    unassigned = xml.replace('"loan2"', '"loan3"').replace(' camunda:assignee="demo"', "")
+    warned = as_("root").post(
+        "/api/v1/process-definitions", data=unassigned, content_type="application/xml"
+    )
+    assert [w["message"] for w in warned.json["warnings"]] == [
+        "user task has no lane and no assignment, so only admins may complete it"
+    ]
