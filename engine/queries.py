@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .actors import CUSTOMER, Actor, instance_view, require_instance
@@ -51,19 +51,35 @@ def _visible_tasks(actor: Actor) -> Select[Any]:
     of their roles, and the tasks that name them or one of their groups."""
     query = select(WorkItem).where(WorkItem.status == "ready")
     own_customer = and_(WorkItem.lane == CUSTOMER, WorkItem.owner_id == actor.user_id)
-    not_customer = or_(WorkItem.lane.is_(None), WorkItem.lane != CUSTOMER)
     if actor.is_admin:
-        return query.where(or_(not_customer, own_customer))
+        return query.where(or_(_NOT_CUSTOMER, own_customer))
     lanes = [r for r in actor.roles if r != CUSTOMER]
-    named = [
+    return query.where(
+        or_(WorkItem.lane.in_(lanes), own_customer, and_(_NOT_CUSTOMER, _names(actor)))
+    )
+
+
+def named_tasks(actor: Actor) -> Select[Any]:
+    """Ready tasks that name `actor` or one of their groups, whatever their lane; for
+    admins also every task in no lane (no lane's inbox shows those)."""
+    mine = _names(actor)
+    if actor.is_admin:
+        mine = or_(mine, WorkItem.lane.is_(None))
+    return select(WorkItem).where(WorkItem.status == "ready", _NOT_CUSTOMER, mine)
+
+
+_NOT_CUSTOMER = or_(WorkItem.lane.is_(None), WorkItem.lane != CUSTOMER)
+
+
+def _names(actor: Actor) -> ColumnElement[bool]:
+    return or_(
         WorkItem.assignee == actor.name,
         WorkItem.candidate_users.contains(f",{actor.name},", autoescape=True),
         *(
             WorkItem.candidate_groups.contains(f",{group},", autoescape=True)
             for group in sorted(actor.groups)
         ),
-    ]
-    return query.where(or_(WorkItem.lane.in_(lanes), own_customer, and_(not_customer, or_(*named))))
+    )
 
 
 def list_tasks(

@@ -5,11 +5,14 @@ lane that is not theirs (403 for staff, 404 for customers)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine.db import unit_of_work
 from tests.engine_support import BPMN_DIR
-from tests.web.groups_support import EVERY_TASK, Api, api_client, groups_system
+from tests.web.groups_support import EVERY_TASK, PASSWORD, Api, api_client, groups_system
+from tests.web.ui_support import Browser, ui_app
 from web.accounts import add_members
 
 
@@ -163,3 +166,21 @@ def test_a_task_with_an_assignee_and_no_lane_deploys_without_the_admins_only_war
     assert [w["message"] for w in warned.json["warnings"]] == [
         "user task has no lane and no assignment, so only admins may complete it"
     ]
+
+
+def test_the_assigned_to_me_page_lists_what_names_the_person_or_their_groups(system, tasks):
+    def titles(person: str) -> set[str]:
+        browser = Browser(ui_app(system)).login(person, PASSWORD)
+        assert browser.get("/inbox").status_code == 200
+        return set(re.findall(r'<a href="/tasks/[0-9a-f-]{36}">([^<]+)</a>', browser.page))
+
+    assert titles("gina") == {"For gina or hal", "For the reviewer"}
+    assert titles("ivy") == {"For the night shift"}
+    assert titles("sam") == set()  # the support lane has its own inbox
+    assert titles("root") == {  # and every other task in no lane
+        "Assigned to demo",
+        "For gina or hal",
+        "For the night shift",
+        "For the reviewer",
+        "For nobody named",
+    }

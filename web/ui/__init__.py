@@ -6,7 +6,7 @@
 | `account` | `account.py` | `/account`: sessions, API tokens, log out everywhere, password |
 | `customer` | `customer.py` | `/` (home), `/orders` (start), `/orders/<id>`, `/credentials` |
 | `tasks` | `tasks.py` | `/tasks/<id>` (form), `/tasks/<id>/claim`, `/tasks/<id>/unclaim` |
-| `agent` | `agent.py` | `/inbox/<role>`, `/finance/payments` |
+| `agent` | `agent.py` | `/inbox` (assigned to me), `/inbox/<role>`, `/finance/payments` |
 | `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
 | `groups` | `groups.py` | `/admin/groups`: candidate groups and their staff |
 
