@@ -31,6 +31,8 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
 from SpiffWorkflow.specs.base import TaskSpec
 
+from . import assignment
+
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 _XML_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
@@ -106,6 +108,11 @@ class ExternalServiceTaskParser(CamundaTaskParser):
 
 
 class FormUserTaskParser(UserTaskParser):
+    def create_task(self) -> UserTask:
+        task = super().create_task()
+        task.assignment = assignment.of_element(self.node)
+        return task
+
     def get_form(self) -> Form:
         # CamundaParser skips formData when formKey is absent, and Camunda Modeler omits it.
         form = Form()

@@ -1,4 +1,5 @@
-"""Staff inboxes, one per lane, and finance's "Record payment"."""
+"""Staff inboxes, one per lane and one of the tasks naming the person or their groups,
+and finance's "Record payment"."""
 
 from __future__ import annotations
 
@@ -20,6 +21,27 @@ SLA_BREACH = "license_key_sla_breach"
 MAX_REFERENCE = 200
 
 
+@bp.get("/inbox")
+@guard.login_required()
+def assigned() -> Any:
+    """The tasks that name this person or one of their groups, whatever their lane."""
+    who = guard.actor()
+    start = _offset()
+    tasks, total = reads.assigned(guard.system(), who, start)
+    return render_template(
+        "agent/inbox.html",
+        role=None,
+        title="Assigned to me and my groups",
+        tasks=tasks,
+        breaches=[],
+        total=total,
+        offset=start,
+        page=reads.INBOX_PAGE,
+        unpaid=[],
+        lanes=[lane for lane in LANES if who.may_work_lane(lane)],
+    )
+
+
 @bp.get("/inbox/<role>")
 @guard.login_required(*LANES)
 def inbox(role: str) -> Any:
@@ -28,8 +50,7 @@ def inbox(role: str) -> Any:
     who = guard.actor()
     if not who.may_work_lane(role):
         abort(403, "This inbox belongs to another team.")
-    offset = request.args.get("offset", "0")
-    start = int(offset) if offset.isdigit() and len(offset) < 10 else 0
+    start = _offset()
     tasks, total = reads.inbox(guard.system(), role, start)
     breaches = [t for t in tasks if t["name"] == SLA_BREACH]
     others = [t for t in tasks if t["name"] != SLA_BREACH]
@@ -87,6 +108,11 @@ def resend_license_key() -> Any:
     else:
         flash(f"A new license key is on its way for {order_number}.")
     return redirect(back)
+
+
+def _offset() -> int:
+    offset = request.args.get("offset", "0")
+    return int(offset) if offset.isdigit() and len(offset) < 10 else 0
 
 
 def _lowered(sentence: str) -> str:

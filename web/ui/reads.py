@@ -44,6 +44,17 @@ def inbox(system: Any, role: str, offset: int = 0) -> tuple[list[dict[str, Any]]
         return [queries.work_item(r) for r in rows], total
 
 
+def assigned(system: Any, actor: Actor, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Ready tasks that name this person or their groups, oldest first."""
+    ready = queries.named_tasks(actor)
+    with _uow(system) as s:
+        total = s.scalar(select(func.count()).select_from(ready.subquery())) or 0
+        rows = s.scalars(
+            ready.order_by(WorkItem.created_at, WorkItem.id).limit(INBOX_PAGE).offset(offset)
+        )
+        return [queries.work_item(r) for r in rows], total
+
+
 def ready_counts(system: Any, lanes: list[str]) -> dict[str, int]:
     with _uow(system) as s:
         rows = s.execute(
