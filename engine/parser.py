@@ -31,7 +31,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
 from SpiffWorkflow.specs.base import TaskSpec
 
-from . import task_attributes
+from . import assignment, task_attributes
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 _XML_PARSER = etree.XMLParser(
@@ -110,6 +110,7 @@ class ExternalServiceTaskParser(CamundaTaskParser):
 class FormUserTaskParser(UserTaskParser):
     def create_task(self) -> UserTask:
         task = super().create_task()
+        task.assignment = assignment.of_element(self.node)
         task.task_attributes = task_attributes.read(self.node)
         return task
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .actors import CUSTOMER, Actor, instance_view, require_instance
@@ -47,12 +47,39 @@ def list_instances(
 
 
 def _visible_tasks(actor: Actor) -> Select[Any]:
+    """What `may_work_on` allows, as SQL: the customer's own tasks; for others the lanes
+    of their roles, and the tasks that name them or one of their groups."""
     query = select(WorkItem).where(WorkItem.status == "ready")
     own_customer = and_(WorkItem.lane == CUSTOMER, WorkItem.owner_id == actor.user_id)
     if actor.is_admin:
-        return query.where(or_(WorkItem.lane != CUSTOMER, own_customer))
+        return query.where(or_(_NOT_CUSTOMER, own_customer))
     lanes = [r for r in actor.roles if r != CUSTOMER]
-    return query.where(or_(WorkItem.lane.in_(lanes), own_customer))
+    return query.where(
+        or_(WorkItem.lane.in_(lanes), own_customer, and_(_NOT_CUSTOMER, _names(actor)))
+    )
+
+
+def named_tasks(actor: Actor) -> Select[Any]:
+    """Ready tasks that name `actor` or one of their groups, whatever their lane; for
+    admins also every task in no lane (no lane's inbox shows those)."""
+    mine = _names(actor)
+    if actor.is_admin:
+        mine = or_(mine, WorkItem.lane.is_(None))
+    return select(WorkItem).where(WorkItem.status == "ready", _NOT_CUSTOMER, mine)
+
+
+_NOT_CUSTOMER = or_(WorkItem.lane.is_(None), WorkItem.lane != CUSTOMER)
+
+
+def _names(actor: Actor) -> ColumnElement[bool]:
+    return or_(
+        WorkItem.assignee == actor.name,
+        WorkItem.candidate_users.contains(f",{actor.name},", autoescape=True),
+        *(
+            WorkItem.candidate_groups.contains(f",{group},", autoescape=True)
+            for group in sorted(actor.groups)
+        ),
+    )
 
 
 # How work items may be ordered (`sort`): soonest due or follow-up first (none last),

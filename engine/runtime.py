@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, definitions, forms, messages, starters
+from . import assignment, audit, definitions, forms, messages, starters
 from . import statements as sql
 from .actors import (
     CUSTOMER,
@@ -516,9 +516,11 @@ def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
     """The instance's ready user tasks that `actor` may work on, oldest first."""
     found = []
     for tid in step.mirror["ready"]:
-        spec = step.workflow.get_task_from_id(UUID(tid)).task_spec
+        task = step.workflow.get_task_from_id(UUID(tid))
+        spec = task.task_spec
         lane = normalize_lane(spec.lane)
-        if may_work_on(actor, lane, step.instance.owner_id):
+        named = assignment.resolve(assignment.of_spec(spec), task.data)
+        if may_work_on(actor, lane, step.instance.owner_id, named):
             title = spec.bpmn_name or spec.bpmn_id
             found.append({"id": tid, "name": spec.bpmn_id, "title": title, "lane": lane})
     return found

@@ -10,7 +10,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from . import camunda_checks, dataflow
+from . import assignment, camunda_checks, dataflow
 from .errors import WARNING, Problem
 from .expression_checks import check_condition, check_multi_instance, check_timer
 from .forms import KNOWN_TYPES
@@ -100,8 +100,12 @@ def _check_process(
         elif topic not in known.topics:
             problem(f"no handler is registered for topic {topic!r}", task)
     for task in proc.iter(f"{_B}userTask"):
-        if task.get("id") not in in_lane:
-            problem("user task is in no lane, so only admins may complete it", task, WARNING)
+        if task.get("id") not in in_lane and assignment.of_element(task).is_empty:
+            problem(
+                "user task has no lane and no assignment, so only admins may complete it",
+                task,
+                WARNING,
+            )
         for prop in task.iterfind(f"{_B}extensionElements/{_C}properties/{_C}property"):
             if prop.get("name") == "validator" and prop.get("value") not in known.validators:
                 problem(f"no validator is registered as {prop.get('value')!r}", task)

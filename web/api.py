@@ -44,7 +44,7 @@ def authenticated(*roles: str) -> Callable:
             found = signin.resolve(system(), header.removeprefix("Bearer ").strip(), sessions.API)
             if found is None:
                 raise ApiError(401, "Unauthorized", "The token is unknown, revoked or expired.")
-            actor = accounts.actor_of(found.user)
+            actor = accounts.actor_of(found.user, found.groups)
             if roles and not (actor.is_admin or actor.roles & set(roles)):
                 raise Forbidden("Your role may not do this.")
             g.actor, g.login_session_id = actor, found.session_id
@@ -365,6 +365,6 @@ def openapi() -> Any:
     return jsonify(document())
 
 
-# Routes of the credential's life (verification, resync, import, applications) live in
-# their own module on this blueprint; importing it registers them.
-from . import api_otp  # noqa: E402, F401
+# Routes of the credential's life (verification, resync, import, applications) and of
+# candidate groups live in their own modules on this blueprint; importing registers them.
+from . import api_groups, api_otp  # noqa: E402, F401

@@ -1,4 +1,5 @@
-"""Staff inboxes, one per lane, and finance's "Record payment"."""
+"""Staff inboxes, one per lane and one of the tasks naming the person or their groups,
+and finance's "Record payment"."""
 
 from __future__ import annotations
 
@@ -27,6 +28,29 @@ SORTS = {
 MAX_REFERENCE = 200
 
 
+@bp.get("/inbox")
+@guard.login_required()
+def assigned() -> Any:
+    """The tasks that name this person or one of their groups, whatever their lane."""
+    who = guard.actor()
+    start, sort = _offset(), _sort()
+    tasks, total = reads.assigned(guard.system(), who, start, sort)
+    return render_template(
+        "agent/inbox.html",
+        role=None,
+        title="Assigned to me and my groups",
+        tasks=tasks,
+        breaches=[],
+        total=total,
+        offset=start,
+        sort=sort,
+        sorts=SORTS,
+        page=reads.INBOX_PAGE,
+        unpaid=[],
+        lanes=[lane for lane in LANES if who.may_work_lane(lane)],
+    )
+
+
 @bp.get("/inbox/<role>")
 @guard.login_required(*LANES)
 def inbox(role: str) -> Any:
@@ -35,11 +59,7 @@ def inbox(role: str) -> Any:
     who = guard.actor()
     if not who.may_work_lane(role):
         abort(403, "This inbox belongs to another team.")
-    offset = request.args.get("offset", "0")
-    start = int(offset) if offset.isdigit() and len(offset) < 10 else 0
-    sort = request.args.get("sort", "created")
-    if sort not in SORTS:
-        sort = "created"
+    start, sort = _offset(), _sort()
     tasks, total = reads.inbox(guard.system(), role, start, sort)
     breaches = [t for t in tasks if t["name"] == SLA_BREACH]
     others = [t for t in tasks if t["name"] != SLA_BREACH]
@@ -99,6 +119,16 @@ def resend_license_key() -> Any:
     else:
         flash(f"A new license key is on its way for {order_number}.")
     return redirect(back)
+
+
+def _offset() -> int:
+    offset = request.args.get("offset", "0")
+    return int(offset) if offset.isdigit() and len(offset) < 10 else 0
+
+
+def _sort() -> str:
+    sort = request.args.get("sort", "created")
+    return sort if sort in SORTS else "created"
 
 
 def _lowered(sentence: str) -> str:

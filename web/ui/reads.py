@@ -46,6 +46,19 @@ def inbox(
         return [queries.work_item(r) for r in rows], total
 
 
+def assigned(
+    system: Any, actor: Actor, offset: int = 0, sort: str = "created"
+) -> tuple[list[dict[str, Any]], int]:
+    """Ready tasks that name this person or their groups, in the order `sort` names."""
+    ready = queries.named_tasks(actor)
+    with _uow(system) as s:
+        total = s.scalar(select(func.count()).select_from(ready.subquery())) or 0
+        rows = s.scalars(
+            ready.order_by(*queries.TASK_ORDERS[sort]).limit(INBOX_PAGE).offset(offset)
+        )
+        return [queries.work_item(r) for r in rows], total
+
+
 def ready_counts(system: Any, lanes: list[str]) -> dict[str, int]:
     with _uow(system) as s:
         rows = s.execute(

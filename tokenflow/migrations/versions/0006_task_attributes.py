@@ -1,7 +1,7 @@
 """work items keep Camunda's follow-up date and priority (the due date has its column)
 
-Revision ID: 0005_task_attributes
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07 04:30:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from engine.db import UTCDateTime
 
-revision = "0005_task_attributes"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
