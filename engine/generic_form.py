@@ -84,9 +84,9 @@ def validate(
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, raw in submitted.items():
-        key = str(name)[:100]
+        key = str(name)
         if not _NAME.fullmatch(key) or keyword.iskeyword(key):
-            errors[key] = (
+            errors[key[:100]] = (
                 "Name a variable with letters, digits and _, starting with a letter, "
                 "for example customer_note."
             )

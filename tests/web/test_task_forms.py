@@ -157,6 +157,13 @@ def test_staff_may_complete_a_generic_form_with_new_plain_json_variables(api, sa
             },
         ),
         ({"secret_pin": "1"}, {"secret_pin": "This variable cannot be set on this task."}),
+        (
+            {"n" * 101: 1},
+            {
+                "n" * 100: "Name a variable with letters, digits and _, starting "
+                "with a letter, for example customer_note."
+            },
+        ),
         ({"attended": "maybe"}, {"attended": "Enter true or false."}),
         ({"deep": [[[[[[1]]]]]]}, {"deep": "Nest lists and objects at most 5 deep."}),
     ],
