@@ -81,8 +81,11 @@ def _shipping(v: Mapping[str, Any], order: Mapping[str, Any], paid: bool) -> Ste
     if tracking:
         delivered = v.get("delivered_at") or order.get("delivered_at")
         expected = v.get("estimated_delivery") or order.get("estimated_delivery")
+        events = order.get("tracking_events") or []
         if delivered:
             tail = f"Delivered on {day(delivered)}."
+        elif events and events[-1]["status"] == "out_for_delivery":
+            tail = "Out for delivery."
         elif expected:
             tail = f"Expected by {day(expected)}."
         else:

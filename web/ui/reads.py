@@ -24,6 +24,7 @@ from engine.models import MessageSubscription, ProcessInstance, WorkItem
 from handlers.domain_models import LicenseKey, SalesOrder
 from handlers.proofing_models import Credential, PhoneCredential
 from handlers.tokens.models import HardwareToken
+from handlers.tracking import tracking_events
 from web.models import User
 
 INBOX_PAGE = 100
@@ -121,6 +122,7 @@ def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
             "estimated_delivery": order.estimated_delivery,
             "shipped_at": order.shipped_at,
             "delivered_at": order.delivered_at,
+            "tracking_events": tracking_events(s, order.order_number),
             "license_key_emailed_at": key.emailed_at if key else None,
             "license_key_status": key.status if key else None,
         }
