@@ -3,6 +3,7 @@ process hears `token_delivered` the way it would from a real carrier's tracking.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import buy
 from tests.journey_support import journey_system
 from tokenflow.config import Config, ConfigError
+from tokenflow.demo import in_words, load_demo
 from tokenflow.worker import Worker, follow_parcels
 
 
@@ -113,3 +115,25 @@ def test_the_sandbox_delivery_time_is_read_as_an_iso_8601_duration(tmp_path):
     assert Config.from_env(quick).sandbox_delivery_after == timedelta(minutes=2)
     with pytest.raises(ConfigError, match="TOKENFLOW_SANDBOX_DELIVERY_AFTER"):
         Config.from_env({**env, "TOKENFLOW_SANDBOX_DELIVERY_AFTER": "three days"})
+
+
+def test_the_demo_says_how_soon_the_sandbox_carrier_delivers(config):
+    system = journey_system(replace(config, sandbox_delivery_after=timedelta(minutes=2)))
+    lines = list(load_demo(system))
+    assert (
+        "The sandbox carrier delivers a shipped token 2 minutes after shipping"
+        " (TOKENFLOW_SANDBOX_DELIVERY_AFTER)." in lines
+    )
+
+
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [
+        (timedelta(days=3), "3 days"),
+        (timedelta(days=1, hours=12), "1 day 12 hours"),
+        (timedelta(minutes=2), "2 minutes"),
+        (timedelta(seconds=1), "1 second"),
+    ],
+)
+def test_a_duration_is_put_in_words(duration, words):
+    assert in_words(duration) == words
