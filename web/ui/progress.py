@@ -127,6 +127,9 @@ def _proofing(v: Mapping[str, Any], active: set[str], activated: bool) -> Step:
         return Step(
             "proofing", title, "failed", "Your identity could not be proven. Contact support."
         )
+    if v.get("proofing_result") == "passed" and v.get("activation_code_required") is False:
+        # An instant check: nothing more to type, the token is activated with it.
+        return Step("proofing", title, "done", "Identity verified.")
     if v.get("proofing_result") == "passed" or activated:
         return Step("proofing", title, "done", "Your identity is proven.")
     if "call_identity_proofing" in active or active & PROOFING_TASKS:
