@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditEvent
+from engine.registry import Registry
 from handlers.domain_models import SalesOrder
 from handlers.shipping_models import TrackingEvent
 from handlers.tracking import tracking_events
@@ -20,6 +21,7 @@ from tests.journey.purchase_support import buy
 from tests.journey_support import journey_system
 from tokenflow.config import Config, ConfigError
 from tokenflow.demo import in_words, load_demo
+from tokenflow.system import build_system
 from tokenflow.worker import Worker, follow_parcels
 
 
@@ -106,6 +108,11 @@ def test_a_carrier_that_fails_is_asked_again_later(shipped, monkeypatch):
     clock.advance(timedelta(minutes=5))
     assert follow_parcels(system) == 1
     assert "token_delivered_event" not in journey.active
+
+
+def test_a_system_without_a_carrier_follows_no_parcels(config):
+    system = build_system(config, registry=Registry(), services={})
+    assert follow_parcels(system) == 0
 
 
 def test_the_sandbox_delivery_time_is_read_as_an_iso_8601_duration(tmp_path):
