@@ -224,14 +224,7 @@ def instance_admin(system: Any, actor: Actor, instance_id: str) -> dict[str, Any
             "events": queries.instance_events(s, actor, instance_id),
             "jobs": queries.list_jobs(s, instance_id=instance_id),
             "incidents": queries.list_incidents(s, status=None, instance_id=instance_id),
-            "messages": [
-                {"name": name, "correlation_key": key}
-                for name, key in s.execute(
-                    select(MessageSubscription.message_name, MessageSubscription.correlation_key)
-                    .where(MessageSubscription.instance_id == instance_id)
-                    .order_by(MessageSubscription.message_name)
-                )
-            ],
+            "messages": queries.waiting_messages(s, actor, instance_id),
             "tasks": [
                 queries.work_item(w)
                 for w in s.scalars(
