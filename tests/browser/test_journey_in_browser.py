@@ -145,6 +145,8 @@ def test_a_customer_signs_up_and_walks_to_a_registered_token(live, chromium, scr
     root.get_by_role("link", name=number).click()
     heading(root).to_have_text(number)
     screenshot(root, "09-admin-instance")
+    waiting = root.locator("form.message-form", has_text="token_delivered")
+    expect(waiting.get_by_role("textbox", name="Correlation key")).to_have_value(number)
     root.get_by_role("button", name="Run now appointment_reminder_due").click()
     expect(root.get_by_role("status").first).to_contain_text("Job run.")
 
