@@ -11,7 +11,9 @@ import pyotp
 
 from engine.clock import clock
 from tests.journey.inventory import seed_of
+from tests.journey.proofing_support import HOME, RIGHT_ANSWERS, SSN_LAST4
 from tests.journey.purchase_support import license_keys_emailed
+from tests.journey_support import ADMIN
 from tests.web.ui_support import (
     CHECKOUT,
     Browser,
@@ -153,6 +155,26 @@ def test_the_order_page_lists_the_carriers_tracking_events_as_they_come(system, 
     follow_parcels(system)
     alice.get(order_url)
     assert f"Delivered · {when(shipped + timedelta(days=3))}" in alice.text()
+
+
+def test_after_an_experian_pass_the_order_page_says_identity_verified_and_asks_no_code(
+    system, alice
+):
+    order_url = buy(alice, product="token_with_proofing")
+    alice.get(order_url)
+    [key] = license_keys_emailed(system, order_number(alice))
+    profile_url = alice.post(alice.task_url(), {"license_key": key}).headers["Location"]
+    method_url = submit_task(alice, profile_url, PROFILE).headers["Location"]
+    details_url = submit_task(alice, method_url, {"method": "experian"}).headers["Location"]
+    details = {**HOME, "ssn_last4": SSN_LAST4}
+    questions_url = submit_task(alice, details_url, details).headers["Location"]
+    variables = system.engine.instance(order_url.rsplit("/", 1)[1], ADMIN)["variables"]
+    answers = {f"answer_{n}": RIGHT_ANSWERS[variables[f"question_{n}_id"]] for n in (1, 2, 3)}
+    alice.follow(submit_task(alice, questions_url, answers))
+    text = alice.text()
+    assert "Identity verified." in text and "Your token is activated." in text
+    assert "Activate token" not in text and "Activation code" not in text
+    assert "Registration opens as soon as your token arrives." in text
 
 
 def test_my_credentials_says_so_when_there_are_none(alice):
