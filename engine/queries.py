@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .actors import CUSTOMER, Actor, instance_view, require_instance
-from .models import AuditEvent, Incident, Job, ProcessInstance, WorkItem
+from .models import AuditEvent, Incident, Job, MessageSubscription, ProcessInstance, WorkItem
 
 
 def list_instances(
@@ -209,3 +209,14 @@ def instance_events(s: Session, actor: Actor, instance_id: str) -> list[dict]:
         }
         for e in rows
     ]
+
+
+def waiting_messages(s: Session, actor: Actor, instance_id: str) -> list[dict]:
+    """The messages the instance waits for, each with the key that correlates it."""
+    require_instance(actor, s.get(ProcessInstance, instance_id))
+    rows = s.execute(
+        select(MessageSubscription.message_name, MessageSubscription.correlation_key)
+        .where(MessageSubscription.instance_id == instance_id)
+        .order_by(MessageSubscription.message_name, MessageSubscription.id)
+    )
+    return [{"name": name, "correlation_key": key} for name, key in rows]

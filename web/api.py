@@ -262,6 +262,14 @@ def instance_events(instance_id: str) -> Any:
         return jsonify(queries.instance_events(s, actor(), instance_id))
 
 
+@bp.get("/process-instances/<instance_id>/messages")
+@authenticated("finance", "support")
+def waiting_messages(instance_id: str) -> Any:
+    """What the instance waits for, ready to send with POST /api/v1/messages."""
+    with session() as s:
+        return jsonify(queries.waiting_messages(s, actor(), instance_id))
+
+
 @bp.post("/process-instances/<instance_id>/<any(suspend, resume, terminate):action>")
 @authenticated("admin")
 def change_instance(instance_id: str, action: str) -> Any:

@@ -24,6 +24,7 @@ from engine.models import MessageSubscription, ProcessInstance, WorkItem
 from handlers.domain_models import LicenseKey, SalesOrder
 from handlers.proofing_models import Credential, PhoneCredential
 from handlers.tokens.models import HardwareToken
+from handlers.tracking import tracking_events
 from web.models import User
 
 INBOX_PAGE = 100
@@ -136,6 +137,7 @@ def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
             "estimated_delivery": order.estimated_delivery,
             "shipped_at": order.shipped_at,
             "delivered_at": order.delivered_at,
+            "tracking_events": tracking_events(s, order.order_number),
             "license_key_emailed_at": key.emailed_at if key else None,
             "license_key_status": key.status if key else None,
         }
@@ -237,6 +239,7 @@ def instance_admin(system: Any, actor: Actor, instance_id: str) -> dict[str, Any
             "events": queries.instance_events(s, actor, instance_id),
             "jobs": queries.list_jobs(s, instance_id=instance_id),
             "incidents": queries.list_incidents(s, status=None, instance_id=instance_id),
+            "messages": queries.waiting_messages(s, actor, instance_id),
             "tasks": [
                 queries.work_item(w)
                 for w in s.scalars(
