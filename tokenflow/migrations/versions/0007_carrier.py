@@ -1,7 +1,7 @@
 """parcels followed until delivered (shipments) and the carrier's tracking events
 
-Revision ID: 0005_carrier
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 04:40:00
 
 Orders shipped before this revision are not followed: their delivery still comes as a
@@ -15,8 +15,8 @@ from alembic import op
 
 import engine.db
 
-revision = "0005_carrier"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
