@@ -179,10 +179,10 @@ def deactivate_license_key(session: Session, instance_id: str) -> int:
 
 @registry.validator()
 def check_license_key(ctx: HandlerContext, values: dict[str, Any]) -> dict[str, Any]:
-    """Accept an issued key (from any order: a key is transferable until used), mark it
-    used by this customer, and say which order it came from (`license_order_number`, and
-    that order's token as `license_token_serial` when it is another order). Refusals are
-    counted per instance and per customer; too many lock entry for a while."""
+    """Accept an issued key of a paid order (any order: a key is transferable until used),
+    mark it used by this customer, and take over what the journey needs from the order it
+    came from (see `_taken_from_order`). Refusals are counted per instance and per
+    customer; too many lock entry for a while."""
     subjects = _subjects(ctx)
     try:
         for scope, subject in subjects:
@@ -200,26 +200,52 @@ def check_license_key(ctx: HandlerContext, values: dict[str, Any]) -> dict[str, 
     if compact is None or row is None or row.status != "issued":
         problem = "malformed" if compact is None else "unknown" if row is None else row.status
         _refuse(ctx, subjects, problem)
+    bought = ctx.session.scalars(
+        select(SalesOrder).where(SalesOrder.order_number == row.order_number).with_for_update()
+    ).one()
+    if bought.status != "paid":  # cancelled after the key went out
+        _refuse(ctx, subjects, "inactive")
     row.status, row.used_at = "used", ctx.now
     row.used_by_owner_id, row.used_in_instance_id = ctx.owner_id, ctx.instance_id
     for scope, subject in subjects:
         ratelimit.reset(ctx.session, scope, subject)
     ctx.audit("license_key.used", order_number=row.order_number)
-    result: dict[str, Any] = {
+    return {
         # The clear key would otherwise stay in task data; the last group is enough to
         # recognise it.
         FIELD: "XXXX-XXXX-XXXX-" + compact[-GROUP_LENGTH:],
         "license_order_number": row.order_number,
         "license_key_status": "used",
+        **_taken_from_order(ctx, bought),
     }
-    own = ctx.data.get("order_number") or ctx.business_key
-    if row.order_number != own:
-        # Not `token_serial`: the shipping branch runs in parallel and owns that variable
-        # (the token shipped to this customer); the merge at the join would pick either.
-        result["license_token_serial"] = ctx.session.scalar(
-            select(SalesOrder.token_serial).where(SalesOrder.order_number == row.order_number)
-        )
-    return result
+
+
+def _taken_from_order(ctx: HandlerContext, bought: SalesOrder) -> dict[str, Any]:
+    """What the journey takes over from the order the accepted key came from.
+
+    A journey that bought nothing (`already_purchased`) becomes that order's journey: its
+    number (also as business key, the number the customer and staff quote), product
+    (with proofing or not), payment date (the subscription runs from it) and token, which
+    the buyer hands over; `purchase_skipped` tells the diagram that no shipping branch
+    runs. A journey with an order of its own keeps it; a key from another order brings
+    that order's token as `license_token_serial`, not `token_serial`, which the shipping
+    branch running in parallel owns (the merge at the join would pick either)."""
+    own = ctx.session.scalar(
+        select(SalesOrder.order_number).where(SalesOrder.instance_id == ctx.instance_id)
+    )
+    if own is None:
+        ctx.set_business_key(bought.order_number)
+        return {
+            "purchase_skipped": True,
+            "order_number": bought.order_number,
+            "order_status": bought.status,
+            "product": bought.product,
+            "paid_at": iso(bought.paid_at),
+            "token_serial": bought.token_serial,
+        }
+    if own == bought.order_number:
+        return {"purchase_skipped": False}
+    return {"purchase_skipped": False, "license_token_serial": bought.token_serial}
 
 
 def _subjects(ctx: HandlerContext) -> list[tuple[str, str]]:

@@ -40,13 +40,16 @@ def normalize_serial(text: object) -> str:
 
 
 def shipped_token(ctx: HandlerContext, *, lock: bool = False) -> HardwareToken | None:
-    """The token shipped for this order: the `token_serial` variable, else the inventory
-    row allocated to the order number."""
-    serial = ctx.data.get("token_serial")
+    """The token shipped with the order whose license key the customer entered: this
+    journey's order, or another customer's when the key was bought elsewhere (keys are
+    transferable and the token goes with its key; see check_license_key). By its serial
+    when known, else the inventory row allocated to that order."""
+    own = order_number(ctx)
+    number = ctx.data.get("license_order_number") or own
+    serial = ctx.data.get("token_serial" if number == own else "license_token_serial")
     if isinstance(serial, str) and serial:
         query = select(HardwareToken).where(HardwareToken.serial == serial)
     else:
-        number = order_number(ctx)
         if not number:
             return None
         query = select(HardwareToken).where(HardwareToken.order_number == number)
