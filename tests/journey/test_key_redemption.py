@@ -1,4 +1,4 @@
-""""I already have a license key": a customer who holds a key someone else bought skips
+"""Redeeming a key someone else bought ("I already have a license key"): the customer skips
 purchase and shipping, enters the key and gets a credential for that order's token."""
 
 from __future__ import annotations
