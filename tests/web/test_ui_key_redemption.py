@@ -51,3 +51,19 @@ def test_a_customer_redeems_a_key_from_someone_elses_order_through_the_pages(sys
     response = submit_task(alice, alice.task_url(), {"license_key": key})
     assert response.status_code == 422
     assert "This license key has already been used." in alice.text()
+
+
+def test_the_buyers_order_page_says_who_used_the_key_and_never_shows_it(system, app, alice):
+    alice_order = buy(alice)
+    alice.get(alice_order)
+    [key] = license_keys_emailed(system, order_number(alice))
+    assert "License key 1 Not used yet: sent by email on" in alice.text()
+    bob = Browser(app).login("bob")
+    product_url = start_order(bob)
+    key_url = submit_task(bob, product_url, {"product": "already_purchased"}).headers["Location"]
+
+    submit_task(bob, key_url, {"license_key": key})
+
+    alice.get(alice_order)
+    assert "License key 1 Used by bob on" in alice.text()
+    assert key not in alice.page and key.replace("-", "") not in alice.page
