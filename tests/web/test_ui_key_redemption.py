@@ -67,3 +67,21 @@ def test_the_buyers_order_page_says_who_used_the_key_and_never_shows_it(system, 
     alice.get(alice_order)
     assert "License key 1 Used by bob on" in alice.text()
     assert key not in alice.page and key.replace("-", "") not in alice.page
+
+
+def test_an_order_of_three_lists_three_keys_on_the_buyers_order_page(system, alice):
+    url = start_order(alice)
+    alice.get(url)
+    checkout_url = submit_task(alice, url, {"product": "token_without_proofing"}).headers[
+        "Location"
+    ]
+    alice.get(checkout_url)
+    assert 'name="quantity"' in alice.page and "1 to 100" in alice.text()
+
+    order_url = buy(alice, quantity="3")
+
+    alice.get(order_url)
+    text = alice.text()
+    assert "Quantity 3 tokens, each with its own license key" in text
+    assert "License key 3 Not used yet: sent by email on" in text
+    assert "License key 4" not in text

@@ -111,6 +111,7 @@ def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
             "order_number": order.order_number,
             "status": order.status,
             "product": order.product,
+            "quantity": order.quantity,
             "amount_cents": order.amount_cents,
             "currency": order.currency,
             "payment_method": order.payment_method,
