@@ -69,6 +69,8 @@ class SalesOrder(Base):
     # No foreign key: accounts live in the web layer's tables.
     owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
     product: Mapped[str] = mapped_column(String(64))
+    # Tokens in the order, each with its own license key (1 to MAX_QUANTITY).
+    quantity: Mapped[int] = mapped_column(default=1)
     amount_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3))
     payment_method: Mapped[str | None] = mapped_column(String(16))
@@ -105,11 +107,15 @@ class LicenseKey(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_number: Mapped[str] = mapped_column(String(32), index=True)
-    # 1 for the first key of an order, 2 for its first replacement, ...
+    # Order of issue within the order: 1, 2, ... (replacements included).
     sequence: Mapped[int]
+    # Which of the order's tokens the key goes with: the order's n-th allocated token.
+    # A replacement takes over the position of the key it replaces.
+    position: Mapped[int] = mapped_column(default=1)
     instance_id: Mapped[str] = mapped_column(String(36))
-    # The service task that issued it: a repeated run of that task finds it again.
-    issued_by_task: Mapped[str] = mapped_column(String(36), unique=True)
+    # The service task that issued it (`<task id>/<position>` past the first position):
+    # a repeated run of that task finds it again.
+    issued_by_task: Mapped[str] = mapped_column(String(48), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="issued")
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,7 @@ from handlers.domain_models import LicenseKey, SalesOrder
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of
 from handlers.proofing_models import code_digest
+from handlers.tokens.models import HardwareToken
 
 GROUPS, GROUP_LENGTH = 4, 4
 KEY_LENGTH = GROUPS * GROUP_LENGTH
@@ -73,13 +74,11 @@ def key_hash(seed_key: bytes, compact: str) -> str:
 # -- issuing -----------------------------------------------------------------------------
 
 
-def _issue(ctx: HandlerContext, order: SalesOrder) -> tuple[LicenseKey, str]:
-    """The key this task issued (a repeated run finds it), or a new one with the next
-    sequence number of the order."""
-    seed_key = ctx.services.seed_key
-    row = ctx.session.scalars(
-        select(LicenseKey).where(LicenseKey.issued_by_task == ctx.task_id)
-    ).first()
+def _issue(ctx: HandlerContext, order: SalesOrder, position: int) -> LicenseKey:
+    """The key this task issued for `position` (a repeated run finds it), or a new one
+    with the order's next sequence number."""
+    task = ctx.task_id if position == 1 else f"{ctx.task_id}/{position}"
+    row = ctx.session.scalars(select(LicenseKey).where(LicenseKey.issued_by_task == task)).first()
     if row is None:
         last = ctx.session.scalar(
             select(func.max(LicenseKey.sequence)).where(
@@ -87,29 +86,37 @@ def _issue(ctx: HandlerContext, order: SalesOrder) -> tuple[LicenseKey, str]:
             )
         )
         sequence = (last or 0) + 1
-        clear = derive_key(seed_key, ctx.instance_id, order.order_number, sequence)
+        clear = derive_key(ctx.services.seed_key, ctx.instance_id, order.order_number, sequence)
         row = LicenseKey(
             order_number=order.order_number,
             sequence=sequence,
+            position=position,
             instance_id=ctx.instance_id,
-            issued_by_task=ctx.task_id,
-            key_hash=key_hash(seed_key, clear.replace("-", "")),
+            issued_by_task=task,
+            key_hash=key_hash(ctx.services.seed_key, clear.replace("-", "")),
             status="issued",
             issued_at=ctx.now,
         )
         ctx.session.add(row)
         ctx.session.flush()
         ctx.audit("license_key.issued", order_number=order.order_number, sequence=sequence)
-    return row, derive_key(seed_key, row.instance_id, row.order_number, row.sequence)
+    return row
 
 
-def _latest(session: Session, order_number: str) -> LicenseKey | None:
-    return session.scalars(
-        select(LicenseKey)
-        .where(LicenseKey.order_number == order_number)
-        .order_by(LicenseKey.sequence.desc())
-        .with_for_update()
-    ).first()
+def _clear(ctx: HandlerContext, row: LicenseKey) -> str:
+    return derive_key(ctx.services.seed_key, row.instance_id, row.order_number, row.sequence)
+
+
+def _current(session: Session, order_number: str) -> list[LicenseKey]:
+    """The order's keys that stand, one per position (a replaced key stands no more)."""
+    return list(
+        session.scalars(
+            select(LicenseKey)
+            .where(LicenseKey.order_number == order_number, LicenseKey.status != "replaced")
+            .order_by(LicenseKey.position)
+            .with_for_update()
+        )
+    )
 
 
 def _require_paid(order: SalesOrder) -> None:
@@ -119,48 +126,59 @@ def _require_paid(order: SalesOrder) -> None:
 
 @registry.handler()
 def generate_license_key(ctx: HandlerContext) -> dict[str, Any]:
-    """Issue the order's key; only its hash is stored and nothing of it enters task data."""
+    """Issue the order's keys, one per token; only their hashes are stored and nothing
+    of them enters task data."""
     order = order_of(ctx, lock=True)
     _require_paid(order)
-    current = _latest(ctx.session, order.order_number)
-    row = current if current is not None else _issue(ctx, order)[0]
-    return {"license_key_issued_at": iso(row.issued_at), "license_key_status": row.status}
+    rows = _current(ctx.session, order.order_number) or [
+        _issue(ctx, order, position) for position in range(1, order.quantity + 1)
+    ]
+    return {"license_key_issued_at": iso(rows[0].issued_at), "license_key_status": rows[0].status}
 
 
 @registry.handler()
 def send_license_key_email(ctx: HandlerContext) -> dict[str, Any]:
-    """Email the order's current key. A failing sender raises, so the engine retries and
-    then opens an incident; the diagram's 24-hour timer alerts support meanwhile."""
+    """Email the order's keys, all in one email to the buyer, who hands them on. A failing
+    sender raises, so the engine retries and then opens an incident; the diagram's 24-hour
+    timer alerts support meanwhile."""
     order = order_of(ctx, lock=True)
-    row = _latest(ctx.session, order.order_number)
-    if row is None:
+    rows = _current(ctx.session, order.order_number)
+    if not rows:
         raise RuntimeError(f"order {order.order_number} has no license key to send")
-    if row.emailed_at is None:
-        clear = derive_key(ctx.services.seed_key, row.instance_id, row.order_number, row.sequence)
-        send_email(ctx, "license_key", order_number=order.order_number, license_key=clear)
-        row.emailed_at = ctx.now
-        ctx.audit("license_key.emailed", order_number=order.order_number)
-    return {"license_key_sent_at": iso(row.emailed_at)}
+    unsent = [row for row in rows if row.emailed_at is None]
+    if unsent:
+        keys = [_clear(ctx, row) for row in unsent]
+        send_email(ctx, "license_key", order_number=order.order_number, license_keys=keys)
+        for row in unsent:
+            row.emailed_at = ctx.now
+        ctx.audit("license_key.emailed", order_number=order.order_number, count=len(unsent))
+    return {"license_key_sent_at": iso(max(row.emailed_at or ctx.now for row in rows))}
 
 
 @registry.handler()
 def resend_license_key(ctx: HandlerContext) -> dict[str, Any]:
-    """Support resends (after the SLA breach, or at the customer's request): a new key
-    replaces the unused one, so a key that went astray stops working; it is issued here if
-    none ever was. A used or inactive key is not replaced."""
+    """Support resends (after the SLA breach, or at the customer's request): new keys
+    replace the unused ones, so a key that went astray stops working; they are issued here
+    if none ever was. Used and inactive keys are not replaced."""
     order = order_of(ctx, lock=True)
     _require_paid(order)
-    current = _latest(ctx.session, order.order_number)
-    if current is not None and current.issued_by_task != ctx.task_id:
-        if current.status in ("used", "inactive"):
-            return {"license_key_resent": False, "license_key_status": current.status}
-        current.status = "replaced"
+    current = _current(ctx.session, order.order_number)
+    rows = [row for row in current if row.issued_by_task.split("/")[0] == ctx.task_id]
+    if not rows:  # not a repeated run of this task
+        unused = [row for row in current if row.status == "issued"]
+        if current and not unused:
+            return {"license_key_resent": False, "license_key_status": current[0].status}
+        positions = [row.position for row in unused] or range(1, order.quantity + 1)
+        for row in unused:
+            row.status = "replaced"
         ctx.session.flush()
-    row, clear = _issue(ctx, order)
-    send_email(ctx, "license_key_resend", order_number=order.order_number, license_key=clear)
-    row.emailed_at = row.emailed_at or ctx.now
-    ctx.audit("license_key.resent", order_number=order.order_number, sequence=row.sequence)
-    return {"license_key_resent": True, "license_key_sent_at": iso(row.emailed_at)}
+        rows = [_issue(ctx, order, position) for position in positions]
+    keys = [_clear(ctx, row) for row in rows]
+    send_email(ctx, "license_key_resend", order_number=order.order_number, license_keys=keys)
+    for row in rows:
+        row.emailed_at = row.emailed_at or ctx.now
+        ctx.audit("license_key.resent", order_number=order.order_number, sequence=row.sequence)
+    return {"license_key_resent": True, "license_key_sent_at": iso(rows[0].emailed_at)}
 
 
 def deactivate_license_key(session: Session, instance_id: str) -> int:
@@ -179,10 +197,10 @@ def deactivate_license_key(session: Session, instance_id: str) -> int:
 
 @registry.validator()
 def check_license_key(ctx: HandlerContext, values: dict[str, Any]) -> dict[str, Any]:
-    """Accept an issued key (from any order: a key is transferable until used), mark it
-    used by this customer, and say which order it came from (`license_order_number`, and
-    that order's token as `license_token_serial` when it is another order). Refusals are
-    counted per instance and per customer; too many lock entry for a while."""
+    """Accept an issued key of a paid order (any order: a key is transferable until used),
+    mark it used by this customer, and take over what the journey needs from the order it
+    came from (see `_taken_from_order`). Refusals are counted per instance and per
+    customer; too many lock entry for a while."""
     subjects = _subjects(ctx)
     try:
         for scope, subject in subjects:
@@ -200,26 +218,64 @@ def check_license_key(ctx: HandlerContext, values: dict[str, Any]) -> dict[str, 
     if compact is None or row is None or row.status != "issued":
         problem = "malformed" if compact is None else "unknown" if row is None else row.status
         _refuse(ctx, subjects, problem)
+    bought = ctx.session.scalars(
+        select(SalesOrder).where(SalesOrder.order_number == row.order_number).with_for_update()
+    ).one()
+    if bought.status != "paid":  # cancelled after the key went out
+        _refuse(ctx, subjects, "inactive")
     row.status, row.used_at = "used", ctx.now
     row.used_by_owner_id, row.used_in_instance_id = ctx.owner_id, ctx.instance_id
     for scope, subject in subjects:
         ratelimit.reset(ctx.session, scope, subject)
     ctx.audit("license_key.used", order_number=row.order_number)
-    result: dict[str, Any] = {
+    return {
         # The clear key would otherwise stay in task data; the last group is enough to
         # recognise it.
         FIELD: "XXXX-XXXX-XXXX-" + compact[-GROUP_LENGTH:],
         "license_order_number": row.order_number,
         "license_key_status": "used",
+        **_taken_from_order(ctx, bought, _token_of(ctx, row)),
     }
-    own = ctx.data.get("order_number") or ctx.business_key
-    if row.order_number != own:
-        # Not `token_serial`: the shipping branch runs in parallel and owns that variable
-        # (the token shipped to this customer); the merge at the join would pick either.
-        result["license_token_serial"] = ctx.session.scalar(
-            select(SalesOrder.token_serial).where(SalesOrder.order_number == row.order_number)
+
+
+def _token_of(ctx: HandlerContext, row: LicenseKey) -> str | None:
+    """The serial of the token that goes with the key: the order's n-th token for the
+    key at position n (None while the order's tokens are not allocated yet)."""
+    return ctx.session.scalar(
+        select(HardwareToken.serial)
+        .where(HardwareToken.order_number == row.order_number)
+        .order_by(HardwareToken.id)
+        .offset(row.position - 1)
+        .limit(1)
+    )
+
+
+def _taken_from_order(
+    ctx: HandlerContext, bought: SalesOrder, token_serial: str | None
+) -> dict[str, Any]:
+    """What the journey takes over from the order the accepted key came from, with the
+    key's token (`license_token_serial`), which registration binds.
+
+    A journey that bought nothing (`already_purchased`) becomes that order's journey: its
+    number (also as business key, the number the customer and staff quote), product
+    (with proofing or not), payment date (the subscription runs from it) and token, which
+    the buyer hands over; `purchase_skipped` tells the diagram that no shipping branch
+    runs. A journey with an order of its own keeps it and its `token_serial`, which the
+    shipping branch running in parallel owns (the merge at the join would pick either)."""
+    own = ctx.session.scalar(
+        select(SalesOrder.order_number).where(SalesOrder.instance_id == ctx.instance_id)
+    )
+    taken: dict[str, Any] = {"purchase_skipped": own is None, "license_token_serial": token_serial}
+    if own is None:
+        ctx.set_business_key(bought.order_number)
+        taken.update(
+            order_number=bought.order_number,
+            order_status=bought.status,
+            product=bought.product,
+            paid_at=iso(bought.paid_at),
+            token_serial=token_serial,
         )
-    return result
+    return taken
 
 
 def _subjects(ctx: HandlerContext) -> list[tuple[str, str]]:

@@ -220,7 +220,12 @@ def activate_replacement(ctx: HandlerContext) -> dict[str, Any]:
     """The replacement is registered: the credential now names it, for its unchanged term."""
     report = replacement(ctx)
     credential = ctx.session.scalars(
-        select(Credential).where(Credential.order_number == report.order_number).with_for_update()
+        select(Credential)
+        .where(
+            Credential.order_number == report.order_number,
+            Credential.token_serial == report.lost_serial,
+        )
+        .with_for_update()
     ).one()
     credential.token_serial = report.replacement_serial
     report.registered_at = report.registered_at or ctx.now

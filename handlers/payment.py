@@ -19,7 +19,7 @@ from handlers import registry
 from handlers.adapters.payment import ChargeResult, PaymentUnavailable
 from handlers.domain_models import CardCharge
 from handlers.notifications import send_email
-from handlers.orders import CURRENCY, PRICES, iso, order_of
+from handlers.orders import CURRENCY, PRICES, iso, order_of, quantity_of
 
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 DEFAULT_CANCEL_AFTER_DAYS = 30
@@ -55,14 +55,16 @@ def charge_entered_card(ctx: HandlerContext, reference: str, amount_cents: int) 
 
 @registry.handler()
 def charge_card(ctx: HandlerContext) -> dict[str, Any]:
-    """Charge the chosen product's price. It runs right after checkout, before any order
-    exists (a declined card leaves no order behind); the charge is keyed by this task, so
-    each checkout attempt is charged at most once. A decline throws `card_declined`, whose
-    boundary event returns the customer to checkout with `payment_error` shown."""
+    """Charge the chosen product's price times the quantity. It runs right after checkout,
+    before any order exists (a declined card leaves no order behind); the charge is keyed
+    by this task, so each checkout attempt is charged at most once. A decline throws
+    `card_declined`, whose boundary event returns the customer to checkout with
+    `payment_error` shown."""
     product = ctx.data.get("product")
     if product not in PRICES:
         raise ValueError(f"unknown product {product!r}")
-    result = charge_entered_card(ctx, ctx.business_key or ctx.instance_id, PRICES[product])
+    amount = PRICES[product] * quantity_of(ctx.data)
+    result = charge_entered_card(ctx, ctx.business_key or ctx.instance_id, amount)
     if ctx.session.scalar(select(CardCharge.id).where(CardCharge.charge_id == result.charge_id)):
         return {"payment_error": None}  # a repeated run: the adapter returned the same charge
     ctx.session.add(
@@ -70,13 +72,13 @@ def charge_card(ctx: HandlerContext) -> dict[str, Any]:
             instance_id=ctx.instance_id,
             charge_id=result.charge_id,
             product=product,
-            amount_cents=PRICES[product],
+            amount_cents=amount,
             currency=CURRENCY,
             card_last4=result.card_last4 or None,
             charged_at=ctx.now,
         )
     )
-    ctx.audit("payment.charged", charge_id=result.charge_id, amount_cents=PRICES[product])
+    ctx.audit("payment.charged", charge_id=result.charge_id, amount_cents=amount)
     # The charge id lives in CardCharge; task data only learns that payment went through.
     return {"payment_error": None}
 

@@ -123,14 +123,16 @@ CREDENTIAL_STATUSES = ("active", "expired", "revoked")
 class Credential(Base):
     """The customer's OTP credential: the registered token and the subscription's term.
 
-    One per order: activation is idempotent, and renewal moves `expires_at` on.
+    One per journey, and so one per token of an order (an order of several tokens has
+    as many credentials, for whoever entered each key): activation is idempotent, and
+    renewal moves `expires_at` on.
     """
 
     __tablename__ = "credentials"
     __table_args__ = (CheckConstraint(_one_of("status", CREDENTIAL_STATUSES), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_number: Mapped[str] = mapped_column(String(64), unique=True)
+    order_number: Mapped[str] = mapped_column(String(64), index=True)
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
     owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
     token_serial: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -40,13 +40,18 @@ def normalize_serial(text: object) -> str:
 
 
 def shipped_token(ctx: HandlerContext, *, lock: bool = False) -> HardwareToken | None:
-    """The token shipped for this order: the `token_serial` variable, else the inventory
-    row allocated to the order number."""
-    serial = ctx.data.get("token_serial")
+    """The token that goes with the license key the customer entered (keys are
+    transferable and each has its token, of this journey's order or of someone else's;
+    see check_license_key): by its serial when known, else the first token allocated to
+    the key's order."""
+    own = order_number(ctx)
+    number = ctx.data.get("license_order_number") or own
+    serial = ctx.data.get("license_token_serial")
+    if not serial and number == own:
+        serial = ctx.data.get("token_serial")
     if isinstance(serial, str) and serial:
         query = select(HardwareToken).where(HardwareToken.serial == serial)
     else:
-        number = order_number(ctx)
         if not number:
             return None
         query = select(HardwareToken).where(HardwareToken.order_number == number)
@@ -144,10 +149,12 @@ def add_years(moment: datetime, years: int) -> datetime:
 
 @registry.handler()
 def activate_credential(ctx: HandlerContext) -> dict[str, Any]:
-    """Record the active credential: its token and a term of one year from purchase."""
+    """Record the active credential: its token and a term of one year from purchase. One
+    per journey: an order of several tokens has one for each journey that entered one of
+    its keys."""
     number = order_number(ctx) or ctx.instance_id
     credential = ctx.session.scalars(
-        select(Credential).where(Credential.order_number == number)
+        select(Credential).where(Credential.instance_id == ctx.instance_id)
     ).first()
     token = shipped_token(ctx, lock=True)
     if credential is None:
@@ -169,7 +176,8 @@ def activate_credential(ctx: HandlerContext) -> dict[str, Any]:
             expires_at=credential.expires_at.isoformat(),
         )
         # From now on the `renewal` process watches the term: reminder, renewal, expiry.
-        ctx.start_process("renewal", {"order_number": number})
+        ctx.session.flush()
+        ctx.start_process("renewal", {"order_number": number, "credential_id": credential.id})
     if token is not None and token.owner_id is None:
         token.owner_id = ctx.owner_id
     ctx.session.flush()

@@ -35,6 +35,11 @@ def credential_of(ctx: HandlerContext, *, lock: bool = False) -> Credential | No
     number = ctx.data.get("order_number")
     if isinstance(number, str) and number:
         query = query.where(Credential.order_number == number)
+        # An order of several tokens has a credential for each (its token may be replaced
+        # when lost, its id stays).
+        credential_id = ctx.data.get("credential_id")
+        if isinstance(credential_id, int):
+            query = query.where(Credential.id == credential_id)
     else:
         query = query.where(Credential.owner_id == ctx.owner_id)
     if lock:

@@ -43,10 +43,13 @@ def take_from_stock(ctx: HandlerContext, order_number: str) -> str:
 
 @registry.handler()
 def allocate_token(ctx: HandlerContext) -> dict[str, Any]:
-    """Reserve one available token for the order and record its serial on the order."""
+    """Reserve the order's tokens (one per unit of quantity, all or none: a shortage fails
+    the whole step) and record the first one's serial on the order: the buyer's own,
+    unless the buyer enters another of the order's keys."""
     order = order_of(ctx, lock=True)
     if order.token_serial is None:
-        order.token_serial = take_from_stock(ctx, order.order_number)
+        serials = [take_from_stock(ctx, order.order_number) for _ in range(order.quantity)]
+        order.token_serial = serials[0]
     return {"token_serial": order.token_serial}
 
 

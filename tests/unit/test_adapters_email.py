@@ -42,8 +42,8 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "cancel_on": date(2024, 6, 5),
     },
     "order_cancelled": {"reason": "the invoice was not paid."},
-    "license_key": {"license_key": "ABCD-EFGH-JKLM"},
-    "license_key_resend": {"license_key": "ABCD-EFGH-JKLM"},
+    "license_key": {"license_keys": ["ABCD-EFGH-JKLM"]},
+    "license_key_resend": {"license_keys": ["ABCD-EFGH-JKLM", "MNPQ-RSTV-WXYZ"]},
     "token_shipped": {
         "tracking_number": "1Z0000000000000001",
         "estimated_delivery": date(2024, 5, 10),
@@ -101,7 +101,7 @@ def test_an_unknown_template_is_refused() -> None:
 
 def test_the_outbox_holds_one_parseable_eml_per_key(tmp_path: Path) -> None:
     subject, text, html = render_email(
-        "license_key", name="Jane", order_number="SO-10001", license_key="ABCD"
+        "license_key", name="Jane", order_number="SO-10001", license_keys=["ABCD"]
     )
     sender = OutboxEmailSender(tmp_path, "Tokenflow <no-reply@tokenflow.test>", lambda: NOW)
     message_id = sender.send("jane@example.com", subject, text, html, idempotency_key="SO-1:key")
@@ -168,7 +168,7 @@ def test_smtp_delivers_to_a_real_server_once_per_key(
         local_hostname="localhost",
     )
     subject, text, html = render_email(
-        "license_key", name="Jane", order_number="SO-10001", license_key="ABCD"
+        "license_key", name="Jane", order_number="SO-10001", license_keys=["ABCD"]
     )
     message_id = sender.send("jane@example.com", subject, text, html, idempotency_key="SO-1:key")
     assert sender.send("jane@example.com", subject, text, html, idempotency_key="SO-1:key") == (

@@ -114,6 +114,8 @@ def test_a_customer_walks_from_purchase_to_a_registered_token(system, alice):
     response = alice.post(key_url, {"license_key": key.lower()})
     profile_url = response.headers["Location"]
     activate_url = submit_task(alice, profile_url, PROFILE).headers["Location"]
+    alice.get(order_url)
+    assert "License key 1 Used by you on" in alice.text()
     alice.get(activate_url)
     assert "Activate token" in alice.text()
     response = alice.post(activate_url, {"activation_code": ""})

@@ -165,3 +165,43 @@ def test_sensitive_values_are_never_echoed_into_the_form():
     assert formdata.echo(fields, {"card_number": "4242", "ship_name": "Jane"}) == {
         "ship_name": "Jane"
     }
+
+
+def test_a_customer_with_a_key_bought_elsewhere_skips_payment_and_shipping():
+    steps = progress.steps(
+        view(["enter_license_key", "resend_requested"], product="already_purchased"), None, ()
+    )
+    by_key = {s.key: s for s in steps}
+    assert (by_key["paid"].state, by_key["shipped"].state) == ("skipped", "skipped")
+    assert by_key["paid"].detail == "Someone else bought your token."
+    assert by_key["shipped"].detail == "The buyer hands your token over to you."
+    assert by_key["key"].state == "current"
+    assert by_key["key"].detail == "Enter the license key you were given."
+    assert by_key["proofing"].state == "todo"
+
+
+def test_once_the_key_is_accepted_the_steps_name_the_order_and_token_it_came_from():
+    steps = progress.steps(
+        view(
+            ["activate_token"],
+            product="token_without_proofing",
+            purchase_skipped=True,
+            order_number="SO-10001",
+            order_status="paid",
+            paid_at="2026-01-15T10:00:00+00:00",
+            token_serial="TF000001",
+        ),
+        None,
+        ("enter_license_key", "confirm_profile"),
+    )
+    by_key = {s.key: s for s in steps}
+    assert (by_key["paid"].state, by_key["paid"].detail) == (
+        "done",
+        "Paid with order SO-10001 on 15 Jan 2026, whose license key you entered.",
+    )
+    assert (by_key["shipped"].state, by_key["shipped"].detail) == (
+        "skipped",
+        "The buyer hands token TF000001 over to you.",
+    )
+    assert by_key["key"].state == "done"
+    assert by_key["proofing"].state == "skipped"

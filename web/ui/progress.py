@@ -47,14 +47,39 @@ def steps(
         or bool(active & REGISTRATION_TASKS)
         or registered
     )
+    holder = key_bought_elsewhere(v)
     return [
-        _payment(v, order, active, paid, cancelled),
-        _shipping(v, order, paid),
+        _paid_elsewhere(v) if holder else _payment(v, order, active, paid, cancelled),
+        _handed_over(v) if holder else _shipping(v, order, paid),
         _license_key(v, order, paid, active, done_tasks),
         _proofing(v, active, activated),
         _activation(active, activated),
         _registration(v, active, registered, activated),
     ]
+
+
+def key_bought_elsewhere(v: Mapping[str, Any]) -> bool:
+    """The customer chose "I already have a license key": someone else's order paid for
+    the token and ships it to them (until the key is accepted, `product` says so; then
+    the journey takes over the order's product and `purchase_skipped` says so)."""
+    return v.get("product") == "already_purchased" or v.get("purchase_skipped") is True
+
+
+def _paid_elsewhere(v: Mapping[str, Any]) -> Step:
+    number = v.get("order_number")
+    if not number:
+        return Step("paid", "Paid", "skipped", "Someone else bought your token.")
+    when = day(v.get("paid_at"))
+    on = f" on {when}" if when else ""
+    return Step(
+        "paid", "Paid", "done", f"Paid with order {number}{on}, whose license key you entered."
+    )
+
+
+def _handed_over(v: Mapping[str, Any]) -> Step:
+    serial = v.get("token_serial")
+    token = f"token {serial}" if serial else "your token"
+    return Step("shipped", "Shipped", "skipped", f"The buyer hands {token} over to you.")
 
 
 def _payment(
@@ -106,6 +131,8 @@ def _license_key(
     title = "License key emailed"
     sent = v.get("license_key_sent_at") or order.get("license_key_emailed_at")
     if "enter_license_key" in active:
+        if key_bought_elsewhere(v):
+            return Step("key", title, "current", "Enter the license key you were given.")
         detail = f"Sent by email on {day(sent)}. Enter it now." if sent else "Enter it now."
         return Step("key", title, "current", detail)
     if "confirm_profile" in active:

@@ -127,6 +127,7 @@ def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
             "order_number": order.order_number,
             "status": order.status,
             "product": order.product,
+            "quantity": order.quantity,
             "amount_cents": order.amount_cents,
             "currency": order.currency,
             "payment_method": order.payment_method,
@@ -140,7 +141,35 @@ def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
             "tracking_events": tracking_events(s, order.order_number),
             "license_key_emailed_at": key.emailed_at if key else None,
             "license_key_status": key.status if key else None,
+            "license_keys": _license_keys(s, order.order_number),
         }
+
+
+def _license_keys(s: Any, number: str) -> list[dict[str, Any]]:
+    """The order's keys with their state and who used them, for the buyer, who may have
+    handed them on (keys are transferable). Never the key itself: only its hash is stored,
+    and a used key is nobody's business any more. Replaced keys are left out: the newer
+    key stands in for them."""
+    keys = list(
+        s.scalars(
+            select(LicenseKey)
+            .where(LicenseKey.order_number == number, LicenseKey.status != "replaced")
+            .order_by(LicenseKey.sequence)
+        )
+    )
+    users = [k.used_by_owner_id for k in keys if k.used_by_owner_id is not None]
+    found = s.execute(select(User.id, User.username).where(User.id.in_(users)))
+    names = {user_id: name for user_id, name in found}
+    return [
+        {
+            "status": k.status,
+            "emailed_at": k.emailed_at,
+            "used_at": k.used_at,
+            "used_by_id": k.used_by_owner_id,
+            "used_by": names.get(k.used_by_owner_id) if k.used_by_owner_id else None,
+        }
+        for k in keys
+    ]
 
 
 def credentials(system: Any, actor: Actor) -> dict[str, list[dict[str, Any]]]:
