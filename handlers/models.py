@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.catalog import Product
 from handlers.domain_models import (
     AttemptCounter,
     CardCharge,
@@ -30,6 +31,7 @@ __all__ = [
     "PhoneCode",
     "PhoneCredential",
     "PhoneOtp",
+    "Product",
     "ProofingAttempt",
     "RelyingApp",
     "Renewal",
