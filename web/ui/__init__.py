@@ -8,8 +8,9 @@
 | `tasks` | `tasks.py` | `/tasks/<id>` (form), `/tasks/<id>/claim`, `/tasks/<id>/unclaim` |
 | `agent` | `agent.py` | `/inbox/<role>`, `/finance/payments` |
 | `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
+| `shop` | `shop.py` | `/terms`, `/orders/<id>/receipt` and `/invoice`, `/catalog` (prices) |
 
-Every view is either `guard.public` (sign-up, log-in) or `guard.login_required`;
+Every view is either `guard.public` (sign-up, log-in, terms of sale) or `guard.login_required`;
 `register` refuses to start an app with a view that is neither.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 
-from . import account, admin, agent, auth, customer, filters, guard, tasks
+from . import account, admin, agent, auth, customer, filters, guard, shop, tasks
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -28,6 +29,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     tasks.bp,
     agent.bp,
     admin.bp,
+    shop.bp,
 )
 bp = customer.bp  # the home page's blueprint, for callers that want one name
 
