@@ -234,8 +234,14 @@ def test_finance_records_an_invoice_payment_in_the_browser(live, chromium, scree
     ]:
         page.locator(f"#field-{field}").fill(value)
     page.get_by_label("I accept the terms of sale").check()
-    continue_(page)
+    expect(page.get_by_role("button", name="Pay $49.00")).to_be_hidden()
+    page.get_by_role("button", name="Place order").click()
+    heading(page).to_contain_text("is placed")
     number = re.search(r"SO-\d+", page.get_by_role("heading", level=1).inner_text()).group(0)
+    page.get_by_role("link", name="View and print the invoice").click()
+    heading(page).to_have_text(re.compile(r"Invoice INV-"))
+    screenshot(page, "15b-invoice")
+    page.get_by_role("link", name=f"Order {number}").click()
     expect(page.locator(".step-current").first).to_contain_text("Waiting for payment")
 
     finance = chromium.new_context()
