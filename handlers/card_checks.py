@@ -1,9 +1,9 @@
 """Card details checked at checkout, before the payment processor is asked for anything.
 
 A typo should cost the customer one glance at a message that says what is expected, not
-a declined charge and a cleared form. The checks only read the card fields (they are
-sensitive: `ctx.secrets`-style values that never reach task data) and never repeat them
-in a message.
+a declined charge and a cleared form. The rules are the payment adapter's own (Luhn,
+expiry); this module says them in words. The card fields are sensitive: the checks read
+them, never return them and never repeat them in a message.
 """
 
 from __future__ import annotations
@@ -14,51 +14,33 @@ from typing import Any
 
 from engine.registry import FieldErrors, HandlerContext
 from handlers import registry
+from handlers.adapters.payment import expiry_problem as card_expiry_code
+from handlers.adapters.payment import luhn_valid
 
 _SEPARATORS = re.compile(r"[\s-]+")
-_EXPIRY = re.compile(r"(\d{1,2})\s*/\s*(\d{2})")
-NUMBER_DIGITS = (12, 19)
 
 NUMBER_EXPECTED = "Enter the 12 to 19 digits on the front of your card, e.g. 4242 4242 4242 4242."
 NUMBER_INVALID = "This card number is not valid: please check the digits on your card."
 EXPIRY_EXPECTED = "Enter the expiry date as month/year (MM/YY), e.g. 04/29."
 CVC_EXPECTED = "Enter the 3 or 4 digits of the security code on the back of your card, e.g. 123."
-
-
-def card_digits(text: object) -> str:
-    """The digits of a card number as printed (groups split by spaces or dashes)."""
-    return _SEPARATORS.sub("", text) if isinstance(text, str) else ""
-
-
-def passes_luhn(digits: str) -> bool:
-    """The Luhn checksum every card number carries (ISO/IEC 7812-1)."""
-    if not digits.isdigit():
-        return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+# The payment adapter's own checks, in words for the customer.
+EXPIRY_MESSAGES = {
+    "expired_card": "This card has expired: use a card whose expiry date has not passed.",
+    "invalid_expiry_year": "Check the expiry year: it is too far in the future.",
+}
 
 
 def number_problem(text: object) -> str | None:
-    digits = card_digits(text)
-    if not digits.isdigit() or not NUMBER_DIGITS[0] <= len(digits) <= NUMBER_DIGITS[1]:
+    digits = _SEPARATORS.sub("", text) if isinstance(text, str) else ""
+    if not (12 <= len(digits) <= 19 and digits.isascii() and digits.isdigit()):
         return NUMBER_EXPECTED
-    return None if passes_luhn(digits) else NUMBER_INVALID
+    return None if luhn_valid(digits) else NUMBER_INVALID
 
 
 def expiry_problem(text: object, now: datetime) -> str | None:
-    """A card is valid to the end of its expiry month, so this month still passes."""
-    match = _EXPIRY.fullmatch(text.strip()) if isinstance(text, str) else None
-    if match is None or not 1 <= int(match[1]) <= 12:
-        return EXPIRY_EXPECTED
-    month, year = int(match[1]), 2000 + int(match[2])
-    if (year, month) < (now.year, now.month):
-        return f"This card expired at the end of {month:02d}/{year % 100:02d}: use a valid card."
-    return None
+    """By the engine's clock; a card works to the end of its expiry month."""
+    code = card_expiry_code(text, now.date()) if isinstance(text, str) else "missing"
+    return EXPIRY_MESSAGES.get(code, EXPIRY_EXPECTED) if code else None
 
 
 def cvc_problem(text: object) -> str | None:
