@@ -140,15 +140,32 @@ def send_order_confirmation(ctx: HandlerContext) -> dict[str, Any]:
 def cancel_unpaid_order(ctx: HandlerContext) -> dict[str, Any]:
     """The invoice was not paid in time: the order ends and the customer is told so."""
     order = order_of(ctx, lock=True)
+    reason = ctx.config.get("reason") or (
+        f"we did not receive payment for invoice {order.invoice_number or order.order_number}"
+        " in time."
+    )
+    return _cancel(ctx, order, "unpaid", reason)
+
+
+@registry.handler()
+def cancel_order_on_request(ctx: HandlerContext) -> dict[str, Any]:
+    """The customer cancelled before paying: the order ends and its invoice is void (the
+    invoice page says so, and finance no longer waits for it)."""
+    order = order_of(ctx, lock=True)
+    voided = (
+        f"invoice {order.invoice_number} is void and nothing is owed."
+        if order.invoice_number
+        else "nothing is owed."
+    )
+    return _cancel(ctx, order, "customer", f"you cancelled it; {voided}")
+
+
+def _cancel(ctx: HandlerContext, order: SalesOrder, cause: str, reason: str) -> dict[str, Any]:
     if order.status == "paid":
         # A payment recorded in the same instant wins: never cancel what was paid.
         raise RuntimeError(f"order {order.order_number} is paid and cannot be cancelled")
     if order.status != "cancelled":
         order.status, order.cancelled_at = "cancelled", ctx.now
-        ctx.audit("order.cancelled", order_number=order.order_number, reason="unpaid")
-    reason = ctx.config.get("reason") or (
-        f"we did not receive payment for invoice {order.invoice_number or order.order_number}"
-        " in time."
-    )
+        ctx.audit("order.cancelled", order_number=order.order_number, reason=cause)
     send_email(ctx, "order_cancelled", order_number=order.order_number, reason=reason)
     return {"order_status": "cancelled", "cancelled_at": iso(order.cancelled_at)}

@@ -156,3 +156,44 @@ def test_customers_cannot_open_or_change_the_catalog(alice):
     assert alice.get("/catalog").status_code == 403
     alice.get("/")
     assert alice.post("/catalog/token_with_proofing", {"price": "1"}).status_code == 403
+
+
+def invoice_order(browser: Browser) -> str:
+    """Place an invoice order; returns its order page's url."""
+    invoice = {k: v for k, v in CHECKOUT.items() if not k.startswith("card_")}
+    response = submit_task(browser, at_checkout(browser), {**invoice, "payment_method": "invoice"})
+    return response.headers["Location"].removesuffix("/receipt")
+
+
+def test_a_customer_cancels_an_unpaid_order_and_its_invoice_is_void(alice):
+    order_url = invoice_order(alice)
+    alice.get(order_url)
+    assert alice.links(f"{order_url}/cancel")
+    alice.get(f"{order_url}/cancel")
+    assert "will be void and you will owe nothing" in alice.text()
+    response = alice.post(f"{order_url}/cancel")
+    alice.follow(response)
+    number = order_number(alice)
+    assert f"Order {number} is cancelled. We sent you an email." in alice.text()
+    assert not alice.links(f"{order_url}/cancel")
+    alice.get(f"{order_url}/invoice")
+    assert "Void: the order was cancelled" in alice.text()
+
+
+def test_a_paid_order_offers_no_cancel_and_refuses_one(alice):
+    order_url = buy(alice)
+    alice.get(order_url)
+    assert not alice.links(f"{order_url}/cancel")
+    response = alice.post(f"{order_url}/cancel")
+    alice.follow(response)
+    assert "can no longer be cancelled" in alice.text()
+
+
+def test_nobody_cancels_another_customers_order(app, alice):
+    order_url = invoice_order(alice)
+    bob = Browser(app).login("bob")
+    assert bob.get(f"{order_url}/cancel").status_code == 404
+    bob.get("/")
+    assert bob.post(f"{order_url}/cancel").status_code == 404
+    alice.get(order_url)
+    assert alice.links(f"{order_url}/cancel")

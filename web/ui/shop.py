@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from engine.errors import NotFound
 from handlers.catalog import parse_price
 
 from . import guard, reads, shop_reads
@@ -81,6 +82,31 @@ def invoice(instance_id: str) -> Any:
         bill_to=shop_reads.address(view["variables"], "bill"),
         ship_to=shop_reads.address(view["variables"], "ship"),
     )
+
+
+@bp.get("/orders/<instance_id>/cancel")
+@guard.login_required("customer")
+def confirm_cancel(instance_id: str) -> Any:
+    view, order = _order(instance_id)
+    if not shop_reads.cancellable(guard.system(), instance_id):
+        flash("This order can no longer be cancelled.", "error")
+        return redirect(url_for("customer.order", instance_id=instance_id))
+    return render_template("shop/cancel.html", view=view, order=order)
+
+
+@bp.post("/orders/<instance_id>/cancel")
+@guard.login_required("customer")
+def cancel(instance_id: str) -> Any:
+    """The customer's own order only (`_order` is 404 for anyone else's)."""
+    _view, order = _order(instance_id)
+    number = order["order_number"]
+    try:
+        guard.system().engine.correlate(shop_reads.CANCEL_MESSAGE, number, {}, guard.actor())
+    except NotFound:  # paid (and shipping) meanwhile
+        flash(f"Order {number} can no longer be cancelled.", "error")
+    else:
+        flash(f"Order {number} is cancelled. We sent you an email.")
+    return redirect(url_for("customer.order", instance_id=instance_id))
 
 
 @bp.get("/catalog")

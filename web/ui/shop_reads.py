@@ -9,10 +9,13 @@ from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.db import unit_of_work
+from engine.models import MessageSubscription
 from handlers import catalog
 from handlers.domain_models import CardCharge, SalesOrder
 from handlers.orders import product_name
 
+# The message the purchase diagram waits for while an order may still be cancelled.
+CANCEL_MESSAGE = "order_cancel_requested"
 # The task data a receipt or invoice prints, as the checkout form named it.
 ADDRESS_PARTS = ("name", "street", "postal_code", "city", "country")
 
@@ -95,3 +98,15 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
                 }
             ],
         }
+
+
+def cancellable(system: Any, instance_id: str) -> bool:
+    """Whether the order may still be cancelled: its diagram waits for the request."""
+    with unit_of_work(system.session_factory) as s:
+        found = s.scalar(
+            select(MessageSubscription.id).where(
+                MessageSubscription.instance_id == instance_id,
+                MessageSubscription.message_name == CANCEL_MESSAGE,
+            )
+        )
+        return found is not None
