@@ -40,24 +40,22 @@ class Product(Base):
 
 @dataclass(frozen=True)
 class Quote:
-    """A product at the price it is sold at."""
+    """A product at the price it is sold at: one token per order (for now)."""
 
     product: str
     name: str
     unit_price_cents: int
     currency: str
-    quantity: int = 1
 
     @property
     def total_cents(self) -> int:
-        return self.unit_price_cents * self.quantity
+        return self.unit_price_cents
 
     def variables(self) -> dict[str, Any]:
         return {
             "product_name": self.name,
             "unit_price_cents": self.unit_price_cents,
             "currency": self.currency,
-            "quantity": self.quantity,
             "total_cents": self.total_cents,
         }
 

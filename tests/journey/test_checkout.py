@@ -50,7 +50,7 @@ def test_the_catalog_opens_with_both_products_priced_in_dollars(config):
     for product, cents in (("token_with_proofing", 8900), ("token_without_proofing", 4900)):
         variables = chosen(system, product).variables
         assert (variables["unit_price_cents"], variables["currency"]) == (cents, "USD")
-        assert (variables["quantity"], variables["total_cents"]) == (1, cents)
+        assert variables["total_cents"] == cents
         assert variables["product_name"].startswith("OTP hardware token")
 
 
@@ -66,6 +66,15 @@ def test_an_order_keeps_the_price_it_was_quoted_when_the_catalog_changes(config)
     assert [c.amount_cents for c in charges(system)] == [4900]
     assert the_order(system, invoice_order).amount_cents == 4900
     assert chosen(system).variables["unit_price_cents"] == 5900
+
+
+def test_the_quote_comes_from_the_catalog_whatever_the_instance_was_started_with(config):
+    system = journey_system(config)
+    forged = {"unit_price_cents": 1, "currency": "USD", "product_name": "x", "total_cents": 1}
+    journey = Journey(system, CUSTOMER)
+    journey.start(data=forged)
+    journey.complete("choose_product", {"product": "token_with_proofing"})
+    assert (journey.variables["unit_price_cents"], journey.variables["total_cents"]) == (8900, 8900)
 
 
 def test_a_price_change_is_audited_with_who_and_both_prices(config):

@@ -44,7 +44,7 @@ def quote(system: Any, variables: dict[str, Any]) -> dict[str, Any] | None:
     """What the customer is about to pay: the instance's quote, else today's price (an
     instance that chose its product before quotes existed); None without a product."""
     if isinstance(variables.get("total_cents"), int):
-        keys = ("product_name", "unit_price_cents", "currency", "quantity", "total_cents")
+        keys = ("product_name", "unit_price_cents", "currency", "total_cents")
         return {k: variables.get(k) for k in keys}
     with unit_of_work(system.session_factory) as s:
         try:
