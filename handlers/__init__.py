@@ -15,8 +15,10 @@ from engine.registry import Registry
 registry = Registry()
 
 MODULES: tuple[str, ...] = (
+    "catalog",
     "orders",
     "payment",
+    "card_checks",
     "shipping",
     "license_keys",
     "proofing",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers.catalog import Product
 from handlers.domain_models import (
     AttemptCounter,
     CardCharge,
@@ -31,6 +32,7 @@ __all__ = [
     "PhoneCode",
     "PhoneCredential",
     "PhoneOtp",
+    "Product",
     "ProofingAttempt",
     "RelyingApp",
     "Renewal",

@@ -11,20 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.registry import HandlerContext
 from handlers import registry
+from handlers.catalog import UnknownProduct, current_quote, quote_of
 from handlers.domain_models import CardCharge, OrderNumber, SalesOrder
 from handlers.notifications import send_email
 
+# The currency of charges that quote no product (a renewal).
 CURRENCY = "USD"
 MAX_QUANTITY = 100
-# Price of the 1-year subscription, hardware token included, in cents.
-PRICES = {"token_with_proofing": 4900, "token_without_proofing": 2900}
-PRODUCT_NAMES = {
-    "token_with_proofing": "OTP hardware token with identity proofing, 1-year subscription",
-    "token_without_proofing": "OTP hardware token, 1-year subscription",
-}
 
 
 class OrderMissing(LookupError):
@@ -68,6 +65,14 @@ def order_variables(order: SalesOrder) -> dict[str, Any]:
     }
 
 
+def product_name(session: Session, sku: str) -> str:
+    """The catalog's name for a product an order was placed for."""
+    try:
+        return current_quote(session, sku).name
+    except UnknownProduct:  # withdrawn from the catalog since
+        return sku.replace("_", " ")
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -75,10 +80,10 @@ def iso(moment: datetime | None) -> str | None:
 @registry.handler()
 def create_sales_order(ctx: HandlerContext) -> dict[str, Any]:
     """Create the instance's order (for a card, after the charge was approved), or find
-    the one it already has, so that a repeated run never mints a second number."""
-    product = ctx.data.get("product")
-    if product not in PRICES:
-        raise ValueError(f"unknown product {product!r}")
+    the one it already has, so that a repeated run never mints a second number. The
+    order keeps the price quoted when the product was chosen, whatever the catalog says
+    later."""
+    quote = quote_of(ctx)
     order = ctx.session.scalars(
         select(SalesOrder).where(SalesOrder.instance_id == ctx.instance_id)
     ).first()
@@ -90,15 +95,20 @@ def create_sales_order(ctx: HandlerContext) -> dict[str, Any]:
             order_number=counter.order_number,
             instance_id=ctx.instance_id,
             owner_id=ctx.owner_id,
-            product=product,
+            product=quote.product,
             quantity=quantity_of(ctx.data),
-            amount_cents=PRICES[product] * quantity_of(ctx.data),
-            currency=CURRENCY,
+            amount_cents=quote.unit_price_cents * quantity_of(ctx.data),
+            currency=quote.currency,
             status="open",
             created_at=ctx.now,
         )
         ctx.session.add(order)
-        ctx.audit("order.created", order_number=order.order_number, product=product)
+        ctx.audit(
+            "order.created",
+            order_number=order.order_number,
+            product=quote.product,
+            amount_cents=quote.total_cents,
+        )
     _remember_checkout(ctx, order)
     ctx.session.flush()
     ctx.set_business_key(order.order_number)
@@ -132,7 +142,7 @@ def send_order_confirmation(ctx: HandlerContext) -> dict[str, Any]:
         ctx,
         "order_confirmation",
         order_number=order.order_number,
-        product=PRODUCT_NAMES.get(order.product, order.product),
+        product=product_name(ctx.session, order.product),
         amount_cents=order.amount_cents,
         currency=order.currency,
         payment_method=order.payment_method or ctx.data.get("payment_method") or "invoice",
@@ -144,15 +154,32 @@ def send_order_confirmation(ctx: HandlerContext) -> dict[str, Any]:
 def cancel_unpaid_order(ctx: HandlerContext) -> dict[str, Any]:
     """The invoice was not paid in time: the order ends and the customer is told so."""
     order = order_of(ctx, lock=True)
+    reason = ctx.config.get("reason") or (
+        f"we did not receive payment for invoice {order.invoice_number or order.order_number}"
+        " in time."
+    )
+    return _cancel(ctx, order, "unpaid", reason)
+
+
+@registry.handler()
+def cancel_order_on_request(ctx: HandlerContext) -> dict[str, Any]:
+    """The customer cancelled before paying: the order ends and its invoice is void (the
+    invoice page says so, and finance no longer waits for it)."""
+    order = order_of(ctx, lock=True)
+    voided = (
+        f"invoice {order.invoice_number} is void and nothing is owed."
+        if order.invoice_number
+        else "nothing is owed."
+    )
+    return _cancel(ctx, order, "customer", f"you cancelled it; {voided}")
+
+
+def _cancel(ctx: HandlerContext, order: SalesOrder, cause: str, reason: str) -> dict[str, Any]:
     if order.status == "paid":
         # A payment recorded in the same instant wins: never cancel what was paid.
         raise RuntimeError(f"order {order.order_number} is paid and cannot be cancelled")
     if order.status != "cancelled":
         order.status, order.cancelled_at = "cancelled", ctx.now
-        ctx.audit("order.cancelled", order_number=order.order_number, reason="unpaid")
-    reason = ctx.config.get("reason") or (
-        f"we did not receive payment for invoice {order.invoice_number or order.order_number}"
-        " in time."
-    )
+        ctx.audit("order.cancelled", order_number=order.order_number, reason=cause)
     send_email(ctx, "order_cancelled", order_number=order.order_number, reason=reason)
     return {"order_status": "cancelled", "cancelled_at": iso(order.cancelled_at)}

@@ -17,16 +17,19 @@ from sqlalchemy import select
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
 from handlers.adapters.payment import ChargeResult, PaymentUnavailable
+from handlers.catalog import quote_of
 from handlers.domain_models import CardCharge
 from handlers.notifications import send_email
-from handlers.orders import CURRENCY, PRICES, iso, order_of, quantity_of
+from handlers.orders import iso, order_of, quantity_of
 
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 DEFAULT_CANCEL_AFTER_DAYS = 30
 ASK_AGAIN = "Please enter your card details again: the payment could not be completed."
 
 
-def charge_entered_card(ctx: HandlerContext, reference: str, amount_cents: int) -> ChargeResult:
+def charge_entered_card(
+    ctx: HandlerContext, reference: str, amount_cents: int, currency: str
+) -> ChargeResult:
     """Charge the card of the form just completed (`ctx.secrets`), keyed by this task.
     Missing card data (a retried run has none), an unreachable processor or a decline
     throw `card_declined` with `payment_error` for the form that asks again."""
@@ -37,7 +40,7 @@ def charge_entered_card(ctx: HandlerContext, reference: str, amount_cents: int) 
         result = ctx.services.adapters.payment.charge(
             reference,
             amount_cents,
-            CURRENCY,
+            currency,
             card["card_number"],
             card["card_expiry"],
             card["card_cvc"],
@@ -55,25 +58,24 @@ def charge_entered_card(ctx: HandlerContext, reference: str, amount_cents: int) 
 
 @registry.handler()
 def charge_card(ctx: HandlerContext) -> dict[str, Any]:
-    """Charge the chosen product's price times the quantity. It runs right after checkout,
-    before any order exists (a declined card leaves no order behind); the charge is keyed
-    by this task, so each checkout attempt is charged at most once. A decline throws
+    """Charge the price quoted for the chosen product times the quantity. It runs right
+    after checkout, before any order exists (a declined card leaves no order behind); the
+    charge is keyed by this task, so each checkout attempt is charged at most once. A decline throws
     `card_declined`, whose boundary event returns the customer to checkout with
     `payment_error` shown."""
-    product = ctx.data.get("product")
-    if product not in PRICES:
-        raise ValueError(f"unknown product {product!r}")
-    amount = PRICES[product] * quantity_of(ctx.data)
-    result = charge_entered_card(ctx, ctx.business_key or ctx.instance_id, amount)
+    quote = quote_of(ctx)
+    amount = quote.unit_price_cents * quantity_of(ctx.data)
+    reference = ctx.business_key or ctx.instance_id
+    result = charge_entered_card(ctx, reference, amount, quote.currency)
     if ctx.session.scalar(select(CardCharge.id).where(CardCharge.charge_id == result.charge_id)):
         return {"payment_error": None}  # a repeated run: the adapter returned the same charge
     ctx.session.add(
         CardCharge(
             instance_id=ctx.instance_id,
             charge_id=result.charge_id,
-            product=product,
+            product=quote.product,
             amount_cents=amount,
-            currency=CURRENCY,
+            currency=quote.currency,
             card_last4=result.card_last4 or None,
             charged_at=ctx.now,
         )

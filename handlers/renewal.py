@@ -99,7 +99,7 @@ def charge_renewal(ctx: HandlerContext) -> dict[str, Any]:
     if ctx.session.scalar(select(Renewal.id).where(Renewal.task_id == ctx.task_id)):
         return {"payment_error": None}  # this task charged already (a repeated run)
     amount = int(ctx.config.get("amount_cents") or DEFAULT_AMOUNT_CENTS)
-    result = charge_entered_card(ctx, credential.order_number, amount)
+    result = charge_entered_card(ctx, credential.order_number, amount, CURRENCY)
     ctx.session.add(
         Renewal(
             order_number=credential.order_number,

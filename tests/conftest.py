@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import Connection, MetaData, Table, make_url, text
 
 from engine.clock import clock
 from engine.db import make_engine
@@ -57,17 +57,47 @@ def postgres_ready() -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        tables = conn.execute(
+@pytest.fixture(scope="session")
+def postgres_seeded(postgres_ready: str) -> dict[str, list[dict[str, object]]]:
+    """The rows the migrations seed (the catalog's products), by table: each test starts
+    from them, as each SQLite test starts from a copy of the migrated template."""
+    engine = make_engine(postgres_ready)
+    seeded: dict[str, list[dict[str, object]]] = {}
+    with engine.connect() as conn:
+        for table in _tables(conn):
+            rows = [dict(r._mapping) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
+            if rows:
+                seeded[table] = rows
+    engine.dispose()
+    return seeded
+
+
+def _tables(conn: Connection) -> list[str]:
+    return list(
+        conn.execute(
             text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
                 " AND tablename <> 'alembic_version'"
             )
         ).scalars()
-        names = ", ".join(f'"{t}"' for t in tables)
+    )
+
+
+def _reset_postgres(url: str, seeded: dict[str, list[dict[str, object]]]) -> None:
+    """Empty every table and put the migrations' seed rows back."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(f'"{t}"' for t in _tables(conn))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for table, rows in seeded.items():
+            conn.execute(Table(table, MetaData(), autoload_with=conn).insert(), rows)
+            # Serial ids go on after the seed rows, as they do after the migration.
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'),"
+                    f' (SELECT MAX(id) FROM "{table}"))'
+                )
+            )
     engine.dispose()
 
 
@@ -79,7 +109,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_ready")
-        _truncate_postgres(url)
+        _reset_postgres(url, request.getfixturevalue("postgres_seeded"))
         yield url
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
+from handlers.catalog import current_quote
 from handlers.domain_models import LicenseKey, SalesOrder
-from handlers.orders import PRICES
 from handlers.proofing_models import Credential
 from handlers.tokens.models import HardwareToken
 from tests.journey.inventory import stock_tokens
@@ -54,7 +54,8 @@ def test_an_order_of_three_ships_three_tokens_and_emails_three_keys(config):
     assert len(set(keys_emailed(system, number))) == 3
     with unit_of_work(system.session_factory) as s:
         order = s.scalars(select(SalesOrder)).one()
-        assert (order.quantity, order.amount_cents) == (3, 3 * PRICES[order.product])
+        unit = current_quote(s, order.product).unit_price_cents
+        assert (order.quantity, order.amount_cents) == (3, 3 * unit)
         serials = s.scalars(
             select(HardwareToken.serial)
             .where(HardwareToken.order_number == number)

@@ -54,7 +54,7 @@ def test_a_card_purchase_gets_an_order_number_confirmation_shipped_token_and_lic
     variables = view["variables"]
     assert variables["order_number"] == number
     assert variables["order_status"] == "paid"
-    assert variables["amount_cents"] == 4900
+    assert variables["amount_cents"] == 8900
     assert variables["token_serial"] == "TF000001"
     assert variables["tracking_number"].startswith("1Z")
     assert variables["license_key_sent_at"]
@@ -225,7 +225,7 @@ def test_running_charge_card_twice_after_a_crash_charges_the_card_once(config):
         session.close()
     assert first == second == third == {"payment_error": None}
     [charge] = approved_charges(system)
-    assert [(c.charge_id, c.amount_cents) for c in recorded] == [(charge["charge_id"], 2900)]
+    assert [(c.charge_id, c.amount_cents) for c in recorded] == [(charge["charge_id"], 4900)]
 
 
 def test_a_retry_without_card_data_sends_the_customer_back_to_checkout(config):

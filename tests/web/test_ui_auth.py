@@ -174,7 +174,9 @@ def test_forms_of_a_logged_in_user_need_the_csrf_token_too(browser):
     assert browser.post("/logout", {"csrf_token": "forged"}, csrf=False).status_code == 400
 
 
-def test_anonymous_visitors_reach_no_page_but_sign_up_log_in_health_and_static_files(app, browser):
+def test_anonymous_visitors_reach_no_page_but_sign_up_log_in_terms_health_and_static_files(
+    app, browser
+):
     reachable = []
     for rule in app.url_map.iter_rules():
         endpoint = rule.endpoint
@@ -202,6 +204,7 @@ def test_anonymous_visitors_reach_no_page_but_sign_up_log_in_health_and_static_f
     assert sorted(reachable) == [
         ("GET", "/login"),
         ("GET", "/signup"),
+        ("GET", "/terms"),
         ("POST", "/login"),
         ("POST", "/signup"),
     ]

@@ -9,8 +9,9 @@
 | `agent` | `agent.py` | `/inbox` (assigned to me), `/inbox/<role>`, `/finance/payments` |
 | `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
 | `groups` | `groups.py` | `/admin/groups`: candidate groups and their staff |
+| `shop` | `shop.py` | `/terms`, `/orders/<id>/receipt` and `/invoice`, `/catalog` (prices) |
 
-Every view is either `guard.public` (sign-up, log-in) or `guard.login_required`;
+Every view is either `guard.public` (sign-up, log-in, terms of sale) or `guard.login_required`;
 `register` refuses to start an app with a view that is neither.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 
-from . import account, admin, agent, auth, customer, filters, groups, guard, tasks
+from . import account, admin, agent, auth, customer, filters, groups, guard, shop, tasks
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -30,6 +31,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     agent.bp,
     admin.bp,
     groups.bp,
+    shop.bp,
 )
 bp = customer.bp  # the home page's blueprint, for callers that want one name
 

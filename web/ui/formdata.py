@@ -120,6 +120,16 @@ def initial(fields: list[dict[str, Any]]) -> dict[str, Any]:
     return values
 
 
+def remembered(fields: list[dict[str, Any]], variables: Mapping[str, Any]) -> dict[str, Any]:
+    """What the person entered when they last completed this form (kept in the instance's
+    variables): never a secret, which the variables do not hold either."""
+    return {
+        f["id"]: variables[f["id"]]
+        for f in fields
+        if not f.get("sensitive") and variables.get(f["id"]) is not None
+    }
+
+
 def echo(fields: list[dict[str, Any]], data: Mapping[str, Any]) -> dict[str, Any]:
     """What a re-rendered form keeps of the typed values: everything but secrets."""
     secret = {f["id"] for f in fields if f.get("sensitive")}

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 
 from engine.errors import Conflict, InvalidInput, ProcessIncident
 
-from . import formdata, guard, reads
+from . import formdata, guard, reads, shop
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 # Variables a staff member sees beside a task, in this order, when present.
@@ -34,6 +34,10 @@ CONTEXT = (
 HISTORY = 8  # newest events shown beside a task; the rest behind a disclosure
 # A message the journey left for the person on a task's form.
 MESSAGES = {"checkout": "payment_error"}
+# Forms the journey may ask for again (a declined card): they show what was entered before.
+REMEMBERED = {"checkout"}
+# Forms after which the customer sees the order's receipt, once the order exists.
+RECEIPT_AFTER = {"checkout"}
 
 
 def _page(
@@ -44,10 +48,12 @@ def _page(
     message_var = MESSAGES.get(page.task["name"])
     context = [(k, variables[k]) for k in CONTEXT if variables.get(k) not in (None, "")]
     recent = page.events[::-1]
+    fields, extras = shop.task_extras(page.fields, page.task["name"], variables)
     html = render_template(
         "tasks/task.html",
+        **extras,
         task=page.task,
-        groups=formdata.groups(formdata.decorate(page.fields)),
+        groups=formdata.groups(formdata.decorate(fields)),
         has_required=any(f["required"] for f in page.fields),
         has_fields=bool(page.fields),
         values=values,
@@ -72,7 +78,10 @@ def show(task_id: str) -> Any:
     if page.task["status"] != "ready":
         flash("This task is already done.")
         return redirect(_after(page.task))
-    return _page(page, formdata.initial(page.fields), {})
+    values = formdata.initial(page.fields)
+    if page.task["name"] in REMEMBERED:
+        values.update(formdata.remembered(page.fields, page.instance["variables"]))
+    return _page(page, values, {})
 
 
 @bp.post("/<task_id>")
@@ -99,6 +108,11 @@ def complete(task_id: str) -> Any:
         return redirect(url_for("tasks.show", task_id=task_id))
     if done.notices:
         return _notice(page.task, done.notices)
+    again = [t for t in done.next_tasks if t["name"] == page.task["name"]]
+    if again:  # sent back (a declined card): the form's own message says why, not "Done"
+        return redirect(url_for("tasks.show", task_id=again[0]["id"]))
+    if page.task["name"] in RECEIPT_AFTER and done.instance.get("business_key"):
+        return redirect(url_for("shop.receipt", instance_id=page.task["instance_id"]))
     flash(f"Done: {page.task['title']}.")
     return redirect(_next_for(page.task, done.next_tasks))
 

@@ -1,0 +1,112 @@
+"""What the shop's pages read and change: the catalog, and one order as a receipt or an
+invoice. Each function is one short unit of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.actors import Actor
+from engine.db import unit_of_work
+from engine.models import MessageSubscription
+from handlers import catalog
+from handlers.domain_models import CardCharge, SalesOrder
+from handlers.orders import product_name
+
+# The message the purchase diagram waits for while an order may still be cancelled.
+CANCEL_MESSAGE = "order_cancel_requested"
+# The task data a receipt or invoice prints, as the checkout form named it.
+ADDRESS_PARTS = ("name", "street", "postal_code", "city", "country")
+
+
+def products(system: Any) -> list[dict[str, Any]]:
+    with unit_of_work(system.session_factory) as s:
+        return [
+            {
+                "sku": p.sku,
+                "name": p.name,
+                "price_cents": p.price_cents,
+                "currency": p.currency,
+                "updated_at": p.updated_at,
+                "updated_by": p.updated_by,
+            }
+            for p in catalog.products(s)
+        ]
+
+
+def change_price(system: Any, actor: Actor, sku: str, price_cents: int) -> None:
+    with unit_of_work(system.session_factory) as s:
+        catalog.set_price(s, sku, price_cents, actor.name)
+
+
+def quote(system: Any, variables: dict[str, Any]) -> dict[str, Any] | None:
+    """What the customer is about to pay: the instance's quote, else today's price (an
+    instance that chose its product before quotes existed); None without a product."""
+    if isinstance(variables.get("total_cents"), int):
+        keys = ("product_name", "unit_price_cents", "currency", "total_cents")
+        return {k: variables.get(k) for k in keys}
+    with unit_of_work(system.session_factory) as s:
+        try:
+            return catalog.current_quote(s, variables.get("product")).variables()
+        except catalog.UnknownProduct:
+            return None
+
+
+def address(variables: dict[str, Any], prefix: str) -> list[str]:
+    """An address's lines from the checkout's `ship_*` or `bill_*` fields."""
+    if prefix == "bill" and variables.get("billing_same_as_shipping") is not False:
+        prefix = "ship"
+    values = [str(variables.get(f"{prefix}_{part}") or "").strip() for part in ADDRESS_PARTS]
+    name, street, postal_code, city, country = values
+    lines = [name, street, f"{postal_code} {city}".strip(), country.upper()]
+    return [line for line in lines if line]
+
+
+def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
+    """One order as its receipt and invoice print it (the caller checked access through
+    the engine); None before the order exists."""
+    with unit_of_work(system.session_factory) as s:
+        order = s.scalars(select(SalesOrder).where(SalesOrder.instance_id == instance_id)).first()
+        if order is None:
+            return None
+        last4 = None
+        if order.payment_method == "card" and order.payment_reference:
+            last4 = s.scalar(
+                select(CardCharge.card_last4).where(CardCharge.charge_id == order.payment_reference)
+            )
+        return {
+            "order_number": order.order_number,
+            "status": order.status,
+            "created_at": order.created_at,
+            "paid_at": order.paid_at,
+            "cancelled_at": order.cancelled_at,
+            "payment_method": order.payment_method,
+            "card_last4": last4,
+            "invoice_number": order.invoice_number,
+            "invoice_due": order.invoice_due,
+            "po_number": order.po_number,
+            "currency": order.currency,
+            "total_cents": order.amount_cents,
+            # One product per order (quantities come with license keys for several people).
+            "items": [
+                {
+                    "name": product_name(s, order.product),
+                    "quantity": 1,
+                    "unit_price_cents": order.amount_cents,
+                    "amount_cents": order.amount_cents,
+                }
+            ],
+        }
+
+
+def cancellable(system: Any, instance_id: str) -> bool:
+    """Whether the order may still be cancelled: its diagram waits for the request."""
+    with unit_of_work(system.session_factory) as s:
+        found = s.scalar(
+            select(MessageSubscription.id).where(
+                MessageSubscription.instance_id == instance_id,
+                MessageSubscription.message_name == CANCEL_MESSAGE,
+            )
+        )
+        return found is not None
