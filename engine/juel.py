@@ -1,0 +1,375 @@
+"""JUEL, the expression language of Camunda 7 diagrams (`${amount > 1000}`, `#{order.total}`),
+read with a real grammar and compiled to Tokenflow's own small evaluator.
+
+Analysts who use Camunda Modeler write conditions, timers and multi-instance expressions in
+JUEL. The subset supported here is what such diagrams use: variables and property access
+(`order.total`, `order["total"]`, `items[0]`), literals ('..', "..", ints, floats, true,
+false, null), comparisons (`== != < > <= >=` and `eq ne lt gt le ge`), logic (`&& || !`,
+`and or not`), `empty`, arithmetic (`+ - * / div % mod`, unary minus), `?:` and
+parentheses. Text with expressions in it (`Hello ${name}`) evaluates to a string.
+
+Anything else (method and function calls, lambdas, assignments, collection literals) is
+refused when the diagram is deployed, naming the expression and what is not supported.
+The evaluator never calls a method of the data: property access reads dict keys, list
+items and the plain attributes the diagram-code sandbox allows (`script_guards.py`), with
+that sandbox's budgets. Semantics follow the EL specification; `juel_ops.py` says where
+and why they differ.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import (
+    LarkError,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    VisitError,
+)
+
+from . import juel_ops as ops
+from .script_budget import MAX_STRING, Budget, ScriptLimits, measure, too_large
+
+__all__ = ["JuelError", "check", "evaluate", "free_names", "is_juel"]
+
+MAX_SOURCE = 10_000  # characters of one expression text; diagrams need a few dozen
+MAX_NESTING = 64  # levels of the compiled tree, so evaluation never nears the stack's depth
+
+_GRAMMAR = r"""
+?start: expr
+
+?expr: or_expr
+     | or_expr "?" expr ":" expr          -> conditional
+
+?or_expr: and_expr
+        | or_expr (OR_SYM | OR_KW) and_expr   -> or_
+?and_expr: eq_expr
+         | and_expr (AND_SYM | AND_KW) eq_expr -> and_
+?eq_expr: rel_expr
+        | eq_expr EQ_OP rel_expr          -> binary
+?rel_expr: add_expr
+         | rel_expr REL_OP add_expr       -> binary
+?add_expr: mul_expr
+         | add_expr ADD_OP mul_expr       -> binary
+?mul_expr: unary
+         | mul_expr MUL_OP unary          -> binary
+?unary: value
+      | "-" unary                         -> negate
+      | (NOT_SYM | NOT_KW) unary          -> not_
+      | EMPTY unary                       -> empty
+?value: primary
+      | value "." NAME                    -> property
+      | value "[" expr "]"                -> index
+      | value "." NAME "(" [args] ")"     -> method_call
+      | NAME "(" [args] ")"               -> function_call
+args: expr ("," expr)*
+?primary: NAME                            -> variable
+        | STRING                          -> string
+        | INT                             -> integer
+        | FLOAT                           -> floating
+        | TRUE                            -> true
+        | FALSE                           -> false
+        | NULL                            -> null
+        | "(" expr ")"
+
+OR_SYM: "||"
+OR_KW: "or"
+AND_SYM: "&&"
+AND_KW: "and"
+NOT_SYM: "!"
+NOT_KW: "not"
+EMPTY: "empty"
+TRUE: "true"
+FALSE: "false"
+NULL: "null"
+EQ_OP: "==" | "!=" | "eq" | "ne"
+REL_OP: "<=" | ">=" | "<" | ">" | "le" | "ge" | "lt" | "gt"
+ADD_OP: "+" | "-"
+MUL_OP: "*" | "/" | "%" | "div" | "mod"
+NAME: /(?!(?:KEYWORDS)\b)[A-Za-z_$][A-Za-z0-9_$]*/
+STRING: /'(?:[^'\\]|\\.)*'/ | /"(?:[^"\\]|\\.)*"/
+FLOAT: /\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+/
+INT: /\d+/
+
+%ignore /\s+/
+"""
+
+# EL's reserved words are no variable names (`instanceof` is reserved, and not supported).
+_KEYWORDS = "and|or|not|eq|ne|lt|gt|le|ge|div|mod|empty|true|false|null|instanceof"
+_PARSER = Lark(_GRAMMAR.replace("KEYWORDS", _KEYWORDS), parser="lalr", maybe_placeholders=False)
+
+# `${` or `#{` opens an expression; `\${` and `\#{` are the text itself.
+_OPENING = re.compile(r"\\?[$#]\{")
+
+
+class JuelError(ValueError):
+    """A JUEL expression that cannot be compiled; the message names the expression and
+    what is not supported."""
+
+
+def is_juel(text: str) -> bool:
+    """Whether `text` carries a JUEL expression (`${...}` or `#{...}`), alone or in text."""
+    return any(not m.group().startswith("\\") for m in _OPENING.finditer(text))
+
+
+def check(text: str) -> list[str]:
+    """Why `text` cannot be evaluated as JUEL, in words; empty if it can."""
+    try:
+        _compiled(text)
+    except JuelError as exc:
+        return [str(exc)]
+    return []
+
+
+def free_names(text: str) -> set[str]:
+    """The variables `text` reads; empty if it does not compile (check() says why)."""
+    try:
+        return set(_compiled(text).names)
+    except JuelError:
+        return set()
+
+
+def evaluate(text: str, variables: Mapping[str, Any], limits: ScriptLimits | None = None) -> Any:
+    """The value of `text` over `variables`. One expression alone (blanks around it
+    allowed) gives its value; text with expressions in it gives a string."""
+    compiled = _compiled(text)
+    budget = Budget(limits or ScriptLimits())
+    with budget:
+        return compiled.run(ops.Scope(variables, budget))
+
+
+# -- composite text ----------------------------------------------------------------------
+
+Node = Callable[[ops.Scope], Any]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    parts: tuple[str | Node, ...]
+    names: frozenset[str]
+
+    def run(self, scope: ops.Scope) -> Any:
+        if len(self.parts) == 1 and callable(self.parts[0]):
+            value = self.parts[0](scope)
+            measure(value, MAX_STRING, "the expression's value")
+            return value
+        pieces: list[str] = []
+        length = 0
+        for part in self.parts:
+            piece = part if isinstance(part, str) else ops.as_text(part(scope))
+            length += len(piece)
+            if length > MAX_STRING:
+                raise too_large("the expression's text")
+            pieces.append(piece)
+        return "".join(pieces)
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(text: str) -> _Compiled:
+    if len(text) > MAX_SOURCE:
+        raise JuelError(f"expression is longer than {MAX_SOURCE:,} characters")
+    segments = _segments(text)
+    expressions = [s for s in segments if isinstance(s, tuple)]
+    # One expression with only blanks around it keeps its type (a number, a list...).
+    if len(expressions) == 1 and all(isinstance(s, tuple) or not s.strip() for s in segments):
+        segments = expressions
+    parts: list[str | Node] = []
+    names: set[str] = set()
+    for segment in segments:
+        if isinstance(segment, str):
+            parts.append(segment)
+            continue
+        source, body = segment
+        source = _shortened(source)
+        builder = _Builder(source)
+        try:
+            parts.append(builder.transform(_parse(source, body)))
+        except VisitError as exc:  # lark wraps what the builder raises
+            if isinstance(exc.orig_exc, JuelError):
+                raise exc.orig_exc from None
+            raise
+        except RecursionError:
+            raise JuelError(f"{source}: nested too deeply") from None
+        names.update(builder.names)
+    return _Compiled(tuple(parts), frozenset(names))
+
+
+def _shortened(source: str) -> str:
+    # Messages name the expression; a long one is recognisable by its start.
+    return source if len(source) <= 80 else source[:77] + "..."
+
+
+def _segments(text: str) -> list[str | tuple[str, str]]:
+    """`text` cut into literal text and (source, body) pairs of its `${body}`s."""
+    segments: list[str | tuple[str, str]] = []
+    literal: list[str] = []
+    position = 0
+    while (match := _OPENING.search(text, position)) is not None:
+        if match.group().startswith("\\"):
+            literal.append(text[position : match.start()] + match.group()[1:])
+            position = match.end()
+            continue
+        literal.append(text[position : match.start()])
+        end = _closing_brace(text, match.end())
+        if end is None:
+            raise JuelError(f"{text[match.start() :]}: the expression has no closing }}")
+        segments.append("".join(literal))
+        literal = []
+        segments.append((text[match.start() : end + 1], text[match.end() : end]))
+        position = end + 1
+    literal.append(text[position:])
+    segments.append("".join(literal))
+    return [s for s in segments if s != ""]
+
+
+def _closing_brace(text: str, start: int) -> int | None:
+    """Index of the `}` that closes an expression whose body starts at `start`; braces
+    inside string literals do not count."""
+    quote: str | None = None
+    escaped = False
+    for i in range(start, len(text)):
+        char = text[i]
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "}":
+            return i
+    return None
+
+
+_WORD = re.compile(r"[A-Za-z_$][\w$]*")
+_SUPPORTED = (
+    "JUEL here has variables, properties, literals, comparisons, logic, empty, arithmetic and ?:"
+)
+
+
+def _parse(source: str, body: str) -> Any:
+    if not body.strip():
+        raise JuelError(f"{source}: the expression is empty")
+    try:
+        return _PARSER.parse(body)
+    except UnexpectedCharacters as exc:
+        word = _WORD.match(body, exc.pos_in_stream)
+        raise JuelError(
+            f"{source}: {word.group() if word else body[exc.pos_in_stream]!r} at column "
+            f"{exc.column} is not supported; {_SUPPORTED}"
+        ) from None
+    except UnexpectedInput as exc:
+        token = getattr(exc, "token", None)
+        if isinstance(exc, UnexpectedEOF) or token is None or token.type == "$END":
+            raise JuelError(f"{source}: the expression ends too early") from None
+        raise JuelError(
+            f"{source}: {str(token)!r} at column {exc.column} is not supported here; {_SUPPORTED}"
+        ) from None
+    except LarkError as exc:
+        raise JuelError(f"{source}: cannot be read: {exc}") from None
+
+
+# -- from the parse tree to evaluating functions -----------------------------------------
+
+
+@v_args(inline=True)
+class _Builder(Transformer):
+    """Turns the parse tree into nested functions of a Scope; refuses what is unsupported."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+        self.names: set[str] = set()
+        self._depth: dict[int, int] = {}
+
+    def _node(self, fn: Node, *children: Any) -> Node:
+        depth = 1 + max((self._depth.get(id(c), 0) for c in children), default=0)
+        if depth > MAX_NESTING:
+            raise JuelError(f"{self.source}: nested deeper than {MAX_NESTING} levels")
+
+        def ticking(scope: ops.Scope) -> Any:
+            scope.budget.tick()
+            return fn(scope)
+
+        self._depth[id(ticking)] = depth
+        return ticking
+
+    def variable(self, name: Token) -> Node:
+        self.names.add(str(name))
+        return self._node(lambda scope: ops.variable(scope, str(name)))
+
+    def string(self, token: Token) -> Node:
+        value = ops.unescape(str(token)[1:-1])
+        return self._node(lambda _scope: value)
+
+    def integer(self, token: Token) -> Node:
+        value = int(str(token))
+        return self._node(lambda _scope: value)
+
+    def floating(self, token: Token) -> Node:
+        value = float(str(token))
+        return self._node(lambda _scope: value)
+
+    def true(self, _token: Token) -> Node:
+        return self._node(lambda _scope: True)
+
+    def false(self, _token: Token) -> Node:
+        return self._node(lambda _scope: False)
+
+    def null(self, _token: Token) -> Node:
+        return self._node(lambda _scope: None)
+
+    def property(self, target: Node, name: Token) -> Node:
+        key = str(name)
+        return self._node(lambda scope: ops.read_property(target(scope), key), target)
+
+    def index(self, target: Node, key: Node) -> Node:
+        return self._node(lambda scope: ops.read_property(target(scope), key(scope)), target, key)
+
+    def method_call(self, _target: Node, name: Token, *_args: Any) -> Node:
+        raise JuelError(
+            f"{self.source}: method calls such as .{name}(...) are not supported; "
+            "read properties and compute with operators"
+        )
+
+    def function_call(self, name: Token, *_args: Any) -> Node:
+        raise JuelError(f"{self.source}: function calls such as {name}(...) are not supported")
+
+    def negate(self, operand: Node) -> Node:
+        return self._node(lambda scope: ops.negate(operand(scope)), operand)
+
+    def not_(self, _op: Token, operand: Node) -> Node:
+        return self._node(lambda scope: not ops.as_boolean(operand(scope)), operand)
+
+    def empty(self, _op: Token, operand: Node) -> Node:
+        return self._node(lambda scope: ops.is_empty(operand(scope)), operand)
+
+    def and_(self, left: Node, _op: Token, right: Node) -> Node:
+        return self._node(
+            lambda scope: ops.as_boolean(left(scope)) and ops.as_boolean(right(scope)), left, right
+        )
+
+    def or_(self, left: Node, _op: Token, right: Node) -> Node:
+        return self._node(
+            lambda scope: ops.as_boolean(left(scope)) or ops.as_boolean(right(scope)), left, right
+        )
+
+    def binary(self, left: Node, op: Token, right: Node) -> Node:
+        apply = ops.BINARY[str(op)]
+        return self._node(lambda scope: apply(left(scope), right(scope)), left, right)
+
+    def conditional(self, test: Node, then: Node, otherwise: Node) -> Node:
+        return self._node(
+            lambda scope: then(scope) if ops.as_boolean(test(scope)) else otherwise(scope),
+            test,
+            then,
+            otherwise,
+        )
