@@ -34,9 +34,10 @@ from lark.exceptions import (
 )
 
 from . import juel_ops as ops
+from .juel_ops import JuelEvaluationError
 from .script_budget import MAX_STRING, Budget, ScriptLimits, measure, too_large
 
-__all__ = ["JuelError", "check", "evaluate", "free_names", "is_juel"]
+__all__ = ["JuelError", "JuelEvaluationError", "check", "evaluate", "free_names", "is_juel"]
 
 MAX_SOURCE = 10_000  # characters of one expression text; diagrams need a few dozen
 MAX_NESTING = 64  # levels of the compiled tree, so evaluation never nears the stack's depth

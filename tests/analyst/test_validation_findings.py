@@ -86,10 +86,11 @@ ERRORS = [
         "condition is empty",
     ),
     (
-        "JUEL condition",
-        changed(GATEWAYS, (ROUTE, "${route == 'parallel'}")),
+        "JUEL condition with a method call",
+        changed(GATEWAYS, (ROUTE, "${route.startsWith('par')}")),
         "to_par",
-        "is a JUEL expression; diagram code here is Python",
+        "condition: ${route.startsWith('par')}: method calls such as .startsWith(...) are not "
+        "supported",
     ),
     (
         "lane without a name",
