@@ -129,7 +129,8 @@ ERRORS = [
         "cron cycle",
         with_timer("timeCycle", '"0 0 9 * * ?"'),
         "wait_hour",
-        'is a cron expression; write an ISO 8601 repeating interval such as "R/P1D"',
+        "is a cron expression, and Tokenflow's timers have no cron; "
+        'write an ISO 8601 repeating interval such as "R/P1D"',
     ),
     (
         "unquoted cron cycle",
