@@ -267,6 +267,18 @@ WARNINGS = [
         "reads 'reminder_at'",
     ),
     (
+        "JUEL condition reading a name nothing sets",
+        changed(GATEWAYS, (ROUTE, "${rout.kind == 'parallel'}")),
+        "to_par",
+        "reads 'rout', which no form field",
+    ),
+    (
+        "JUEL timer held in a variable nothing sets",
+        with_timer("timeDate", "${reminder_at}"),
+        "wait_hour",
+        "reads 'reminder_at'",
+    ),
+    (
         "script reading a name nothing sets",
         changed(
             LINEAR,
