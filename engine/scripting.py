@@ -9,10 +9,15 @@ builtins (`script_builtins.py`), on plain data, under a time budget, an operatio
 and size limits. Whatever diagram code
 reaches for beyond that raises ScriptAccessDenied; whatever goes over a budget raises
 ScriptBudgetExceeded; SpiffWorkflow turns both into a task error naming the element.
+
+Expressions may also be Camunda's JUEL (`${amount > 1000}`, `juel.py`), evaluated over the
+same task data with the same guards and budgets; a timer's literal ISO 8601 text (`PT10M`)
+is its own value (`timer_text.py`).
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from types import CodeType, MappingProxyType
@@ -102,8 +107,8 @@ def is_juel(source: str) -> bool:
     if not juel.is_juel(stripped):
         return False
     try:
-        compile(stripped, "<expression>", "eval", dont_inherit=True)
-    except (SyntaxError, ValueError):
+        ast.parse(stripped, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return True
     return False
 
