@@ -8,8 +8,10 @@ false, null), comparisons (`== != < > <= >=` and `eq ne lt gt le ge`), logic (`&
 `and or not`), `empty`, arithmetic (`+ - * / div % mod`, unary minus), `?:` and
 parentheses. Text with expressions in it (`Hello ${name}`) evaluates to a string.
 
-Anything else (method and function calls, lambdas, assignments, collection literals) is
-refused when the diagram is deployed, naming the expression and what is not supported.
+Date arithmetic as Camunda writes it (`dateTime().plusDays(2)`, `juel_dates.py`) is the
+only call. Anything else (other method and function calls, lambdas, assignments, collection
+literals) is refused when the diagram is deployed, naming the expression and what is not
+supported.
 The evaluator never calls a method of the data: property access reads dict keys, list
 items and the plain attributes the diagram-code sandbox allows (`script_guards.py`), with
 that sandbox's budgets. Semantics follow the EL specification; `juel_ops.py` says where
@@ -22,6 +24,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
@@ -33,6 +36,7 @@ from lark.exceptions import (
     VisitError,
 )
 
+from . import juel_dates as dates
 from . import juel_ops as ops
 from .juel_ops import JuelEvaluationError
 from .script_budget import MAX_STRING, Budget, ScriptLimits, measure, too_large
@@ -136,13 +140,19 @@ def free_names(text: str) -> set[str]:
         return set()
 
 
-def evaluate(text: str, variables: Mapping[str, Any], limits: ScriptLimits | None = None) -> Any:
+def evaluate(
+    text: str,
+    variables: Mapping[str, Any],
+    limits: ScriptLimits | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> Any:
     """The value of `text` over `variables`. One expression alone (blanks around it
-    allowed) gives its value; text with expressions in it gives a string."""
+    allowed) gives its value; text with expressions in it gives a string. `now` is the
+    clock behind `dateTime()`."""
     compiled = _compiled(text)
     budget = Budget(limits or ScriptLimits())
     with budget:
-        return compiled.run(ops.Scope(variables, budget))
+        return compiled.run(ops.Scope(variables, budget, now))
 
 
 # -- composite text ----------------------------------------------------------------------
@@ -335,14 +345,29 @@ class _Builder(Transformer):
     def index(self, target: Node, key: Node) -> Node:
         return self._node(lambda scope: ops.read_property(target(scope), key(scope)), target, key)
 
-    def method_call(self, _target: Node, name: Token, *_args: Any) -> Node:
-        raise JuelError(
-            f"{self.source}: method calls such as .{name}(...) are not supported; "
-            "read properties and compute with operators"
+    def args(self, *nodes: Node) -> tuple[Node, ...]:
+        return nodes
+
+    def method_call(self, target: Node, name: Token, arguments: tuple[Node, ...] = ()) -> Node:
+        method = str(name)
+        if method not in dates.METHODS:
+            raise JuelError(
+                f"{self.source}: method calls such as .{method}(...) are not supported; "
+                "read properties and compute with operators (dates: plusDays(n) and the like)"
+            )
+        return self._node(
+            lambda scope: dates.call_method(target(scope), method, [a(scope) for a in arguments]),
+            target,
+            *arguments,
         )
 
-    def function_call(self, name: Token, *_args: Any) -> Node:
-        raise JuelError(f"{self.source}: function calls such as {name}(...) are not supported")
+    def function_call(self, name: Token, arguments: tuple[Node, ...] = ()) -> Node:
+        if str(name) not in dates.FUNCTIONS or arguments:
+            raise JuelError(
+                f"{self.source}: function calls such as {name}(...) are not supported; "
+                "dateTime() is the one function"
+            )
+        return self._node(lambda scope: dates.date_time(scope.now))
 
     def negate(self, operand: Node) -> Node:
         return self._node(lambda scope: ops.negate(operand(scope)), operand)

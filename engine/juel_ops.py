@@ -36,6 +36,7 @@ class JuelEvaluationError(ValueError):
 class Scope:
     variables: Mapping[str, Any]
     budget: Budget
+    now: Callable[[], datetime] | None = None
 
 
 def variable(scope: Scope, name: str) -> Any:

@@ -155,7 +155,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         self, expression: str, context: dict[str, Any], external_context: Mapping | None = None
     ) -> Any:
         if is_juel(expression):
-            return juel.evaluate(expression, {**(external_context or {}), **context}, self.limits)
+            variables = {**(external_context or {}), **context}
+            return juel.evaluate(expression, variables, self.limits, self.globals["now"])
         code = _checked_code(_strip_eval_indent(expression), "eval")
         budget = Budget(self.limits)
         namespace = self._namespace(context, external_context or {}, budget)

@@ -130,6 +130,14 @@ def test_a_timer_may_also_be_an_expression_in_either_dialect_or_quoted(system, t
     assert timedelta(minutes=9, seconds=59) < due_in(system, view["id"]) <= timedelta(minutes=10)
 
 
+def test_a_time_date_may_be_computed_with_camunda_date_arithmetic(system):
+    deploy_timer(system, "timeDate", "${dateTime().plusDays(1).toDate()}")
+    view = start(system, "spec_timers", {})
+    assert timedelta(hours=23, minutes=59) < due_in(system, view["id"]) <= timedelta(days=1)
+    fire_due_timers(system, timedelta(days=1, seconds=1))
+    assert system.engine.instance(view["id"], ADMIN)["active"] == ["too_late"]
+
+
 @pytest.mark.parametrize(
     ("kind", "text", "message"),
     [
@@ -142,7 +150,7 @@ def test_a_timer_may_also_be_an_expression_in_either_dialect_or_quoted(system, t
         ("timeDuration", "PT10Q", "timer PT10Q is not a valid ISO 8601 timeDuration"),
         ("timeDate", "2027-02-30T09:00:00Z", "day is out of range for month"),
         ("timeCycle", "PT10M", "a cycle starts with R or Rn"),
-        ("timeDuration", "${reminder.plusMinutes(10)}", "method calls such as .plusMinutes"),
+        ("timeDuration", "${reminder.length()}", "method calls such as .length(...)"),
     ],
 )
 def test_a_timer_that_gives_no_iso_8601_value_is_refused_at_deploy_with_the_reason(

@@ -3,7 +3,7 @@ refusal of what is not supported, by message."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -234,5 +234,60 @@ def test_the_sandbox_evaluates_juel_and_python_alike_and_checks_both():
     assert check_expression("${amount > 1000}") == []
     assert check_expression("${amount.bit_length()}") == [
         "${amount.bit_length()}: method calls such as .bit_length(...) are not supported; "
-        "read properties and compute with operators"
+        "read properties and compute with operators (dates: plusDays(n) and the like)"
     ]
+
+
+NOW = datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("${dateTime()}", NOW),
+        ("${dateTime().plusDays(2)}", datetime(2026, 2, 2, 9, 30, tzinfo=UTC)),
+        ("${dateTime().plusDays(days).toDate()}", datetime(2026, 2, 3, 9, 30, tzinfo=UTC)),
+        ("${dateTime().minusHours(10)}", datetime(2026, 1, 30, 23, 30, tzinfo=UTC)),
+        (
+            "${dateTime().plusMinutes(30).plusSeconds(5)}",
+            datetime(2026, 1, 31, 10, 0, 5, tzinfo=UTC),
+        ),
+        ("${dateTime().plusWeeks(1)}", datetime(2026, 2, 7, 9, 30, tzinfo=UTC)),
+        ("${dateTime().plusMonths(1)}", datetime(2026, 2, 28, 9, 30, tzinfo=UTC)),
+        ("${born.plusYears(36)}", date(2026, 5, 17)),
+        ("${born.minusMonths(5)}", date(1989, 12, 17)),
+        ("${dateTime().plusDays(1) > dateTime()}", True),
+        ("due ${dateTime().plusDays(1)}", "due 2026-02-01T09:30:00+00:00"),
+    ],
+)
+def test_date_arithmetic_as_camunda_writes_it_works_on_the_engine_clock(expression, value):
+    assert juel.evaluate(expression, {**DATA, "days": 3}, now=lambda: NOW) == value
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("${amount.plusDays(1)}", ".plusDays(...) needs a date, not int"),
+        ("${dateTime().plusDays(1.5)}", "takes a whole number, not 1.5"),
+        ("${dateTime().plusDays()}", ".plusDays(...) takes 1 argument(s)"),
+        ("${dateTime().plusDays(99999999)}", ".plusDays(99999999) leaves the calendar"),
+        ("${born.plusHours(1)}", "a date without a time has no hours"),
+    ],
+)
+def test_date_arithmetic_refuses_what_is_no_date_or_no_whole_number(expression, message):
+    with pytest.raises(JuelEvaluationError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        juel.evaluate(expression, DATA, now=lambda: NOW)
+
+
+def test_date_time_is_the_only_function_and_takes_nothing():
+    assert "dateTime() is the one function" in juel.check("${dateTime(1)}")[0]
+    assert "function calls such as now(...) are not supported" in juel.check("${now()}")[0]
+    with pytest.raises(JuelEvaluationError, match="needs the engine's clock"):
+        juel.evaluate("${dateTime()}", {})
+
+
+def test_the_sandbox_gives_date_time_its_own_clock():
+    environment = RestrictedEnvironment(clock=lambda: NOW)
+    assert environment.evaluate("${dateTime().plusDays(1)}", {}) == datetime(
+        2026, 2, 1, 9, 30, tzinfo=UTC
+    )
