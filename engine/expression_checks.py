@@ -37,10 +37,11 @@ def check_multi_instance(label: str, text: str | None) -> list[str]:
     if not (text or "").strip():
         return [f"multi-instance {label} is empty"]
     if label == "collection" and is_juel(text or ""):
-        # SpiffWorkflow reads camunda:collection as the name of a variable, not an expression.
+        # SpiffWorkflow reads camunda:collection as the name of a variable; the parser has
+        # already made `${items}` into `items`, so this one is more than a name.
         return [
-            f"multi-instance collection {(text or '').strip()}: write the variable's name "
-            "(items), not an expression"
+            f"multi-instance collection {(text or '').strip()}: name a variable, as "
+            "${items} or items; a collection cannot be computed here"
         ]
     return [f"multi-instance {label}: {p}" for p in check_expression(text or "")]
 

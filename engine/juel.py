@@ -41,7 +41,15 @@ from . import juel_ops as ops
 from .juel_ops import JuelEvaluationError
 from .script_budget import MAX_STRING, Budget, ScriptLimits, measure, too_large
 
-__all__ = ["JuelError", "JuelEvaluationError", "check", "evaluate", "free_names", "is_juel"]
+__all__ = [
+    "JuelError",
+    "JuelEvaluationError",
+    "check",
+    "evaluate",
+    "free_names",
+    "is_juel",
+    "variable_name",
+]
 
 MAX_SOURCE = 10_000  # characters of one expression text; diagrams need a few dozen
 MAX_NESTING = 64  # levels of the compiled tree, so evaluation never nears the stack's depth
@@ -130,6 +138,15 @@ def check(text: str) -> list[str]:
     except JuelError as exc:
         return [str(exc)]
     return []
+
+
+_BARE_VARIABLE = re.compile(r"\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*")
+
+
+def variable_name(text: str) -> str | None:
+    """`items` for `${items}`: an expression that only names a variable, else None."""
+    match = _BARE_VARIABLE.fullmatch(text)
+    return match.group(1) if match else None
 
 
 def free_names(text: str) -> set[str]:

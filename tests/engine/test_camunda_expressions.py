@@ -172,3 +172,41 @@ def test_unsupported_juel_in_a_condition_is_refused_at_deploy_naming_the_flow(sy
         "to_review" in p and "method calls such as .startsWith(...) are not supported" in p
         for p in found
     ), found
+
+
+COLLECTION = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs_c" targetNamespace="t">
+  <bpmn:process id="sign_each" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="L1" name="support">
+      <bpmn:flowNodeRef>sign</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="sign" />
+    <bpmn:userTask id="sign" name="Sign">
+      <bpmn:multiInstanceLoopCharacteristics camunda:collection="COLLECTION"
+          camunda:elementVariable="signer" />
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="sign" targetRef="end" />
+    <bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_multi_instance_collection_written_as_camunda_does_runs_once_per_item(system):
+    xml = COLLECTION.replace("COLLECTION", "${signers}").encode()
+    system.engine.deploy([("sign_each.bpmn", xml)], SYSTEM)
+    view = start(system, "sign_each", {"signers": ["ann", "bob", "cem"]})
+    assert len(tasks_for(system, ADMIN, name="sign")) == 3
+    while tasks := tasks_for(system, ADMIN, name="sign"):
+        system.engine.complete_task(tasks[0]["id"], {}, ADMIN)
+    assert system.engine.instance(view["id"], ADMIN)["status"] == "completed"
+
+
+def test_a_multi_instance_collection_that_computes_its_items_is_refused_at_deploy(system):
+    xml = COLLECTION.replace("COLLECTION", "${order.signers}").encode()
+    with pytest.raises(DefinitionInvalid) as refused:
+        system.engine.deploy([("sign_each.bpmn", xml)], SYSTEM)
+    found = [str(p) for p in refused.value.problems]
+    assert any(
+        "sign: multi-instance collection ${order.signers}: name a variable" in p for p in found
+    ), found
