@@ -36,14 +36,14 @@ METHODS = frozenset({f"{sign}{unit}" for sign in ("plus", "minus") for unit in _
 def call_method(target: Any, name: str, arguments: list[Any]) -> Any:
     """`target.name(*arguments)` for the date methods above; anything else is refused."""
     if not isinstance(target, date):
-        raise JuelEvaluationError(f".{name}(...) needs a date, not {type(target).__name__}")
+        raise JuelEvaluationError(f".{name}(...) needs a date")
     if name == "toDate":
         _arity(name, arguments, 0)
         return target
     _arity(name, arguments, 1)
     amount = as_number(arguments[0])
     if isinstance(amount, float) and not amount.is_integer():
-        raise JuelEvaluationError(f".{name}(...) takes a whole number, not {amount}")
+        raise JuelEvaluationError(f".{name}(...) takes a whole number")
     sign = 1 if name.startswith("plus") else -1
     unit = _UNITS[name.removeprefix("plus").removeprefix("minus")]
     if not isinstance(target, datetime) and unit in ("seconds", "minutes", "hours"):
@@ -51,7 +51,7 @@ def call_method(target: Any, name: str, arguments: list[Any]) -> Any:
     try:
         return _shifted(target, unit, sign * int(amount))
     except (OverflowError, ValueError):
-        raise JuelEvaluationError(f".{name}({int(amount)}) leaves the calendar") from None
+        raise JuelEvaluationError(f".{name}(...) leaves the calendar") from None
 
 
 def _arity(name: str, arguments: list[Any], expected: int) -> None:

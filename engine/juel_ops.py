@@ -89,7 +89,7 @@ def read_property(target: Any, key: Any) -> Any:
 def _as_index(key: Any) -> int:
     number = as_number(key)
     if isinstance(number, float) and not number.is_integer():
-        raise JuelEvaluationError(f"{key!r} is no list index")
+        raise JuelEvaluationError("a list index must be a whole number")
     return int(number)
 
 
@@ -103,14 +103,14 @@ def as_boolean(value: Any) -> bool:
         return value
     if isinstance(value, str):
         return value.lower() == "true"
-    raise JuelEvaluationError(f"{_shown(value)} is not true or false")
+    raise JuelEvaluationError(f"{_shown(value)} cannot be read as true or false")
 
 
 def as_number(value: Any) -> int | float | Decimal:
     if value is None:
         return 0
     if isinstance(value, bool):
-        raise JuelEvaluationError(f"{_shown(value)} is not a number")
+        raise JuelEvaluationError(f"{_shown(value)} cannot be read as a number")
     if isinstance(value, int | float | Decimal):
         return value
     if isinstance(value, str):
@@ -123,7 +123,7 @@ def as_number(value: Any) -> int | float | Decimal:
             return float(text)
         except ValueError:
             pass
-    raise JuelEvaluationError(f"{_shown(value)} is not a number")
+    raise JuelEvaluationError(f"{_shown(value)} cannot be read as a number")
 
 
 def as_text(value: Any) -> str:
@@ -145,9 +145,21 @@ def is_empty(value: Any) -> bool:
     return False
 
 
+_KINDS = (
+    (bool, "true or false"),
+    (str, "text"),
+    (int | float | Decimal, "a number"),
+    (datetime | date, "a date"),
+    (timedelta, "a duration"),
+    (dict, "a map"),
+    (list | tuple | set | frozenset, "a list"),
+)
+
+
 def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    """What a value is, in EL's words: an error names the kind, never the value, which
+    may be a customer's data and ends up in an incident."""
+    return next((name for kind, name in _KINDS if isinstance(value, kind)), type(value).__name__)
 
 
 def _pair(left: Any, right: Any) -> tuple[Any, Any]:
