@@ -3,9 +3,12 @@ refusal of what is not supported, by message."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from engine import juel
 from engine.juel import JuelError, JuelEvaluationError
@@ -299,3 +302,24 @@ def test_a_failing_operator_names_the_kind_of_value_never_the_value():
     with pytest.raises(JuelEvaluationError) as caught:
         juel.evaluate("${pin + 1}", {"pin": "8462-secret"})
     assert "8462" not in str(caught.value)
+
+
+JUELISH = st.lists(
+    st.sampled_from(
+        ["${", "#{", "}", "amount", "order", ".", "total", "items", "[", "]", "(", ")", "'",
+         '"', "\\", "?", ":", "==", "<", "&&", "||", "!", "not", "empty", "+", "-", "*",
+         "/", "mod", "div", "1", "0", "2.5", "null", "true", ",", "dateTime", "plusDays",
+         "born", " ", "__class__"]
+    ),
+    max_size=30,
+).map("".join)  # fmt: skip
+
+
+@given(JUELISH | st.text(max_size=200))
+def test_arbitrary_text_is_refused_in_words_or_evaluates_within_the_guards(text):
+    problems = juel.check(text)
+    assert all(isinstance(problem, str) for problem in problems)
+    if problems:
+        return
+    with contextlib.suppress(JuelEvaluationError, ScriptAccessDenied, ScriptBudgetExceeded):
+        juel.evaluate(text, DATA, ScriptLimits(), now=lambda: NOW)
