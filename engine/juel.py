@@ -38,7 +38,8 @@ from lark.exceptions import (
 
 from . import juel_dates as dates
 from . import juel_ops as ops
-from .juel_ops import JuelEvaluationError
+from .juel_ops import JuelError, JuelEvaluationError
+from .juel_text import is_juel, segments, shortened
 from .script_budget import MAX_STRING, Budget, ScriptLimits, measure, too_large
 
 __all__ = [
@@ -117,19 +118,6 @@ INT: /\d+/
 _KEYWORDS = "and|or|not|eq|ne|lt|gt|le|ge|div|mod|empty|true|false|null|instanceof"
 _PARSER = Lark(_GRAMMAR.replace("KEYWORDS", _KEYWORDS), parser="lalr", maybe_placeholders=False)
 
-# `${` or `#{` opens an expression; `\${` and `\#{` are the text itself.
-_OPENING = re.compile(r"\\?[$#]\{")
-
-
-class JuelError(ValueError):
-    """A JUEL expression that cannot be compiled; the message names the expression and
-    what is not supported."""
-
-
-def is_juel(text: str) -> bool:
-    """Whether `text` carries a JUEL expression (`${...}` or `#{...}`), alone or in text."""
-    return any(not m.group().startswith("\\") for m in _OPENING.finditer(text))
-
 
 def check(text: str) -> list[str]:
     """Why `text` cannot be evaluated as JUEL, in words; empty if it can."""
@@ -202,79 +190,32 @@ class _Compiled:
 def _compiled(text: str) -> _Compiled:
     if len(text) > MAX_SOURCE:
         raise JuelError(f"expression is longer than {MAX_SOURCE:,} characters")
-    segments = _segments(text)
-    expressions = [s for s in segments if isinstance(s, tuple)]
+    pieces = segments(text)
+    expressions = [s for s in pieces if isinstance(s, tuple)]
     # One expression with only blanks around it keeps its type (a number, a list...).
-    if len(expressions) == 1 and all(isinstance(s, tuple) or not s.strip() for s in segments):
-        segments = expressions
+    if len(expressions) == 1 and all(isinstance(s, tuple) or not s.strip() for s in pieces):
+        pieces = expressions
     parts: list[str | Node] = []
     names: set[str] = set()
-    for segment in segments:
+    for segment in pieces:
         if isinstance(segment, str):
             parts.append(segment)
             continue
         source, body = segment
-        source = _shortened(source)
+        source = shortened(source)
         builder = _Builder(source)
         try:
             parts.append(builder.transform(_parse(source, body)))
         except VisitError as exc:  # lark wraps what the builder raises
             if isinstance(exc.orig_exc, JuelError):
                 raise exc.orig_exc from None
+            if isinstance(exc.orig_exc, RecursionError):
+                raise JuelError(f"{source}: nested too deeply") from None
             raise
         except RecursionError:
             raise JuelError(f"{source}: nested too deeply") from None
         names.update(builder.names)
     return _Compiled(tuple(parts), frozenset(names))
-
-
-def _shortened(source: str) -> str:
-    # Messages name the expression; a long one is recognisable by its start.
-    return source if len(source) <= 80 else source[:77] + "..."
-
-
-def _segments(text: str) -> list[str | tuple[str, str]]:
-    """`text` cut into literal text and (source, body) pairs of its `${body}`s."""
-    segments: list[str | tuple[str, str]] = []
-    literal: list[str] = []
-    position = 0
-    while (match := _OPENING.search(text, position)) is not None:
-        if match.group().startswith("\\"):
-            literal.append(text[position : match.start()] + match.group()[1:])
-            position = match.end()
-            continue
-        literal.append(text[position : match.start()])
-        end = _closing_brace(text, match.end())
-        if end is None:
-            raise JuelError(f"{text[match.start() :]}: the expression has no closing }}")
-        segments.append("".join(literal))
-        literal = []
-        segments.append((text[match.start() : end + 1], text[match.end() : end]))
-        position = end + 1
-    literal.append(text[position:])
-    segments.append("".join(literal))
-    return [s for s in segments if s != ""]
-
-
-def _closing_brace(text: str, start: int) -> int | None:
-    """Index of the `}` that closes an expression whose body starts at `start`; braces
-    inside string literals do not count."""
-    quote: str | None = None
-    escaped = False
-    for i in range(start, len(text)):
-        char = text[i]
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-        elif char == "}":
-            return i
-    return None
 
 
 _WORD = re.compile(r"[A-Za-z_$][\w$]*")

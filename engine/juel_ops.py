@@ -28,6 +28,11 @@ from . import script_guards as guards
 from .script_budget import Budget, ScriptAccessDenied, comparable
 
 
+class JuelError(ValueError):
+    """A JUEL expression that cannot be compiled; the message names the expression and
+    what is not supported."""
+
+
 class JuelEvaluationError(ValueError):
     """A JUEL expression met a value its operator cannot take; the message says which."""
 
