@@ -57,11 +57,11 @@ def check_timer(text: str, kind: str) -> list[str]:
         return [f"timer {text} is not a valid ISO 8601 {kind}: {reason}"] if reason else []
     if _CRON.fullmatch(text):
         return [_cron_reason(text)]
-    if is_juel(text):
-        return [f"timer: {p}" for p in check_expression(text)]
     problems = check_expression(text)
     if problems:
         return [f"timer: {p}" for p in problems]
+    if is_juel(text):  # its value is known only at run time
+        return []
     node = ast.parse(text, mode="eval").body
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, str):
