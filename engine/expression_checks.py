@@ -9,6 +9,7 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from . import juel
 from .scripting import check_expression, is_juel
 from .timer_text import literal_timer_value
 
@@ -28,7 +29,15 @@ def check_condition(text: str | None) -> list[str]:
     """A sequence flow's condition: present, and a safe Python or a supported JUEL expression."""
     if not (text or "").strip():
         return ["condition is empty: write one, or remove the conditionExpression"]
-    return [f"condition: {p}" for p in check_expression(text or "")]
+    return [f"condition: {p}" for p in _value_problems(text or "")]
+
+
+def _value_problems(text: str) -> list[str]:
+    problems = check_expression(text)
+    if not problems and is_juel(text) and juel.is_text(text):
+        # Text around ${...} makes a string, and any non-empty string counts as true.
+        return [f"{text.strip()} is text with expressions in it; write one ${{...}} expression"]
+    return problems
 
 
 def check_multi_instance(label: str, text: str | None) -> list[str]:
@@ -43,7 +52,7 @@ def check_multi_instance(label: str, text: str | None) -> list[str]:
             f"multi-instance collection {(text or '').strip()}: name a variable, as "
             "${items} or items; a collection cannot be computed here"
         ]
-    return [f"multi-instance {label}: {p}" for p in check_expression(text or "")]
+    return [f"multi-instance {label}: {p}" for p in _value_problems(text or "")]
 
 
 def check_timer(text: str, kind: str) -> list[str]:

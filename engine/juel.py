@@ -49,6 +49,7 @@ __all__ = [
     "evaluate",
     "free_names",
     "is_juel",
+    "is_text",
     "variable_name",
 ]
 
@@ -126,6 +127,13 @@ def check(text: str) -> list[str]:
     except JuelError as exc:
         return [str(exc)]
     return []
+
+
+def is_text(text: str) -> bool:
+    """Whether `text` is text with expressions in it, whose value is a string, rather than
+    one expression (blanks around it allowed) that keeps its value's type."""
+    parts = _compiled(text).parts
+    return len(parts) != 1 or isinstance(parts[0], str)
 
 
 _BARE_VARIABLE = re.compile(r"\s*[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\s*")

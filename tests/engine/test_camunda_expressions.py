@@ -210,3 +210,16 @@ def test_a_multi_instance_collection_that_computes_its_items_is_refused_at_deplo
     assert any(
         "sign: multi-instance collection ${order.signers}: name a variable" in p for p in found
     ), found
+
+
+def test_a_condition_written_as_text_around_an_expression_is_refused_at_deploy(system):
+    xml = (BPMN_DIR / "juel_routes.bpmn").read_text()
+    xml = xml.replace("${order.total &gt; 1000", "total: ${order.total &gt; 1000")
+    with pytest.raises(DefinitionInvalid) as refused:
+        system.engine.deploy([("juel_routes.bpmn", xml.encode())], SYSTEM)
+    found = [str(p) for p in refused.value.problems]
+    assert any(
+        "to_review: condition: total: ${order.total > 1000" in p
+        and "is text with expressions in it; write one ${...} expression" in p
+        for p in found
+    ), found

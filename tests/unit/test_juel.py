@@ -323,3 +323,11 @@ def test_arbitrary_text_is_refused_in_words_or_evaluates_within_the_guards(text)
         return
     with contextlib.suppress(JuelEvaluationError, ScriptAccessDenied, ScriptBudgetExceeded):
         juel.evaluate(text, DATA, ScriptLimits(), now=lambda: NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("${a}", False), ("  #{a > 1} ", False), ("Dear ${a}", True), ("${a}${b}", True)],
+)
+def test_text_with_expressions_in_it_is_told_from_one_expression(text, expected):
+    assert juel.is_text(text) is expected
