@@ -123,7 +123,9 @@ def test_a_literal_cycle_fires_its_number_of_times_on_a_non_interrupting_boundar
     assert system.engine.instance(view["id"], ADMIN)["active"] == ["task", "too_late"]
 
 
-@pytest.mark.parametrize("text", ["${reminder}", '"PT10M"', "reminder", "  PT10M\n  "], ids=repr)
+@pytest.mark.parametrize(
+    "text", ["${reminder}", "PT${5 * 2}M", '"PT10M"', "reminder", "  PT10M\n  "], ids=repr
+)
 def test_a_timer_may_also_be_an_expression_in_either_dialect_or_quoted(system, text):
     deploy_timer(system, "timeDuration", text)
     view = start(system, "spec_timers", {"reminder": "PT10M"})
