@@ -25,6 +25,9 @@ $(ASSETS): node_modules/.package-lock.json $(wildcard web/analyst/assets/*) web/
 
 assets: $(ASSETS)
 
+# The demo's sandbox carrier delivers a shipped token two minutes after shipping (instead
+# of three days), so a person trying the journey need not wait; set it to override.
+run: export TOKENFLOW_SANDBOX_DELIVERY_AFTER ?= PT2M
 run: $(STAMP) assets
 	$(BIN)/tokenflow db upgrade
 	$(BIN)/tokenflow deploy

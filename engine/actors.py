@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from . import assignment
+from .assignment import Assignment
 from .errors import Forbidden, NotFound
 from .models import ProcessInstance, WorkItem
 
@@ -20,6 +22,12 @@ class Actor:
     name: str
     roles: frozenset[str]
     user_id: int | None = None
+    # The groups an admin put the person in, beside the roles (each role is a group).
+    member_of: frozenset[str] = frozenset()
+
+    @property
+    def groups(self) -> frozenset[str]:
+        return self.roles | self.member_of
 
     @property
     def is_admin(self) -> bool:
@@ -47,15 +55,33 @@ def require_instance(actor: Actor, inst: ProcessInstance | None) -> ProcessInsta
     return inst
 
 
+def assignment_of(item: WorkItem) -> Assignment:
+    """Who a work item names (its claimant counts as its assignee)."""
+    return Assignment(
+        assignee=item.assignee,
+        users=assignment.decode(item.candidate_users),
+        groups=assignment.decode(item.candidate_groups),
+    )
+
+
 def can_see_task(actor: Actor, item: WorkItem) -> bool:
-    return may_work_on(actor, item.lane, item.owner_id)
+    return may_work_on(actor, item.lane, item.owner_id, assignment_of(item))
 
 
-def may_work_on(actor: Actor, lane: str | None, owner_id: int | None) -> bool:
-    """A task of `lane` in an instance owned by `owner_id`: may `actor` see and do it?"""
+def may_work_on(
+    actor: Actor,
+    lane: str | None,
+    owner_id: int | None,
+    assigned: Assignment = assignment.NOBODY,
+) -> bool:
+    """A task of `lane` in an instance owned by `owner_id`, naming `assigned`: may `actor`
+    see and do it? A customer task is its owner's alone; otherwise the lane is one more
+    candidate group, and a task naming nobody is for admins."""
     if lane == CUSTOMER:
         return actor.user_id is not None and owner_id == actor.user_id
-    return actor.may_work_lane(lane)
+    if actor.may_work_lane(lane) or assigned.names(actor.name):
+        return True
+    return bool(actor.groups & set(assigned.groups))
 
 
 def require_task_action(actor: Actor, item: WorkItem | None) -> WorkItem:
@@ -66,11 +92,18 @@ def require_task_action(actor: Actor, item: WorkItem | None) -> WorkItem:
         if actor.user_id is None or item.owner_id != actor.user_id:
             raise NotFound("No such task.")
         return item
-    if actor.may_work_lane(item.lane):
+    if can_see_task(actor, item):
         return item
     if actor.is_staff:
-        raise Forbidden(f"This task belongs to the {item.lane} lane.")
+        if item.lane:
+            raise Forbidden(f"This task belongs to the {item.lane} lane.")
+        raise Forbidden("This task is for the people and groups it names.")
     raise NotFound("No such task.")
+
+
+def is_hidden(name: str) -> bool:
+    """A variable never shown through the API, whoever asks."""
+    return name.startswith(_HIDDEN_PREFIXES) or name.endswith(_HIDDEN_SUFFIXES)
 
 
 def visible_variables(actor: Actor, inst: ProcessInstance) -> dict[str, Any]:
@@ -78,7 +111,7 @@ def visible_variables(actor: Actor, inst: ProcessInstance) -> dict[str, Any]:
     staff_only = set(state.get("staff_variables", []))
     out = {}
     for key, value in (state.get("variables") or {}).items():
-        if key.startswith(_HIDDEN_PREFIXES) or key.endswith(_HIDDEN_SUFFIXES):
+        if is_hidden(key):
             continue
         if key in staff_only and not actor.is_staff:
             continue

@@ -11,9 +11,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit, starters
+from . import assignment, audit, starters
 from .errors import DefinitionInvalid, NotFound, Problem
-from .models import ProcessDefinition, SpecBundle
+from .models import Group, ProcessDefinition, SpecBundle
 from .parser import BPMN_NS, ParsedFile, UnsafeXml, build_parser, parse_xml, read_file
 from .persistence import Specs
 from .validation import Known, validate
@@ -44,7 +44,9 @@ def read_files(sources: list[tuple[str, bytes]]) -> list[ParsedFile]:
 def check(session: Session, files: list[ParsedFile], known: Known) -> list[Problem]:
     deployed = set(session.scalars(select(ProcessDefinition.key).distinct()))
     known = Known(known.topics, known.validators, known.roles, deployed)
-    return validate(files, known) + starters.check(files, known.roles)
+    # Each role is a group; admins create the others.
+    groups = set(known.roles) | set(session.scalars(select(Group.name)))
+    return validate(files, known) + starters.check(files, groups) + assignment.check(files, groups)
 
 
 def deploy(

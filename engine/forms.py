@@ -10,15 +10,13 @@ min, max, pattern, readonly.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
+from . import form_values, generic_form
+
 KNOWN_TYPES = ("string", "long", "boolean", "date", "enum")
-MAX_STRING = 2000
-_TRUE = {"true", "on", "1", "yes"}
-_FALSE = {"false", "off", "0", "no", ""}
 
 
 @dataclass(frozen=True)
@@ -71,6 +69,12 @@ def fields_of(task_spec: Any) -> list[Field]:
     return fields
 
 
+def _default(kind: str | None, default: str | None) -> str | None:
+    """A date default as ISO, the one format of task data and the HTML date input."""
+    day = form_values.parse_date(default) if kind == "date" else None
+    return day.isoformat() if day is not None else default
+
+
 def options_for(field: Field, data: Mapping[str, Any]) -> list[tuple[str, str]]:
     if field.options_variable:
         raw = data.get(field.options_variable) or []
@@ -102,7 +106,8 @@ def describe(fields: list[Field], data: Mapping[str, Any]) -> list[dict[str, Any
             "options": [{"id": i, "name": n} for i, n in options_for(f, data)] or None,
             "help": f.help,
             "sensitive": f.sensitive,
-            "default": f.default,
+            "default": _default(f.type, f.default),
+            "readonly": f.has_constraint("readonly"),
         }
         for name in ("minlength", "maxlength", "min", "max", "pattern"):
             if f.has_constraint(name):
@@ -111,10 +116,40 @@ def describe(fields: list[Field], data: Mapping[str, Any]) -> list[dict[str, Any
     return out
 
 
+def describe_form(
+    task_spec: Any, data: Mapping[str, Any], private: Collection[str]
+) -> list[dict[str, Any]]:
+    """A task's form as the API and the pages show it: its formData, or the generic form
+    of its current variables when it names a form key and has no formData."""
+    if generic_form.is_generic(task_spec):
+        return generic_form.describe(data, private)
+    return describe(fields_of(task_spec), data)
+
+
+def validate_form(
+    task_spec: Any,
+    submitted: Mapping[str, Any],
+    data: Mapping[str, Any],
+    private: Collection[str],
+    *,
+    may_add: bool,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """`validate` for the task's own form; `private` (staff-only variable names) and
+    `may_add` (may new variables be sent) matter only to a generic form."""
+    if generic_form.is_generic(task_spec):
+        values, errors = generic_form.validate(submitted, data, private, may_add=may_add)
+        return values, {}, errors
+    return validate(fields_of(task_spec), submitted, data)
+
+
 def validate(
     fields: list[Field], submitted: Mapping[str, Any], data: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
-    """Returns (values for task data, sensitive values, errors by field id)."""
+    """Returns (values for task data, sensitive values, errors by field id).
+
+    A field left out of `submitted` takes its default, as the form would have shown it:
+    an API client that omits a ticked-by-default box means the default, not "no". (The
+    HTML form sends every box, ticked or not, so an unticked one stays an answer.)"""
     errors: dict[str, str] = {}
     by_id = {f.id: f for f in fields}
     for key in submitted:
@@ -124,8 +159,10 @@ def validate(
     secrets: dict[str, Any] = {}
     for f in fields:
         if f.has_constraint("readonly"):
+            if submitted.get(f.id) is not None:
+                errors[f.id] = "This field is read-only: leave it out."
             continue
-        raw = submitted.get(f.id)
+        raw = submitted.get(f.id, f.default)
         try:
             value = _coerce(f, raw, data)
         except ValueError as exc:
@@ -142,7 +179,7 @@ def _coerce(f: Field, raw: Any, data: Mapping[str, Any]) -> Any:
         raw = raw.strip()
     empty = raw is None or raw == ""
     if f.type == "boolean":
-        value = _to_bool(raw)
+        value = form_values.to_bool(raw)
         if f.required and value is not True:
             raise ValueError("Please confirm this.")
         return value
@@ -150,10 +187,11 @@ def _coerce(f: Field, raw: Any, data: Mapping[str, Any]) -> Any:
         if f.required:
             raise ValueError("This field is required.")
         return None
+    low, high = f.constraint("min"), f.constraint("max")
     if f.type == "long":
-        return _check_range(f, _to_int(raw))
+        return form_values.check_number_range(form_values.to_int(raw), low, high)
     if f.type == "date":
-        return _to_date(raw)
+        return form_values.check_date_range(form_values.to_date(raw), low, high).isoformat()
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise ValueError("Enter text.")
     text = str(raw)
@@ -162,49 +200,7 @@ def _coerce(f: Field, raw: Any, data: Mapping[str, Any]) -> Any:
         if text not in allowed:
             raise ValueError("Choose one of the options.")
         return text
-    return _check_text(f, text)
-
-
-def _to_bool(raw: Any) -> bool | None:
-    if isinstance(raw, bool) or raw is None:
-        return raw
-    if isinstance(raw, str) and raw.lower() in _TRUE | _FALSE:
-        return raw.lower() in _TRUE
-    raise ValueError("Enter yes or no.")
-
-
-def _to_int(raw: Any) -> int:
-    if isinstance(raw, bool):
-        raise ValueError("Enter a whole number.")
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and re.fullmatch(r"-?\d{1,18}", raw):
-        return int(raw)
-    raise ValueError("Enter a whole number.")
-
-
-def _to_date(raw: Any) -> str:
-    try:
-        return date.fromisoformat(str(raw)).isoformat()
-    except ValueError:
-        raise ValueError("Enter a date as YYYY-MM-DD.") from None
-
-
-def _check_range(f: Field, value: int) -> int:
-    low, high = f.constraint("min"), f.constraint("max")
-    if low is not None and value < int(low):
-        raise ValueError(f"Enter {low} or more.")
-    if high is not None and value > int(high):
-        raise ValueError(f"Enter {high} or less.")
-    return value
-
-
-def _check_text(f: Field, text: str) -> str:
-    minlength, maxlength = f.constraint("minlength"), f.constraint("maxlength")
-    if len(text) > int(maxlength or MAX_STRING):
-        raise ValueError(f"Use at most {int(maxlength or MAX_STRING)} characters.")
-    if minlength is not None and len(text) < int(minlength):
-        raise ValueError(f"Use at least {minlength} characters.")
+    form_values.check_length(text, f.constraint("minlength"), f.constraint("maxlength"))
     pattern = f.constraint("pattern")
     if pattern and not re.fullmatch(pattern, text):
         raise ValueError("This is not in the expected format.")

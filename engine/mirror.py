@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
+from . import assignment, audit, task_attributes
 from . import statements as sql
 from .clock import clock
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
@@ -128,6 +128,7 @@ def _sync_work_items(step: Step, tasks: list[Task], now: datetime) -> None:
         if tid in known:
             continue
         spec = task.task_spec
+        named = assignment.resolve(assignment.of_spec(spec), task.data)
         new_items.append(
             {
                 "id": tid,
@@ -137,8 +138,15 @@ def _sync_work_items(step: Step, tasks: list[Task], now: datetime) -> None:
                 "lane": normalize_lane(spec.lane),
                 "owner_id": inst.owner_id,
                 "business_key": inst.business_key,
+                "assignee": named.assignee,
+                # The assignee stays a candidate: unclaiming does not lock them out.
+                "candidate_users": assignment.encode(
+                    dict.fromkeys([*named.users, *filter(None, [named.assignee])])
+                ),
+                "candidate_groups": assignment.encode(named.groups),
                 "status": "ready",
                 "created_at": now,
+                **task_attributes.resolve(getattr(spec, "task_attributes", {}), task.data),
             }
         )
         known[tid] = spec.bpmn_id

@@ -102,11 +102,31 @@ class WorkItem(Base):
     owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
     business_key: Mapped[str | None] = mapped_column(String(100))
     assignee: Mapped[str | None] = mapped_column(String(200))
+    # Who else may act, from camunda:candidateUsers/candidateGroups, as ",name,name,"
+    # so that one LIKE finds a name whole (see engine.assignment).
+    candidate_users: Mapped[str | None] = mapped_column(String(1000))
+    candidate_groups: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    # Camunda's task priority: higher first; 50 when the diagram sets none.
+    priority: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     completed_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Group(Base):
+    """A candidate group an admin created, beside the roles (each role is a group too).
+
+    The engine knows only the names, to check the diagrams that name them; who belongs
+    to a group is the accounts' part (web.models.GroupMember)."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MessageSubscription(Base):

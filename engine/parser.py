@@ -33,6 +33,7 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
 from SpiffWorkflow.specs.base import TaskSpec
 
+from . import assignment, task_attributes
 from .juel import variable_name
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
@@ -110,6 +111,12 @@ class ExternalServiceTaskParser(CamundaTaskParser):
 
 
 class FormUserTaskParser(UserTaskParser):
+    def create_task(self) -> UserTask:
+        task = super().create_task()
+        task.assignment = assignment.of_element(self.node)
+        task.task_attributes = task_attributes.read(self.node)
+        return task
+
     def get_form(self) -> Form:
         # CamundaParser skips formData when formKey is absent, and Camunda Modeler omits it.
         form = Form()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .actors import CUSTOMER, Actor, instance_view, require_instance
-from .models import AuditEvent, Incident, Job, ProcessInstance, WorkItem
+from .models import AuditEvent, Incident, Job, MessageSubscription, ProcessInstance, WorkItem
 
 
 def list_instances(
@@ -47,12 +47,49 @@ def list_instances(
 
 
 def _visible_tasks(actor: Actor) -> Select[Any]:
+    """What `may_work_on` allows, as SQL: the customer's own tasks; for others the lanes
+    of their roles, and the tasks that name them or one of their groups."""
     query = select(WorkItem).where(WorkItem.status == "ready")
     own_customer = and_(WorkItem.lane == CUSTOMER, WorkItem.owner_id == actor.user_id)
     if actor.is_admin:
-        return query.where(or_(WorkItem.lane != CUSTOMER, own_customer))
+        return query.where(or_(_NOT_CUSTOMER, own_customer))
     lanes = [r for r in actor.roles if r != CUSTOMER]
-    return query.where(or_(WorkItem.lane.in_(lanes), own_customer))
+    return query.where(
+        or_(WorkItem.lane.in_(lanes), own_customer, and_(_NOT_CUSTOMER, _names(actor)))
+    )
+
+
+def named_tasks(actor: Actor) -> Select[Any]:
+    """Ready tasks that name `actor` or one of their groups, whatever their lane; for
+    admins also every task in no lane (no lane's inbox shows those)."""
+    mine = _names(actor)
+    if actor.is_admin:
+        mine = or_(mine, WorkItem.lane.is_(None))
+    return select(WorkItem).where(WorkItem.status == "ready", _NOT_CUSTOMER, mine)
+
+
+_NOT_CUSTOMER = or_(WorkItem.lane.is_(None), WorkItem.lane != CUSTOMER)
+
+
+def _names(actor: Actor) -> ColumnElement[bool]:
+    return or_(
+        WorkItem.assignee == actor.name,
+        WorkItem.candidate_users.contains(f",{actor.name},", autoescape=True),
+        *(
+            WorkItem.candidate_groups.contains(f",{group},", autoescape=True)
+            for group in sorted(actor.groups)
+        ),
+    )
+
+
+# How work items may be ordered (`sort`): soonest due or follow-up first (none last),
+# highest priority first (as in Camunda's Tasklist); oldest first within each.
+TASK_ORDERS: dict[str, tuple[Any, ...]] = {
+    "created": (WorkItem.created_at, WorkItem.id),
+    "due": (WorkItem.due_at.asc().nulls_last(), WorkItem.created_at, WorkItem.id),
+    "follow_up": (WorkItem.follow_up_at.asc().nulls_last(), WorkItem.created_at, WorkItem.id),
+    "priority": (WorkItem.priority.desc(), WorkItem.created_at, WorkItem.id),
+}
 
 
 def list_tasks(
@@ -63,6 +100,7 @@ def list_tasks(
     instance_id: str | None = None,
     name: str | None = None,
     lane: str | None = None,
+    sort: str = "created",
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
@@ -73,7 +111,8 @@ def list_tasks(
         query = query.where(WorkItem.name == name)
     if lane:
         query = query.where(WorkItem.lane == lane)
-    items = s.scalars(query.order_by(WorkItem.created_at).limit(limit).offset(offset))
+    order = TASK_ORDERS[sort]
+    items = s.scalars(query.order_by(*order).limit(limit).offset(offset))
     return [task_view(s, engine, item) for item in items]
 
 
@@ -90,6 +129,8 @@ def work_item(item: WorkItem) -> dict[str, Any]:
         "status": item.status,
         "created_at": item.created_at,
         "due_at": item.due_at,
+        "follow_up_at": item.follow_up_at,
+        "priority": item.priority,
     }
 
 
@@ -98,6 +139,7 @@ def task_view(s: Session, engine: Any, item: WorkItem) -> dict[str, Any]:
         **work_item(item),
         "created_at": item.created_at.isoformat(),
         "due_at": item.due_at.isoformat() if item.due_at else None,
+        "follow_up_at": item.follow_up_at.isoformat() if item.follow_up_at else None,
         "fields": task_fields(s, engine, item),
     }
 
@@ -167,3 +209,14 @@ def instance_events(s: Session, actor: Actor, instance_id: str) -> list[dict]:
         }
         for e in rows
     ]
+
+
+def waiting_messages(s: Session, actor: Actor, instance_id: str) -> list[dict]:
+    """The messages the instance waits for, each with the key that correlates it."""
+    require_instance(actor, s.get(ProcessInstance, instance_id))
+    rows = s.execute(
+        select(MessageSubscription.message_name, MessageSubscription.correlation_key)
+        .where(MessageSubscription.instance_id == instance_id)
+        .order_by(MessageSubscription.message_name, MessageSubscription.id)
+    )
+    return [{"name": name, "correlation_key": key} for name, key in rows]

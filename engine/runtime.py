@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, definitions, forms, messages, starters
+from . import assignment, audit, definitions, forms, messages, starters
 from . import statements as sql
 from .actors import (
+    CUSTOMER,
     Actor,
     instance_view,
     may_work_on,
@@ -140,8 +141,13 @@ class Engine(JobCommands):
             task = step.workflow.get_task_from_id(UUID(task_id))
             if task.state != TaskState.READY or not is_user(task):
                 raise Conflict("This task is not waiting for input any more.")
-            fields = forms.fields_of(task.task_spec)
-            values, secrets, errors = forms.validate(fields, submitted, task.data)
+            values, secrets, errors = forms.validate_form(
+                task.task_spec,
+                submitted,
+                task.data,
+                _staff_only(inst),
+                may_add=item.lane != CUSTOMER,
+            )
             if errors:
                 raise InvalidInput("Some fields need attention.", errors)
             try:
@@ -491,11 +497,11 @@ class Engine(JobCommands):
         spec = self.specs.get(s, inst.bundle_id).user_task(element) if element else None
         if spec is not None:
             variables = (inst.state or {}).get("variables") or {}
-            return forms.describe(forms.fields_of(spec), variables)
+            return forms.describe_form(spec, variables, _staff_only(inst))
         loaded = self._load(s, inst)
         try:
             task = loaded.workflow.get_task_from_id(UUID(task_id))
-            return forms.describe(forms.fields_of(task.task_spec), task.data)
+            return forms.describe_form(task.task_spec, task.data, _staff_only(inst))
         finally:
             self.cache.put(inst.id, inst.version, loaded)
 
@@ -510,9 +516,11 @@ def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
     """The instance's ready user tasks that `actor` may work on, oldest first."""
     found = []
     for tid in step.mirror["ready"]:
-        spec = step.workflow.get_task_from_id(UUID(tid)).task_spec
+        task = step.workflow.get_task_from_id(UUID(tid))
+        spec = task.task_spec
         lane = normalize_lane(spec.lane)
-        if may_work_on(actor, lane, step.instance.owner_id):
+        named = assignment.resolve(assignment.of_spec(spec), task.data)
+        if may_work_on(actor, lane, step.instance.owner_id, named):
             title = spec.bpmn_name or spec.bpmn_id
             found.append({"id": tid, "name": spec.bpmn_id, "title": title, "lane": lane})
     return found
@@ -521,6 +529,10 @@ def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
 def _work_item(s: Session, task_id: str) -> Any:
     """A work item as a plain row: a step writes work items with statements, not objects."""
     return sql.run(s, sql.GET_ITEM, {"b_id": task_id}).first()
+
+
+def _staff_only(inst: ProcessInstance) -> set[str]:
+    return set((inst.state or {}).get("staff_variables", []))
 
 
 def _check_json(data: Any, name: str) -> None:

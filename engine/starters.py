@@ -52,17 +52,18 @@ def of_process(root: etree._Element, key: str) -> Starters:
     return dict(UNRESTRICTED)
 
 
-def check(files: list[ParsedFile], roles: Collection[str]) -> list[Problem]:
-    """Starter groups must be roles: a misspelt one would silently lock its people out."""
+def check(files: list[ParsedFile], groups: Collection[str]) -> list[Problem]:
+    """Starter groups must exist (roles are groups too): a misspelt one would silently
+    lock its people out."""
     problems = []
     for f in files:
         for key in f.process_ids:
             for group in of_process(f.root, key)["groups"] or ():
-                if group not in roles:
+                if group not in groups:
                     problems.append(
                         Problem(
-                            f"camunda:candidateStarterGroups names {group!r}, which is not a"
-                            f" role (roles: {', '.join(sorted(roles))})",
+                            f"camunda:candidateStarterGroups names {group!r}, which is neither"
+                            f" a role nor a group (groups: {', '.join(sorted(groups))})",
                             element=key,
                             file=f.name,
                         )
@@ -78,7 +79,7 @@ def may_start(actor: Actor, starters: Starters) -> bool:
     groups, users = starters.get("groups"), starters.get("users")
     if groups is None and users is None:
         return actor.is_staff
-    return actor.name in (users or ()) or bool(actor.roles & set(groups or ()))
+    return actor.name in (users or ()) or bool(actor.groups & set(groups or ()))
 
 
 def describe(starters: Starters) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from . import dataflow
+from . import assignment, camunda_checks, dataflow
 from .errors import WARNING, Problem
 from .expression_checks import check_condition, check_multi_instance, check_timer
 from .forms import KNOWN_TYPES
@@ -93,13 +93,19 @@ def _check_process(
             )
     for task in proc.iter(f"{_B}serviceTask"):
         topic = task.get(f"{_C}topic")
+        if camunda_checks.is_java_bound(task):
+            continue  # refused by camunda_checks with what to use instead
         if not topic:
             problem("service task has no camunda:topic", task)
         elif topic not in known.topics:
             problem(f"no handler is registered for topic {topic!r}", task)
     for task in proc.iter(f"{_B}userTask"):
-        if task.get("id") not in in_lane:
-            problem("user task is in no lane, so only admins may complete it", task, WARNING)
+        if task.get("id") not in in_lane and assignment.of_element(task).is_empty:
+            problem(
+                "user task has no lane and no assignment, so only admins may complete it",
+                task,
+                WARNING,
+            )
         for prop in task.iterfind(f"{_B}extensionElements/{_C}properties/{_C}property"):
             if prop.get("name") == "validator" and prop.get("value") not in known.validators:
                 problem(f"no validator is registered as {prop.get('value')!r}", task)
@@ -135,8 +141,12 @@ def _check_process(
         for message in check_condition(condition.text):
             problem(message, condition.getparent().getparent())
     for script in proc.iter(f"{_B}script"):
+        if not camunda_checks.is_python(script.getparent()):
+            continue  # refused by camunda_checks for its language, not its syntax
         for message in check_script(script.text or ""):
             problem(f"script: {message}", script.getparent())
+    for element, message in camunda_checks.check(proc):
+        problem(message, element)
     for flow, message in _dangling_flows(proc):
         problem(message, flow)
     for gateway, message in _gateways_without_default(proc):

@@ -141,6 +141,14 @@ def mail_activation_code(ctx: HandlerContext) -> dict[str, Any]:
     }
 
 
+@registry.handler()
+def activate_without_code(ctx: HandlerContext) -> dict[str, Any]:
+    """Identity proven and no code issued (an Experian pass): nothing for the customer to
+    type, so the token is activated here rather than on an empty form."""
+    ctx.audit("token.activated", without_code=True)
+    return {"activated_at": ctx.data.get("activated_at") or ctx.now.isoformat()}
+
+
 def _refuse(message: str) -> FieldErrors:
     return FieldErrors({"activation_code": message})
 

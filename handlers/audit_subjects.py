@@ -16,6 +16,10 @@ def person(owner_id: int) -> str:
     return f"user:{owner_id}"
 
 
+def group(group_id: int) -> str:
+    return f"group:{group_id}"
+
+
 def application(app_id: int) -> str:
     return f"app:{app_id}"
 

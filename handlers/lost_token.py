@@ -27,6 +27,7 @@ from handlers.ratelimit import Limit, RateLimited, check_allowed, record_failure
 from handlers.registration import normalize_serial
 from handlers.shipping import shipping_address, take_from_stock
 from handlers.tokens.models import HardwareToken
+from handlers.tracking import record_shipment
 
 CODE_SCOPE = "lost_token_code"
 DEFAULT_VALIDITY = "PT5M"
@@ -199,6 +200,7 @@ def ship_replacement_token(ctx: HandlerContext) -> dict[str, Any]:
         ctx.idempotency_key,
         ctx.now,
     )
+    record_shipment(ctx.session, shipment.tracking_number, report.order_number, ctx.now)
     send_email(
         ctx,
         "token_shipped",

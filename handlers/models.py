@@ -17,6 +17,7 @@ from handlers.proofing_models import (
     PhoneCredential,
     ProofingAttempt,
 )
+from handlers.shipping_models import Shipment, TrackingEvent
 from handlers.tokens.models import HardwareToken
 
 __all__ = [
@@ -34,5 +35,7 @@ __all__ = [
     "RelyingApp",
     "Renewal",
     "SalesOrder",
+    "Shipment",
     "TokenReplacement",
+    "TrackingEvent",
 ]

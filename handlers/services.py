@@ -34,6 +34,7 @@ def build_services(config: Any) -> Services:
             config.smtp_port,
             config.mail_from,
             clock=clock.now,
+            delivery_after=config.sandbox_delivery_after,
         ),
         read_seed_key=lambda: seed_key,
         settings={},

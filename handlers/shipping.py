@@ -17,6 +17,7 @@ from handlers.adapters.common import ADDRESS_FIELDS
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of
 from handlers.tokens.models import HardwareToken
+from handlers.tracking import record_shipment
 
 
 class OutOfStock(RuntimeError):
@@ -66,6 +67,7 @@ def ship_token(ctx: HandlerContext) -> dict[str, Any]:
         )
         order.tracking_number = shipment.tracking_number
         order.estimated_delivery, order.shipped_at = shipment.estimated_delivery, ctx.now
+        record_shipment(ctx.session, shipment.tracking_number, order.order_number, ctx.now)
         ctx.audit(
             "token.shipped",
             order_number=order.order_number,

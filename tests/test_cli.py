@@ -266,3 +266,41 @@ def test_a_token_import_is_audited_in_the_inventory_chain_not_the_system_one(env
         assert list(chains) == ["inventory"]
     engine.dispose()
     assert run("audit", "verify") == 0
+
+
+def _members(env) -> set[tuple[str, str]]:
+    db = make_engine(env.database_url)
+    try:
+        with db.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT g.name, u.username FROM group_members m"
+                    " JOIN groups g ON g.id = m.group_id JOIN users u ON u.id = m.user_id"
+                )
+            )
+            return {(row[0], row[1]) for row in rows}
+    finally:
+        db.dispose()
+
+
+def test_users_create_puts_the_new_user_into_the_groups_named(env, capsys):
+    create = ("users", "create", "gina", "--role", "support", "--groups", "tier2,fraud")
+    assert run(*create, "--password-stdin", stdin="a long password\n") == 0
+    assert "created gina (support; groups tier2, fraud)" in capsys.readouterr().out
+    assert _members(env) == {("tier2", "gina"), ("fraud", "gina")}
+
+
+def test_groups_add_makes_the_group_when_new_and_refuses_customers_and_strangers(env, capsys):
+    for name, role in (("hal", "support"), ("ivy", "finance"), ("cam", "customer")):
+        create = ("users", "create", name, "--role", role, "--password-stdin")
+        assert run(*create, stdin="a long password\n") == 0
+    assert run("groups", "add", "night_shift", "hal", "ivy") == 0
+    assert "night_shift: added hal, ivy" in capsys.readouterr().out
+    assert run("groups", "add", "night_shift", "hal") == 0  # already in: no change
+    assert run("groups", "add", "night_shift", "cam") == 2
+    assert "Only staff join groups; cam is a customer." in capsys.readouterr().err
+    assert run("groups", "add", "night_shift", "nobody") == 2
+    assert capsys.readouterr().err.strip() == "tokenflow: No user is called 'nobody'."
+    assert run("groups", "add", "support", "hal") == 2
+    assert "'support' is a role" in capsys.readouterr().err
+    assert _members(env) == {("night_shift", "hal"), ("night_shift", "ivy")}

@@ -68,12 +68,22 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--role", action="append", required=True, choices=ROLES)
     create.add_argument("--email")
+    create.add_argument(
+        "--groups", default="", help="candidate groups to join, comma-separated (made if new)"
+    )
     create.add_argument("--password-stdin", action="store_true")
     create.set_defaults(func=cmd_users_create)
     roles = users.add_parser("roles", help="set a user's roles (ends the user's sessions)")
     roles.add_argument("name")
     roles.add_argument("--role", action="append", required=True, choices=ROLES)
     roles.set_defaults(func=cmd_users_roles)
+    groups = sub.add_parser("groups", help="add GROUP USER...").add_subparsers(
+        dest="groups_command", required=True
+    )
+    group_add = groups.add_parser("add", help="put staff into a group (made if new)")
+    group_add.add_argument("group")
+    group_add.add_argument("users", nargs="+")
+    group_add.set_defaults(func=cmd_groups_add)
     tokens = sub.add_parser("tokens", help="import FILE | demo-codes SERIAL").add_subparsers(
         dest="tokens_command", required=True
     )
@@ -207,14 +217,31 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def cmd_users_create(args: argparse.Namespace) -> int:
     from web.accounts import AccountError, create_user
 
+    groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     password = _read_secret("Password: ", args.password_stdin)
     system = _system()
     try:
         with _session(system) as s:
-            create_user(s, args.name, password, args.role, email=args.email, actor="cli")
+            create_user(
+                s, args.name, password, args.role, email=args.email, actor="cli", groups=groups
+            )
     except AccountError as exc:
         raise CliError(str(exc)) from exc
-    print(f"created {args.name} ({', '.join(args.role)})")
+    joined = f"; groups {', '.join(groups)}" if groups else ""
+    print(f"created {args.name} ({', '.join(args.role)}{joined})")
+    return 0
+
+
+def cmd_groups_add(args: argparse.Namespace) -> int:
+    from web.accounts import AccountError, add_members
+
+    system = _system()
+    try:
+        with _session(system) as s:
+            add_members(s, args.group, args.users, actor="cli")
+    except AccountError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"{args.group}: added {', '.join(args.users)}")
     return 0
 
 

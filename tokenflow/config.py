@@ -67,6 +67,8 @@ class Config:
     # gunicorn's own setting, read from the same variable with the same default: the
     # proxies whose X-Forwarded-Proto gunicorn trusts are those whose X-Forwarded-For we do.
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    # How long the sandbox carrier takes from shipping to the door.
+    sandbox_delivery_after: timedelta = timedelta(days=3)
     testing: bool = False
 
     @property
@@ -115,6 +117,7 @@ class Config:
             "session_idle": _lifetime(env, "TOKENFLOW_SESSION_IDLE", "PT30M"),
             "session_max": _lifetime(env, "TOKENFLOW_SESSION_MAX", "PT12H"),
             "trusted_proxies": _proxies(env.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")),
+            "sandbox_delivery_after": _lifetime(env, "TOKENFLOW_SANDBOX_DELIVERY_AFTER", "P3D"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

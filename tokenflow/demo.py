@@ -4,6 +4,7 @@ applications. Idempotent."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 from engine.db import unit_of_work
@@ -40,8 +41,24 @@ def load_demo(system: Any) -> Iterator[str]:
         yield f"  {name:<9} {', '.join(roles)}"
     yield f"Demo token batch: {tokens} new token(s) (serials DEMO00001..DEMO00020)."
     yield "Codes of a demo token: .venv/bin/tokenflow tokens demo-codes DEMO00001"
+    yield (
+        "The sandbox carrier delivers a shipped token "
+        f"{in_words(system.config.sandbox_delivery_after)} after shipping"
+        " (TOKENFLOW_SANDBOX_DELIVERY_AFTER)."
+    )
     yield "Demo relying applications (POST /api/v1/otp/verify with the key as Bearer token):"
     for name, accepts in DEMO_APPS:
         key = new_keys.get(name)
         shown = f"API key {key} (shown only now)" if key else "API key shown when it was created"
         yield f"  {name:<16} accepts {accepts}: {shown}"
+
+
+def in_words(duration: timedelta) -> str:
+    """`2 minutes`, `3 days`, `1 day 12 hours`: a setting as a person reads it."""
+    seconds = int(duration.total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts) or "at once"

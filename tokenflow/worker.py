@@ -7,12 +7,20 @@ import threading
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import OperationalError
 
+from engine.actors import Actor
+from engine.clock import clock
+from engine.errors import NotFound
 from engine.jobs import release, run_due_jobs, worker_name
+from handlers.tracking import DELIVERED_MESSAGE, track_shipments
 
 from .system import System
 
 log = logging.getLogger(__name__)
+
+# Who the audit trail names for a delivery the carrier reported.
+CARRIER = Actor("carrier", frozenset())
 
 
 class Worker:
@@ -43,6 +51,14 @@ class Worker:
                 log.info("worker %s ran %d job(s)", self.name, ran)
         except Exception:  # the next tick tries again; never let the scheduler die
             log.exception("worker tick failed")
+        if self._stop.is_set():
+            return
+        try:
+            follow_parcels(self.system)
+        except OperationalError:  # the database is away: the parcels wait for it
+            log.warning("database unavailable: worker %s follows parcels later", self.name)
+        except Exception:  # the next tick tries again
+            log.exception("following parcels failed")
 
     def start(self) -> None:
         # One scheduler per process; max_instances=1 keeps ticks from overlapping.
@@ -63,3 +79,23 @@ class Worker:
         self._scheduler.shutdown(wait=True)
         release(self.system.session_factory, self.name)
         log.info("worker %s stopped", self.name)
+
+
+def follow_parcels(system: System) -> int:
+    """Ask the carrier about the parcels due a check; the deliveries it reports reach
+    their processes as `token_delivered`. Returns how many were delivered."""
+    carrier = getattr(getattr(system.services, "adapters", None), "carrier", None)
+    if carrier is None:  # a system without Tokenflow's adapters ships nothing
+        return 0
+
+    def report(order_number: str, data: dict) -> bool:
+        try:
+            system.engine.deliver(DELIVERED_MESSAGE, order_number, data, CARRIER)
+        except NotFound:
+            return False
+        return True
+
+    delivered = track_shipments(system.session_factory, carrier, report, clock.now())
+    if delivered:
+        log.info("the carrier delivered %d parcel(s)", delivered)
+    return delivered

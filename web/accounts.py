@@ -1,4 +1,5 @@
-"""People and their credentials: argon2 password hashes, password and role changes."""
+"""People and their credentials: argon2 password hashes, password and role changes, and
+the candidate groups admins put staff in (each role is a group too)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine.actors import Actor
+from engine.actors import CUSTOMER, Actor
+from engine.assignment import NAME
+from engine.models import Group
 from handlers import audit_subjects
 from tokenflow.config import ROLES
 
 from . import sessions
-from .models import User
+from .models import GroupMember, User
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
@@ -27,8 +30,16 @@ class AccountError(ValueError):
     """A refusal to show the person as it is."""
 
 
-def actor_of(user: User) -> Actor:
-    return Actor(user.username, user.role_set, user_id=user.id)
+class NoSuchGroup(AccountError):
+    """A group that was named but never created."""
+
+
+MAX_GROUP_NAME = 100
+
+
+def actor_of(user: User, groups: frozenset[str] = frozenset()) -> Actor:
+    """The engine's actor for `user`, a member of `groups` (read with the session)."""
+    return Actor(user.username, user.role_set, user_id=user.id, member_of=groups)
 
 
 def create_user(
@@ -38,6 +49,7 @@ def create_user(
     roles: list[str],
     email: str | None = None,
     actor: str | None = None,
+    groups: list[str] | None = None,
 ) -> User:
     username = username.strip()
     if (
@@ -73,6 +85,8 @@ def create_user(
         username=username,
         roles=sorted(set(roles)),
     )
+    for group in groups or ():
+        add_members(s, group, [username], actor or username)
     return user
 
 
@@ -142,3 +156,71 @@ def set_roles(s: Session, username: str, roles: list[str], actor: str) -> User:
 
 def find_user(s: Session, username: str) -> User | None:
     return s.scalar(select(User).where(User.username == username))
+
+
+def create_group(s: Session, name: str, actor: str) -> Group:
+    """A new candidate group; a role's name is refused, as each role is a group already."""
+    name = name.strip()
+    if len(name) > MAX_GROUP_NAME or not NAME.match(name):
+        raise AccountError(
+            f"A group name is 1-{MAX_GROUP_NAME} letters, digits or . - _ @ (no spaces or commas)."
+        )
+    if name in ROLES:
+        raise AccountError(f"{name!r} is a role, and every role is a group already.")
+    if s.scalar(select(Group.id).where(Group.name == name)) is not None:
+        raise AccountError(f"The group {name!r} exists already.")
+    group = Group(name=name)
+    s.add(group)
+    s.flush()
+    audit.record(s, "group.created", subject=audit_subjects.group(group.id), actor=actor, name=name)
+    return group
+
+
+def add_members(
+    s: Session, group_name: str, usernames: list[str], actor: str, create: bool = True
+) -> Group:
+    """Put staff into a group (made first when new and `create`); members already in it
+    stay as they are. Customers join no group: groups are who works on tasks."""
+    group = s.scalar(select(Group).where(Group.name == group_name.strip()))
+    if group is None:
+        if not create:
+            raise NoSuchGroup(f"No group is called {group_name!r}.")
+        group = create_group(s, group_name, actor)
+    users = {u.username: u for u in s.scalars(select(User).where(User.username.in_(usernames)))}
+    missing = sorted(set(usernames) - set(users))
+    if missing:
+        raise AccountError(f"No user is called {', '.join(map(repr, missing))}.")
+    customers = sorted(n for n, u in users.items() if not (u.role_set - {CUSTOMER}))
+    if customers:
+        raise AccountError(f"Only staff join groups; {', '.join(customers)} is a customer.")
+    present = set(s.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group.id)))
+    for user in users.values():
+        if user.id in present:
+            continue
+        s.add(GroupMember(group_id=group.id, user_id=user.id))
+        audit.record(
+            s,
+            "user.group_joined",
+            subject=audit_subjects.person(user.id),
+            actor=actor,
+            username=user.username,
+            group=group.name,
+        )
+    s.flush()
+    return group
+
+
+def list_groups(s: Session) -> list[dict[str, object]]:
+    """The groups admins made, each with its members' usernames, by name."""
+    rows = s.execute(
+        select(Group.name, User.username)
+        .outerjoin(GroupMember, GroupMember.group_id == Group.id)
+        .outerjoin(User, User.id == GroupMember.user_id)
+        .order_by(Group.name, User.username)
+    )
+    groups: dict[str, list[str]] = {}
+    for name, username in rows:
+        members = groups.setdefault(name, [])
+        if username is not None:
+            members.append(username)
+    return [{"name": name, "members": members} for name, members in groups.items()]

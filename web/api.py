@@ -44,7 +44,7 @@ def authenticated(*roles: str) -> Callable:
             found = signin.resolve(system(), header.removeprefix("Bearer ").strip(), sessions.API)
             if found is None:
                 raise ApiError(401, "Unauthorized", "The token is unknown, revoked or expired.")
-            actor = accounts.actor_of(found.user)
+            actor = accounts.actor_of(found.user, found.groups)
             if roles and not (actor.is_admin or actor.roles & set(roles)):
                 raise Forbidden("Your role may not do this.")
             g.actor, g.login_session_id = actor, found.session_id
@@ -92,6 +92,14 @@ def int_arg(name: str, default: int, high: int = MAX_PAGE) -> int:
     if not raw.isdigit() or int(raw) > high:
         raise ApiError(400, "Bad request", f"`{name}` must be a whole number up to {high}.")
     return int(raw)
+
+
+def task_order() -> str:
+    sort = request.args.get("sort", "created")
+    if sort not in queries.TASK_ORDERS:
+        orders = ", ".join(queries.TASK_ORDERS)
+        raise ApiError(400, "Bad request", f"`sort` must be one of {orders}.")
+    return sort
 
 
 def date_arg(name: str) -> datetime | None:
@@ -254,6 +262,14 @@ def instance_events(instance_id: str) -> Any:
         return jsonify(queries.instance_events(s, actor(), instance_id))
 
 
+@bp.get("/process-instances/<instance_id>/messages")
+@authenticated("finance", "support")
+def waiting_messages(instance_id: str) -> Any:
+    """What the instance waits for, ready to send with POST /api/v1/messages."""
+    with session() as s:
+        return jsonify(queries.waiting_messages(s, actor(), instance_id))
+
+
 @bp.post("/process-instances/<instance_id>/<any(suspend, resume, terminate):action>")
 @authenticated("admin")
 def change_instance(instance_id: str, action: str) -> Any:
@@ -275,6 +291,7 @@ def list_tasks() -> Any:
                 instance_id=request.args.get("instance_id"),
                 name=request.args.get("name"),
                 lane=request.args.get("lane"),
+                sort=task_order(),
                 limit=int_arg("limit", 100),
                 offset=int_arg("offset", 0, high=10**9),
             )
@@ -356,6 +373,6 @@ def openapi() -> Any:
     return jsonify(document())
 
 
-# Routes of the credential's life (verification, resync, import, applications) live in
-# their own module on this blueprint; importing it registers them.
-from . import api_otp  # noqa: E402, F401
+# Routes of the credential's life (verification, resync, import, applications) and of
+# candidate groups live in their own modules on this blueprint; importing registers them.
+from . import api_groups, api_otp  # noqa: E402, F401

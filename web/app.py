@@ -59,7 +59,8 @@ def create_app(config: Config | None = None, system: System | None = None) -> Fl
     def healthz() -> Any:
         """Liveness and database reachability."""
         try:
-            with system.db.connect() as conn:
+            # Read-only: on SQLite it answers beside a step that holds the write lock.
+            with system.db.connect().execution_options(read_only=True) as conn:
                 conn.execute(text("SELECT 1"))
         except Exception:
             return problems.problem(503, "Unavailable", "The database does not answer.")

@@ -29,6 +29,20 @@ class User(Base):
         return f"User({self.username!r}, roles={self.roles!r})"
 
 
+class GroupMember(Base):
+    """A person in a candidate group (engine.models.Group)."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LoginSession(Base):
     """One login: a browser's session (`kind` "browser") or an API bearer token ("api").
 

@@ -69,6 +69,19 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
             },
         },
     },
+    "/api/v1/groups": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string"},
+            "users": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "/api/v1/groups/{name}/members": {
+        "type": "object",
+        "required": ["users"],
+        "properties": {"users": {"type": "array", "items": {"type": "string"}}},
+    },
 }
 XML_BODIES = {"/api/v1/process-definitions"}
 MULTIPART_BODIES = {"/api/v1/tokens/import"}

@@ -15,10 +15,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from .models import LoginSession, User
+from engine.models import Group
+
+from .models import GroupMember, LoginSession, User
 
 BROWSER = "browser"
 API = "api"
@@ -37,6 +39,8 @@ class Lifetimes:
 class Resolved:
     session_id: int
     user: User
+    # The groups the user is in besides the roles, read in the same query.
+    groups: frozenset[str] = frozenset()
 
 
 def digest(secret: str) -> str:
@@ -67,14 +71,20 @@ def resolve(
     s: Session, secret: str, kind: str, now: datetime, lifetimes: Lifetimes
 ) -> Resolved | None:
     """The live session of this secret and its (active) user, or None."""
+    groups = (
+        select(func.aggregate_strings(Group.name, ","))
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(GroupMember.user_id == User.id)
+        .scalar_subquery()
+    )
     found = s.execute(
-        select(LoginSession, User)
+        select(LoginSession, User, groups)
         .join(User, User.id == LoginSession.user_id)
         .where(LoginSession.secret_hash == digest(secret), LoginSession.kind == kind)
     ).first()
     if found is None:
         return None
-    row, user = found
+    row, user, group_names = found
     if not user.active:
         return None
     if now - row.last_seen_at > lifetimes.idle or now - row.created_at > lifetimes.max:
@@ -82,7 +92,7 @@ def resolve(
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
-    return Resolved(row.id, user)
+    return Resolved(row.id, user, frozenset(filter(None, (group_names or "").split(","))))
 
 
 def active(s: Session, user_id: int, now: datetime, lifetimes: Lifetimes) -> list[LoginSession]:

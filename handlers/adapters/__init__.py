@@ -9,10 +9,11 @@ survive a restart as files, so a retry with the same idempotency key repeats no 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from handlers.adapters.appointments import AppointmentBook, SandboxAppointmentBook
-from handlers.adapters.carrier import Carrier, SandboxCarrier
+from handlers.adapters.carrier import DEFAULT_DELIVERY_AFTER, Carrier, SandboxCarrier
 from handlers.adapters.common import Clock, utcnow
 from handlers.adapters.email import EmailSender, OutboxEmailSender, SmtpEmailSender
 from handlers.adapters.identity import IdentityVerifier, SandboxIdentityVerifier
@@ -40,9 +41,11 @@ def build_adapters(
     mail_from: str,
     *,
     clock: Clock = utcnow,
+    delivery_after: timedelta = DEFAULT_DELIVERY_AFTER,
 ) -> Adapters:
     """The sandboxes, keeping state under `state_dir/<adapter>/` and delivering messages to
-    `outbox_dir`; email goes over SMTP when `smtp_host` is set (port 25 unless given)."""
+    `outbox_dir`; email goes over SMTP when `smtp_host` is set (port 25 unless given); the
+    sandbox carrier delivers `delivery_after` after shipping."""
     state_dir, outbox_dir = Path(state_dir), Path(outbox_dir)
     email: EmailSender
     if smtp_host:
@@ -53,7 +56,7 @@ def build_adapters(
         email = OutboxEmailSender(outbox_dir, mail_from, clock)
     return Adapters(
         payment=SandboxPaymentGateway(state_dir / "payment", clock),
-        carrier=SandboxCarrier(state_dir / "carrier"),
+        carrier=SandboxCarrier(state_dir / "carrier", delivery_after),
         identity=SandboxIdentityVerifier(state_dir / "identity", clock),
         messaging=SandboxMessenger(outbox_dir, clock),
         postal=SandboxPostalService(outbox_dir),

@@ -297,7 +297,7 @@ WARNINGS = [
         "user task in no lane",
         changed(LINEAR, ("<bpmn:flowNodeRef>review</bpmn:flowNodeRef>", "")),
         "review",
-        "user task is in no lane, so only admins may complete it",
+        "user task has no lane and no assignment, so only admins may complete it",
     ),
 ]
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import DefinitionInvalid, Forbidden
-from engine.models import ProcessDefinition, ProcessInstance
+from engine.models import Group, ProcessDefinition, ProcessInstance
 from engine.parser import parse_xml
 from engine.registry import Registry
 from engine.starters import describe, may_start, of_process
@@ -196,7 +196,17 @@ def test_a_deploy_refuses_a_starter_group_that_is_no_role(system):
         deploy(system, "p", 'camunda:candidateStarterGroups="customer, customers"')
     [problem] = refused.value.problems
     assert (problem.file, problem.element) == ("p.bpmn", "p")
-    assert "'customers', which is not a role" in problem.message
+    assert "'customers', which is neither a role nor a group" in problem.message
+
+
+def test_a_group_an_admin_made_may_be_named_as_starters_and_its_members_start(system):
+    with unit_of_work(system.session_factory) as s:
+        s.add(Group(name="fraud_desk"))
+    deploy(system, "p", 'camunda:candidateStarterGroups="fraud_desk"')
+    member = Actor("fran", frozenset({"finance"}), user_id=202, member_of=frozenset({"fraud_desk"}))
+    assert system.engine.start("p", member)["status"] == "completed"
+    with pytest.raises(Forbidden):
+        system.engine.start("p", FRAN)
 
 
 @pytest.mark.parametrize(

@@ -197,6 +197,9 @@ def test_hostile_code_is_refused_at_deploy_with_its_reason(
         assert secret not in seen
 
 
+RUNAWAY_STARTS = 16
+
+
 def test_healthz_answers_within_a_second_while_runaway_scripts_run(system):
     # On SQLite every transaction, /healthz's too, begins with BEGIN IMMEDIATE and so
     # waits for the step in hand: it is the script's time budget that bounds that wait.
@@ -213,7 +216,7 @@ def test_healthz_answers_within_a_second_while_runaway_scripts_run(system):
 
     def start_runaways() -> None:
         client = app.test_client()
-        for _ in range(8):
+        for _ in range(RUNAWAY_STARTS):
             reply = client.post(
                 "/api/v1/process-instances", json={"process": "runaway"}, headers=admin
             )
@@ -230,11 +233,11 @@ def test_healthz_answers_within_a_second_while_runaway_scripts_run(system):
             waits.append(time.perf_counter() - asked)
     finally:
         runaways.join(timeout=60)
-    assert len(replies) == 8
+    assert len(replies) == RUNAWAY_STARTS
     assert set(replies) == {422}
-    assert len(waits) >= 3
+    assert len(waits) >= 2  # asked while the runaways ran, on however slow a machine
     assert max(waits) < 1
-    assert time.perf_counter() - started < 8 * (0.1 + 0.9)
+    assert time.perf_counter() - started < RUNAWAY_STARTS * (0.1 + 0.9)
 
 
 def test_the_script_time_budget_comes_from_the_environment(tmp_path):

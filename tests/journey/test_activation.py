@@ -66,6 +66,21 @@ def test_the_code_the_agent_read_out_activates_the_token(config: Config) -> None
     assert "activate_token" not in journey.active
 
 
+def test_an_experian_pass_activates_the_token_without_asking_for_anything(
+    config: Config,
+) -> None:
+    system = journey_system(config)
+    journey = order_to_proofing(system)
+    journey.complete("choose_proofing_method", {"method": "experian"})
+    try_experian(journey)
+    assert "activate_token" not in journey.active
+    assert "fulfilment_join" in journey.active  # waiting for the token only
+    assert journey.variables["activated_at"]
+    assert journey.variables["proofing_result"] == "passed"
+    journey.message("token_delivered")
+    assert "register_token" in journey.active
+
+
 def test_without_proofing_a_plain_confirmation_activates_the_token(config: Config) -> None:
     system = journey_system(config)
     journey = order_to_proofing(system, product="token_without_proofing")

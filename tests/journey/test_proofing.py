@@ -12,6 +12,7 @@ from handlers.domain_models import LicenseKey
 from handlers.proofing_models import ActivationCode, ProofingAttempt
 from tests.journey.proofing_support import (
     HOME,
+    INTERVIEW_PASSED,
     SSN_LAST4,
     book_first_slot,
     emails,
@@ -218,6 +219,20 @@ def test_a_rejected_interview_lets_the_customer_book_again(config: Config) -> No
     interview(journey)
     assert journey.view()["variables"]["proofing_result"] == "passed"
     assert "activation_code" in journey.notices
+
+
+def test_a_client_leaving_out_customer_attended_records_the_interview_as_attended(
+    config: Config,
+) -> None:
+    """The form's default (ticked) holds for an API client, not false: leaving the box
+    out must not turn an approved interview into a no-show that frees the slot."""
+    system = journey_system(config)
+    journey = start_proofing(system, country="DE")
+    reach_interview(journey)
+    answers = {k: v for k, v in INTERVIEW_PASSED.items() if k != "customer_attended"}
+    journey.complete("video_proofing_interview", answers, actor=AGENT)
+    assert journey.view()["variables"]["proofing_result"] == "passed"
+    assert attempts(system, journey) == [("video", "pass")]
 
 
 def test_a_no_show_frees_the_slot_and_invites_the_customer_to_book_again(

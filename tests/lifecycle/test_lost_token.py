@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.models import AuditEvent
@@ -22,6 +25,7 @@ from tests.lifecycle.support import (
     newest_sms_code,
     token_row,
 )
+from tokenflow.worker import follow_parcels
 
 PHONE = "+14155550123"
 ADDRESS = {
@@ -62,7 +66,8 @@ def replacement_token(life: Life) -> TestToken:
 def deliver_and_register(life: Life, journey: Journey) -> TestToken:
     assert journey.active == ["replacement_delivered"]
     assert any("Your token is on its way" in text for text in emails(life.system))
-    journey.message("token_delivered")
+    clock.advance(timedelta(days=3))  # the sandbox carrier brings the replacement
+    assert follow_parcels(life.system) == 1
     new = replacement_token(life)
     first, second = new.consecutive_codes()
     journey.complete(

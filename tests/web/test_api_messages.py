@@ -1,5 +1,6 @@
 """POST /api/v1/messages: 200 when a waiting instance takes the message, 201 when the
-message starts a process, 404 when neither; finance, support and admins may send."""
+message starts a process, 404 when neither; finance, support and admins may send, and see
+what an instance waits for (GET /api/v1/process-instances/{id}/messages)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_a_message_start_event_answers_201_with_the_instance_it_started(as_):
     assert (view["process"], view["business_key"]) == ("refund", "SO-30001")
 
 
-def test_a_message_a_waiting_instance_takes_answers_200(as_, system):
+def test_staff_see_the_messages_an_instance_waits_for_and_a_waiting_one_takes_it(as_, system):
     alice = as_("alice")
     started = alice.post("/api/v1/process-instances", json={"process": "linear"}).json
     [task] = alice.get("/api/v1/tasks").json
@@ -60,9 +61,14 @@ def test_a_message_a_waiting_instance_takes_answers_200(as_, system):
     sam.post(f"/api/v1/tasks/{review['id']}/complete", json={"data": {"ok": True}})
     clock.advance(timedelta(hours=2))  # past the diagram's one-hour timer
     run_due_jobs(system.engine, "w1")
+    waiting = as_("fran").get(f"/api/v1/process-instances/{started['id']}/messages")
+    assert waiting.status_code == 200, waiting.json
+    assert waiting.json == [{"name": "go", "correlation_key": "SO-40001"}]
+    problem(alice.get(f"/api/v1/process-instances/{started['id']}/messages"), 403)
     sent = as_("fran").post("/api/v1/messages", json={"name": "go", "correlation_key": "SO-40001"})
     assert sent.status_code == 200, sent.json
     assert sent.json == {"instance_id": started["id"]}
+    assert as_("fran").get(f"/api/v1/process-instances/{started['id']}/messages").json == []
 
 
 def test_a_message_nobody_takes_is_404_and_customers_may_not_send(as_):

@@ -87,7 +87,7 @@ def test_warnings_come_back_with_a_201_and_errors_with_their_severity_in_a_422(a
         {
             "element": "review",
             "file": "upload.bpmn",
-            "message": "user task is in no lane, so only admins may complete it",
+            "message": "user task has no lane and no assignment, so only admins may complete it",
             "severity": "warning",
         }
     ]

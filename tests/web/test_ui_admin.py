@@ -153,3 +153,58 @@ def test_admin_pages_are_for_admins_only(system, app):
         assert browser.get(f"/admin/instances/{instance_id}").status_code == 403
         browser.get("/")
         assert browser.post(f"/admin/instances/{instance_id}/terminate").status_code == 403
+
+
+def test_an_admin_sends_a_message_the_instance_waits_for_with_its_key_filled_in(system, app):
+    stock_tokens(system, 1)
+    alice = Browser(app).login("alice")
+    instance_id = buy(alice).rsplit("/", 1)[1]
+    root = Browser(app).login("root")
+    url = f"/admin/instances/{instance_id}"
+    root.get(url)
+    number = re.search(r"SO-\d{5}", root.text()).group(0)
+    assert "Waiting for messages" in root.text()
+    assert 'name="name" value="token_delivered"' in root.page
+    assert f'name="correlation_key" value="{number}"' in root.page
+    root.follow(
+        root.post(
+            f"{url}/messages",
+            {
+                "name": "token_delivered",
+                "correlation_key": number,
+                "data": '{"carrier_status": "delivered"}',
+            },
+        )
+    )
+    assert "Message token_delivered sent." in root.text()
+    assert "delivered_at" in root.text() and "carrier_status" in root.text()
+    assert 'value="token_delivered"' not in root.page  # nothing waits for it any more
+
+
+def test_a_message_whose_data_is_no_json_object_is_refused_and_not_sent(system, app):
+    stock_tokens(system, 1)
+    alice = Browser(app).login("alice")
+    instance_id = buy(alice).rsplit("/", 1)[1]
+    root = Browser(app).login("root")
+    url = f"/admin/instances/{instance_id}"
+    root.get(url)
+    number = re.search(r"SO-\d{5}", root.text()).group(0)
+    for data in ("{not json", "[1, 2]"):
+        form = {"name": "token_delivered", "correlation_key": number, "data": data}
+        root.follow(root.post(f"{url}/messages", form))
+        assert "The data must be a JSON object" in root.text()
+        assert 'value="token_delivered"' in root.page  # still waiting
+    root.follow(root.post(f"{url}/messages", {"name": "nothing_waits", "correlation_key": number}))
+    assert "is waiting for message 'nothing_waits'" in root.text()
+
+
+def test_only_admins_send_messages_from_the_instance_page(system, app):
+    [instance_id] = start_for(system, "alice", 1)
+    for name in ("pat", "sam", "fran", "alice"):
+        browser = Browser(app).login(name)
+        browser.get("/")
+        answer = browser.post(
+            f"/admin/instances/{instance_id}/messages",
+            {"name": "token_delivered", "correlation_key": "SO-10001"},
+        )
+        assert answer.status_code == 403

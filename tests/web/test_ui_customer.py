@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 
 import pyotp
 
-from engine.actors import SYSTEM
 from engine.clock import clock
 from tests.journey.inventory import seed_of
+from tests.journey.proofing_support import HOME, RIGHT_ANSWERS, SSN_LAST4
 from tests.journey.purchase_support import license_keys_emailed
+from tests.journey_support import ADMIN
 from tests.web.ui_support import (
     CHECKOUT,
     Browser,
@@ -20,6 +22,8 @@ from tests.web.ui_support import (
     start_order,
     submit_task,
 )
+from tokenflow.worker import Worker, follow_parcels
+from web.ui.filters import when
 
 PROFILE = {"legal_first_name": "Jane", "legal_last_name": "Doe", "country": "US"}
 
@@ -115,7 +119,8 @@ def test_a_customer_walks_from_purchase_to_a_registered_token(system, alice):
     response = alice.post(activate_url, {"activation_code": ""})
     alice.follow(response)
     assert "Registration opens as soon as your token arrives." in alice.text()
-    system.engine.correlate("token_delivered", number, {}, SYSTEM)
+    clock.advance(timedelta(days=3))  # the sandbox carrier's delivery time
+    Worker(system).tick()
     alice.get(order_url)
     assert "Delivered on" in alice.text()
     register_url = alice.task_url()
@@ -131,6 +136,45 @@ def test_a_customer_walks_from_purchase_to_a_registered_token(system, alice):
     assert "All done" in text and "Your credential is active until" in text
     alice.get("/credentials")
     assert f"Token {serial}" in alice.text() and "Active" in alice.text()
+
+
+def test_the_order_page_lists_the_carriers_tracking_events_as_they_come(system, alice):
+    shipped = clock.now()  # the sandbox carrier takes three days, as configured by default
+    order_url = buy(alice)
+    alice.get(order_url)
+    assert "In transit" not in alice.text()
+    clock.advance(timedelta(days=2, hours=6))
+    follow_parcels(system)
+    alice.get(order_url)
+    text = alice.text()
+    assert "Out for delivery." in text
+    assert f"In transit · {when(shipped + timedelta(hours=18))}" in text
+    assert f"Out for delivery · {when(shipped + timedelta(hours=54))}" in text
+    assert "Delivered ·" not in text
+    clock.advance(timedelta(days=1))
+    follow_parcels(system)
+    alice.get(order_url)
+    assert f"Delivered · {when(shipped + timedelta(days=3))}" in alice.text()
+
+
+def test_after_an_experian_pass_the_order_page_says_identity_verified_and_asks_no_code(
+    system, alice
+):
+    order_url = buy(alice, product="token_with_proofing")
+    alice.get(order_url)
+    [key] = license_keys_emailed(system, order_number(alice))
+    profile_url = alice.post(alice.task_url(), {"license_key": key}).headers["Location"]
+    method_url = submit_task(alice, profile_url, PROFILE).headers["Location"]
+    details_url = submit_task(alice, method_url, {"method": "experian"}).headers["Location"]
+    details = {**HOME, "ssn_last4": SSN_LAST4}
+    questions_url = submit_task(alice, details_url, details).headers["Location"]
+    variables = system.engine.instance(order_url.rsplit("/", 1)[1], ADMIN)["variables"]
+    answers = {f"answer_{n}": RIGHT_ANSWERS[variables[f"question_{n}_id"]] for n in (1, 2, 3)}
+    alice.follow(submit_task(alice, questions_url, answers))
+    text = alice.text()
+    assert "Identity verified." in text and "Your token is activated." in text
+    assert "Activate token" not in text and "Activation code" not in text
+    assert "Registration opens as soon as your token arrives." in text
 
 
 def test_my_credentials_says_so_when_there_are_none(alice):

@@ -88,6 +88,19 @@ def test_identity_proofing_follows_the_proofing_subprocess(active, variables, co
     assert got["proofing"] == expected
 
 
+def test_an_instant_identity_check_reads_identity_verified_and_the_token_is_activated():
+    variables = {
+        "proofing_result": "passed",
+        "activation_code_required": False,
+        "activated_at": "2026-01-15T10:00:00+00:00",
+    }
+    got = progress.steps(view(["fulfilment_join"], order_status="paid", **variables), None, ())
+    by_key = {s.key: s for s in got}
+    assert by_key["proofing"].detail == "Identity verified."
+    assert by_key["activation"].state == "done"
+    assert "as soon as your token arrives" in by_key["registered"].detail
+
+
 def test_activation_waits_for_delivery_before_registration_opens():
     got = progress.steps(view(["fulfilment_join"], order_status="paid"), None, ("activate_token",))
     by_key = {s.key: s for s in got}

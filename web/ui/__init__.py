@@ -6,8 +6,9 @@
 | `account` | `account.py` | `/account`: sessions, API tokens, log out everywhere, password |
 | `customer` | `customer.py` | `/` (home), `/orders` (start), `/orders/<id>`, `/credentials` |
 | `tasks` | `tasks.py` | `/tasks/<id>` (form), `/tasks/<id>/claim`, `/tasks/<id>/unclaim` |
-| `agent` | `agent.py` | `/inbox/<role>`, `/finance/payments` |
+| `agent` | `agent.py` | `/inbox` (assigned to me), `/inbox/<role>`, `/finance/payments` |
 | `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
+| `groups` | `groups.py` | `/admin/groups`: candidate groups and their staff |
 
 Every view is either `guard.public` (sign-up, log-in) or `guard.login_required`;
 `register` refuses to start an app with a view that is neither.
@@ -19,7 +20,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 
-from . import account, admin, agent, auth, customer, filters, guard, tasks
+from . import account, admin, agent, auth, customer, filters, groups, guard, tasks
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -28,6 +29,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     tasks.bp,
     agent.bp,
     admin.bp,
+    groups.bp,
 )
 bp = customer.bp  # the home page's blueprint, for callers that want one name
 

@@ -1,8 +1,10 @@
 """The operator's pages: instances with filters and paging, one instance in full, and
-the actions on it (suspend, resume, terminate, run a job now, retry an incident)."""
+the actions on it (suspend, resume, terminate, send a message it waits for, run a job
+now, retry an incident)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -17,7 +19,7 @@ from flask import (
     url_for,
 )
 
-from engine.errors import Conflict, NotFound, ProcessIncident
+from engine.errors import Conflict, InvalidInput, NotFound, ProcessIncident
 
 from . import credential_actions, guard, reads
 
@@ -109,6 +111,29 @@ def change(instance_id: str, action: str) -> Any:
     else:
         flash({"suspend": "Suspended.", "resume": "Resumed.", "terminate": "Terminated."}[action])
     return redirect(url_for("admin.instance", instance_id=instance_id))
+
+
+@bp.post("/instances/<instance_id>/messages")
+@guard.login_required("admin")
+def send_message(instance_id: str) -> Any:
+    """What `POST /api/v1/messages` does, from the page: the form offers the messages the
+    instance waits for, with their correlation keys filled in."""
+    name = request.form.get("name", "").strip()
+    key = request.form.get("correlation_key", "").strip()
+    try:
+        data = json.loads(request.form.get("data", "").strip() or "{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        flash('The data must be a JSON object, such as {"carrier_status": "delivered"}.', "error")
+        return _back(instance_id)
+    try:
+        guard.system().engine.deliver(name, key, data, guard.actor())
+    except (NotFound, Conflict, InvalidInput, ProcessIncident) as exc:
+        flash(exc.detail, "error")
+    else:
+        flash(f"Message {name} sent.")
+    return _back(instance_id)
 
 
 @bp.post("/jobs/<int(max=2147483647):job_id>/run")

@@ -1,4 +1,5 @@
-"""Staff inboxes, one per lane, and finance's "Record payment"."""
+"""Staff inboxes, one per lane and one of the tasks naming the person or their groups,
+and finance's "Record payment"."""
 
 from __future__ import annotations
 
@@ -17,7 +18,37 @@ LANES = {
     "finance": "Finance",
 }
 SLA_BREACH = "license_key_sla_breach"
+# The inbox's orders (engine.queries.TASK_ORDERS) as its "Sort by" links name them.
+SORTS = {
+    "created": "Waiting longest",
+    "due": "Due",
+    "follow_up": "Follow-up",
+    "priority": "Priority",
+}
 MAX_REFERENCE = 200
+
+
+@bp.get("/inbox")
+@guard.login_required()
+def assigned() -> Any:
+    """The tasks that name this person or one of their groups, whatever their lane."""
+    who = guard.actor()
+    start, sort = _offset(), _sort()
+    tasks, total = reads.assigned(guard.system(), who, start, sort)
+    return render_template(
+        "agent/inbox.html",
+        role=None,
+        title="Assigned to me and my groups",
+        tasks=tasks,
+        breaches=[],
+        total=total,
+        offset=start,
+        sort=sort,
+        sorts=SORTS,
+        page=reads.INBOX_PAGE,
+        unpaid=[],
+        lanes=[lane for lane in LANES if who.may_work_lane(lane)],
+    )
 
 
 @bp.get("/inbox/<role>")
@@ -28,9 +59,8 @@ def inbox(role: str) -> Any:
     who = guard.actor()
     if not who.may_work_lane(role):
         abort(403, "This inbox belongs to another team.")
-    offset = request.args.get("offset", "0")
-    start = int(offset) if offset.isdigit() and len(offset) < 10 else 0
-    tasks, total = reads.inbox(guard.system(), role, start)
+    start, sort = _offset(), _sort()
+    tasks, total = reads.inbox(guard.system(), role, start, sort)
     breaches = [t for t in tasks if t["name"] == SLA_BREACH]
     others = [t for t in tasks if t["name"] != SLA_BREACH]
     unpaid = reads.awaiting_payment(guard.system()) if role == "finance" else []
@@ -42,6 +72,8 @@ def inbox(role: str) -> Any:
         breaches=breaches,
         total=total,
         offset=start,
+        sort=sort,
+        sorts=SORTS,
         page=reads.INBOX_PAGE,
         unpaid=unpaid,
         lanes=[lane for lane in LANES if who.may_work_lane(lane)],
@@ -87,6 +119,16 @@ def resend_license_key() -> Any:
     else:
         flash(f"A new license key is on its way for {order_number}.")
     return redirect(back)
+
+
+def _offset() -> int:
+    offset = request.args.get("offset", "0")
+    return int(offset) if offset.isdigit() and len(offset) < 10 else 0
+
+
+def _sort() -> str:
+    sort = request.args.get("sort", "created")
+    return sort if sort in SORTS else "created"
 
 
 def _lowered(sentence: str) -> str:

@@ -94,9 +94,13 @@ def groups(fields: list[dict[str, Any]]) -> list[tuple[str | None, list[dict[str
 
 
 def submitted(fields: list[dict[str, Any]], form: Mapping[str, str]) -> dict[str, Any]:
-    """The task data in a posted form: only the form's own fields, booleans as bools."""
+    """The task data in a posted form: only the form's own fields, booleans as bools.
+    An unticked box is an answer (false), never "use the default"; a read-only field is
+    shown, not submitted."""
     data: dict[str, Any] = {}
     for f in fields:
+        if f.get("readonly"):
+            continue
         if f["type"] == "boolean":
             data[f["id"]] = form.get(f["id"]) in ("true", "on", "1")
         elif f["id"] in form:

@@ -32,14 +32,14 @@ def current_user() -> User | None:
     cached = g.get("ui_user", _NO_USER)
     if cached is not _NO_USER:
         return cached  # type: ignore[return-value]
-    user, g.login_session_id = None, None
+    user, g.login_session_id, g.ui_groups = None, None, frozenset()
     secret = session.get("sid")
     if isinstance(secret, str):
         found = signin.resolve(system(), secret, sessions.BROWSER)
         if found is None:
             session.pop("sid", None)  # ended or expired: the cookie should say so too
         else:
-            user, g.login_session_id = found.user, found.session_id
+            user, g.login_session_id, g.ui_groups = found.user, found.session_id, found.groups
     g.ui_user = user
     return user
 
@@ -52,7 +52,7 @@ def current_session_id() -> int | None:
 
 def current_actor() -> Actor | None:
     user = current_user()
-    return accounts.actor_of(user) if user else None
+    return accounts.actor_of(user, g.get("ui_groups", frozenset())) if user else None
 
 
 def user() -> User:

@@ -81,8 +81,11 @@ def _shipping(v: Mapping[str, Any], order: Mapping[str, Any], paid: bool) -> Ste
     if tracking:
         delivered = v.get("delivered_at") or order.get("delivered_at")
         expected = v.get("estimated_delivery") or order.get("estimated_delivery")
+        events = order.get("tracking_events") or []
         if delivered:
             tail = f"Delivered on {day(delivered)}."
+        elif events and events[-1]["status"] == "out_for_delivery":
+            tail = "Out for delivery."
         elif expected:
             tail = f"Expected by {day(expected)}."
         else:
@@ -124,6 +127,9 @@ def _proofing(v: Mapping[str, Any], active: set[str], activated: bool) -> Step:
         return Step(
             "proofing", title, "failed", "Your identity could not be proven. Contact support."
         )
+    if v.get("proofing_result") == "passed" and v.get("activation_code_required") is False:
+        # An instant check: nothing more to type, the token is activated with it.
+        return Step("proofing", title, "done", "Identity verified.")
     if v.get("proofing_result") == "passed" or activated:
         return Step("proofing", title, "done", "Your identity is proven.")
     if "call_identity_proofing" in active or active & PROOFING_TASKS:

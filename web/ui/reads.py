@@ -24,6 +24,7 @@ from engine.models import MessageSubscription, ProcessInstance, WorkItem
 from handlers.domain_models import LicenseKey, SalesOrder
 from handlers.proofing_models import Credential, PhoneCredential
 from handlers.tokens.models import HardwareToken
+from handlers.tracking import tracking_events
 from web.models import User
 
 INBOX_PAGE = 100
@@ -33,13 +34,28 @@ def _uow(system: Any) -> Any:
     return unit_of_work(system.session_factory)
 
 
-def inbox(system: Any, role: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Ready tasks of one lane, oldest first; the caller checked the role."""
+def inbox(
+    system: Any, role: str, offset: int = 0, sort: str = "created"
+) -> tuple[list[dict[str, Any]], int]:
+    """Ready tasks of one lane in the order `sort` names (`queries.TASK_ORDERS`); the
+    caller checked the role and the order."""
     ready = select(WorkItem).where(WorkItem.status == "ready", WorkItem.lane == role)
     with _uow(system) as s:
         total = s.scalar(select(func.count()).select_from(ready.subquery())) or 0
+        order = queries.TASK_ORDERS[sort]
+        rows = s.scalars(ready.order_by(*order).limit(INBOX_PAGE).offset(offset))
+        return [queries.work_item(r) for r in rows], total
+
+
+def assigned(
+    system: Any, actor: Actor, offset: int = 0, sort: str = "created"
+) -> tuple[list[dict[str, Any]], int]:
+    """Ready tasks that name this person or their groups, in the order `sort` names."""
+    ready = queries.named_tasks(actor)
+    with _uow(system) as s:
+        total = s.scalar(select(func.count()).select_from(ready.subquery())) or 0
         rows = s.scalars(
-            ready.order_by(WorkItem.created_at, WorkItem.id).limit(INBOX_PAGE).offset(offset)
+            ready.order_by(*queries.TASK_ORDERS[sort]).limit(INBOX_PAGE).offset(offset)
         )
         return [queries.work_item(r) for r in rows], total
 
@@ -121,6 +137,7 @@ def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
             "estimated_delivery": order.estimated_delivery,
             "shipped_at": order.shipped_at,
             "delivered_at": order.delivered_at,
+            "tracking_events": tracking_events(s, order.order_number),
             "license_key_emailed_at": key.emailed_at if key else None,
             "license_key_status": key.status if key else None,
         }
@@ -222,6 +239,7 @@ def instance_admin(system: Any, actor: Actor, instance_id: str) -> dict[str, Any
             "events": queries.instance_events(s, actor, instance_id),
             "jobs": queries.list_jobs(s, instance_id=instance_id),
             "incidents": queries.list_incidents(s, status=None, instance_id=instance_id),
+            "messages": queries.waiting_messages(s, actor, instance_id),
             "tasks": [
                 queries.work_item(w)
                 for w in s.scalars(
