@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from . import juel
 from .errors import WARNING, Problem
 from .expression_checks import looks_iso
 from .parser import BPMN_NS, ParsedFile
+from .scripting import is_juel
 
 if TYPE_CHECKING:
     from .validation import Known
@@ -160,6 +162,8 @@ def _code_of(proc: etree._Element) -> Iterator[tuple[str | None, str, str]]:
 def _free_names(source: str, mode: str) -> set[str]:
     """Names `source` reads that it does not set itself; nothing if it does not parse
     (the code checks report that)."""
+    if mode == "eval" and is_juel(source):
+        return juel.free_names(source)
     try:
         tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
     except (SyntaxError, ValueError, RecursionError):

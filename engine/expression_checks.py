@@ -9,11 +9,10 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from .scripting import check_expression
+from . import juel
+from .scripting import check_expression, is_juel
+from .timer_text import literal_timer_value
 
-# An unquoted ISO 8601 duration or cycle (`PT24H`, `R3/P1D`), told apart from a variable
-# such as `renewal_reminder_at` that holds the value.
-_ISO_LIKE = re.compile(r"(R\d*/)?P(\d|T\d)[\dYMWDTHS.,]*", re.IGNORECASE)
 _ISO_DURATION = re.compile(
     r"P(?!$)(\d+(\.\d+)?Y)?(\d+(\.\d+)?M)?(\d+(\.\d+)?W)?(\d+(\.\d+)?D)?"
     r"(T(?=\d)(\d+(\.\d+)?H)?(\d+(\.\d+)?M)?(\d+(\.\d+)?S)?)?",
@@ -21,18 +20,24 @@ _ISO_DURATION = re.compile(
 )
 # Quartz/Camunda cron: five to seven fields of digits, ranges, lists, steps, names, ? L W #.
 _CRON = re.compile(r"([\d*?/,\-LW#A-Za-z]+\s+){4,6}[\d*?/,\-LW#A-Za-z]+")
-# Camunda 7 diagrams carry JUEL (`${amount > 100}`), which is not Python.
-_JUEL = re.compile(r"\s*[$#]\{.*\}\s*", re.DOTALL)
 
 _DURATION_FORM = 'an ISO 8601 duration such as "PT24H", "P3D" or "P1Y2M"'
 _CYCLE_FORM = 'an ISO 8601 repeating interval such as "R/P1D" or "R3/PT10M"'
 
 
 def check_condition(text: str | None) -> list[str]:
-    """A sequence flow's condition: present and a safe Python expression."""
+    """A sequence flow's condition: present, and a safe Python or a supported JUEL expression."""
     if not (text or "").strip():
         return ["condition is empty: write one, or remove the conditionExpression"]
-    return [f"condition: {p}" for p in _expression_problems(text or "")]
+    return [f"condition: {p}" for p in _value_problems(text or "")]
+
+
+def _value_problems(text: str) -> list[str]:
+    problems = check_expression(text)
+    if not problems and is_juel(text) and juel.is_text(text):
+        # Text around ${...} makes a string, and any non-empty string counts as true.
+        return [f"{text.strip()} is text with expressions in it; write one ${{...}} expression"]
+    return problems
 
 
 def check_multi_instance(label: str, text: str | None) -> list[str]:
@@ -40,27 +45,32 @@ def check_multi_instance(label: str, text: str | None) -> list[str]:
     checks as a condition, since each is evaluated on the task's data."""
     if not (text or "").strip():
         return [f"multi-instance {label} is empty"]
-    return [f"multi-instance {label}: {p}" for p in _expression_problems(text or "")]
-
-
-def _expression_problems(text: str) -> list[str]:
-    if _JUEL.fullmatch(text):
-        return [f"{text.strip()} is a JUEL expression; diagram code here is Python"]
-    return check_expression(text)
+    if label == "collection" and is_juel(text or ""):
+        # SpiffWorkflow reads camunda:collection as the name of a variable; the parser has
+        # already made `${items}` into `items`, so this one is more than a name.
+        return [
+            f"multi-instance collection {(text or '').strip()}: name a variable, as "
+            "${items} or items; a collection cannot be computed here"
+        ]
+    return [f"multi-instance {label}: {p}" for p in _value_problems(text or "")]
 
 
 def check_timer(text: str, kind: str) -> list[str]:
-    """A timer is a Python expression; a literal must also be a valid ISO 8601 value."""
+    """A timer is literal ISO 8601 text (`PT10M`), a quoted one (`"PT10M"`) or an
+    expression (Python or JUEL) that gives one at run time; a literal must be valid."""
     text = text.strip()
     if not text:
         return [f"{kind} is empty"]
-    if looks_iso(text):
-        return [f'timer {text} must be quoted: "{text}"']
+    if literal_timer_value(text) is not None:
+        reason = timer_literal_problem(text, kind)
+        return [f"timer {text} is not a valid ISO 8601 {kind}: {reason}"] if reason else []
     if _CRON.fullmatch(text):
         return [_cron_reason(text)]
-    problems = _expression_problems(text)
+    problems = check_expression(text)
     if problems:
         return [f"timer: {p}" for p in problems]
+    if is_juel(text):  # its value is known only at run time
+        return []
     node = ast.parse(text, mode="eval").body
     if isinstance(node, ast.Constant):
         if not isinstance(node.value, str):
@@ -72,19 +82,22 @@ def check_timer(text: str, kind: str) -> list[str]:
 
 
 def looks_iso(text: str) -> bool:
-    """Whether `text` is an ISO 8601 duration or cycle written without quotes."""
-    return _ISO_LIKE.fullmatch(text) is not None
+    """Whether `text` is an ISO 8601 duration, date or cycle written without quotes."""
+    return literal_timer_value(text) is not None
 
 
 def _cron_reason(text: str) -> str:
-    return f"timer {text!r} is a cron expression; timers take {_CYCLE_FORM}"
+    return (
+        f"timer {text!r} is a cron expression, and Tokenflow's timers have no cron; "
+        f"write {_CYCLE_FORM}"
+    )
 
 
 def timer_literal_problem(value: str, kind: str) -> str | None:
     """Why `value` is no valid `kind` (timeDuration, timeDate, timeCycle), or None."""
     value = value.strip()
     if kind == "timeCycle" and _CRON.fullmatch(value):
-        return f"it is a cron expression; write {_CYCLE_FORM}"
+        return f"it is a cron expression, and Tokenflow's timers have no cron; write {_CYCLE_FORM}"
     try:
         if kind == "timeDuration":
             return _duration_problem(value)

@@ -10,6 +10,8 @@
   that SpiffWorkflow, which indexes elements by id, follows it as Tokenflow's checks do.
 - A plain `task` or `manualTask` passes the token on, as in Camunda: nobody is asked to
   do it, so it must not wait.
+- A multi-instance `camunda:collection="${items}"` (as Camunda Modeler writes it) is read
+  as `items`: SpiffWorkflow takes the attribute as a variable's name.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
 from SpiffWorkflow.specs.base import TaskSpec
 
 from . import assignment, task_attributes
+from .juel import variable_name
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 _XML_PARSER = etree.XMLParser(
@@ -182,6 +185,7 @@ def read_file(name: str, data: bytes) -> ParsedFile:
     if xml is not data:  # what is stored must parse as it was checked
         root = parse_xml(xml)
     name_anonymous_flows(root)
+    name_juel_collections(root)
     parsed = ParsedFile(name=name, xml=xml, root=root)
     for proc in root.iter(f"{{{BPMN_NS}}}process"):
         if proc.get("isExecutable", "true") != "false":
@@ -205,6 +209,15 @@ def name_anonymous_flows(root: etree._Element) -> None:
             candidate = f"{base}_{n}"
         taken.add(candidate)
         flow.set("id", candidate)
+
+
+def name_juel_collections(root: etree._Element) -> None:
+    """`camunda:collection="${items}"` becomes `items`, on every read of the document."""
+    attribute = f"{{{CAMUNDA_MODEL_NS}}}collection"
+    for loop in root.iter(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        name = variable_name(loop.get(attribute) or "")
+        if name is not None:
+            loop.set(attribute, name)
 
 
 def build_parser(files: list[ParsedFile]) -> TokenflowParser:

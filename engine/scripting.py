@@ -9,19 +9,26 @@ builtins (`script_builtins.py`), on plain data, under a time budget, an operatio
 and size limits. Whatever diagram code
 reaches for beyond that raises ScriptAccessDenied; whatever goes over a budget raises
 ScriptBudgetExceeded; SpiffWorkflow turns both into a task error naming the element.
+
+Expressions may also be Camunda's JUEL (`${amount > 1000}`, `juel.py`), evaluated over the
+same task data with the same guards and budgets; a timer's literal ISO 8601 text (`PT10M`)
+is its own value (`timer_text.py`).
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import CodeType, MappingProxyType
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from . import juel
 from . import script_budget as budgets
 from . import script_guards as guards
 from .script_budget import (
@@ -33,6 +40,7 @@ from .script_budget import (
 )
 from .script_builtins import SAFE_BUILTINS
 from .script_syntax import analyse
+from .timer_text import literal_timer_value
 
 __all__ = [
     "SAFE_BUILTINS",
@@ -84,7 +92,25 @@ class UnsafeScriptError(Exception):
 
 def check_expression(source: str) -> list[str]:
     """Problems that keep `source` from being evaluated as a condition; empty if none."""
+    if is_juel(source):
+        return juel.check(source)
     return list(analyse(_strip_eval_indent(source), "eval")[0])
+
+
+def is_juel(source: str) -> bool:
+    """Whether an expression is JUEL rather than Python: it starts with `${` or `#{`, or it
+    is text with such expressions in it (`Hello ${name}`) and no Python expression. Both
+    dialects may appear in one diagram."""
+    stripped = source.strip()
+    if stripped.startswith(("${", "#{")):
+        return True
+    if not juel.is_juel(stripped):
+        return False
+    try:
+        ast.parse(stripped, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    return False
 
 
 def check_script(source: str) -> list[str]:
@@ -128,6 +154,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     def evaluate(
         self, expression: str, context: dict[str, Any], external_context: Mapping | None = None
     ) -> Any:
+        if is_juel(expression):
+            variables = {**(external_context or {}), **context}
+            return juel.evaluate(expression, variables, self.limits, self.globals["now"])
         code = _checked_code(_strip_eval_indent(expression), "eval")
         budget = Budget(self.limits)
         namespace = self._namespace(context, external_context or {}, budget)
@@ -184,6 +213,23 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         }
 
 
+_EXPLAINED = (
+    UnsafeScriptError,
+    ScriptAccessDenied,
+    ScriptBudgetExceeded,
+    juel.JuelError,
+    juel.JuelEvaluationError,
+)
+
+
+def _timer_of(task: Any, expression: str) -> TimerEventDefinition | None:
+    """The timer whose own text `expression` is, if the task waits on one."""
+    definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
+    if isinstance(definition, TimerEventDefinition) and definition.expression == expression:
+        return definition
+    return None
+
+
 class RestrictedScriptEngine(PythonScriptEngine):
     """PythonScriptEngine whose diagram code is checked and sandboxed by RestrictedEnvironment."""
 
@@ -191,14 +237,19 @@ class RestrictedScriptEngine(PythonScriptEngine):
         super().__init__(environment=RestrictedEnvironment(clock, limits))
 
     def evaluate(self, task: Any, expression: str, external_context: Mapping | None = None) -> Any:
+        timer = _timer_of(task, expression)
+        if timer is not None and (literal := literal_timer_value(expression)) is not None:
+            return literal
         try:
-            return super().evaluate(task, expression, external_context)
+            value = super().evaluate(task, expression, external_context)
         except WorkflowTaskException as err:
             # The base class names only the expression; the analyst needs the reasons.
             cause = err.__context__
-            if isinstance(cause, UnsafeScriptError | ScriptAccessDenied | ScriptBudgetExceeded):
+            if isinstance(cause, _EXPLAINED):
                 err.add_note(str(cause))
             raise
+        # SpiffWorkflow reads a timer's value as ISO 8601 text; a date from the data is one.
+        return value.isoformat() if timer is not None and isinstance(value, date) else value
 
     def call_service(self, task: Any, **kwargs: Any) -> Any:
         # Replaces the base method, whose error path raises NameError in SpiffWorkflow 3.2.0.

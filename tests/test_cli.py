@@ -38,10 +38,10 @@ def test_db_upgrade_is_idempotent(env, capsys):
 
 def test_deploy_reports_each_problem_on_one_line_and_fails(env, capsys, tmp_path):
     bad = tmp_path / "bad.bpmn"
-    bad.write_text((BPMN_DIR / "linear.bpmn").read_text().replace('"PT1H"', "PT1H"))
+    bad.write_text((BPMN_DIR / "linear.bpmn").read_text().replace('"PT1H"', "PT1X"))
     assert run("deploy", str(bad)) == 1
     err = capsys.readouterr().err
-    assert "wait_hour: timer PT1H must be quoted" in err
+    assert "wait_hour: timer PT1X is not a valid ISO 8601 timeDuration" in err
     assert "Traceback" not in err
 
 

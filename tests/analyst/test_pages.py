@@ -137,7 +137,7 @@ def test_the_diff_of_two_versions_shows_the_changed_timer(analyst, system):
 def test_check_lists_every_problem_by_element(analyst):
     broken = (
         diagram("license_key_delivery")
-        .replace('"PT24H"', "PT24H")
+        .replace('"PT24H"', "PT24X")
         .replace('camunda:topic="resend_license_key"', 'camunda:topic="resend_by_pigeon"')
     )
     response = send(analyst, "/analyst/check", broken, "application/xml")

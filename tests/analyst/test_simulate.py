@@ -128,7 +128,7 @@ def test_a_dry_run_goes_on_past_a_task_whose_next_step_fails(system):
 
 def test_an_invalid_draft_is_refused_with_its_problems(system):
     with pytest.raises(DefinitionInvalid) as refused:
-        run(system, LINEAR.replace('"PT1H"', "PT1H"), GO)
+        run(system, LINEAR.replace('"PT1H"', "PT1X"), GO)
     assert [p.element for p in refused.value.problems] == ["wait_hour"]
 
 

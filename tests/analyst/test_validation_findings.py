@@ -86,10 +86,11 @@ ERRORS = [
         "condition is empty",
     ),
     (
-        "JUEL condition",
-        changed(GATEWAYS, (ROUTE, "${route == 'parallel'}")),
+        "JUEL condition with a method call",
+        changed(GATEWAYS, (ROUTE, "${route.startsWith('par')}")),
         "to_par",
-        "is a JUEL expression; diagram code here is Python",
+        "condition: ${route.startsWith('par')}: method calls such as .startsWith(...) are not "
+        "supported",
     ),
     (
         "lane without a name",
@@ -128,7 +129,8 @@ ERRORS = [
         "cron cycle",
         with_timer("timeCycle", '"0 0 9 * * ?"'),
         "wait_hour",
-        'is a cron expression; write an ISO 8601 repeating interval such as "R/P1D"',
+        "is a cron expression, and Tokenflow's timers have no cron; "
+        'write an ISO 8601 repeating interval such as "R/P1D"',
     ),
     (
         "unquoted cron cycle",
@@ -261,6 +263,18 @@ WARNINGS = [
     (
         "timer held in a variable nothing sets",
         with_timer("timeDate", "reminder_at"),
+        "wait_hour",
+        "reads 'reminder_at'",
+    ),
+    (
+        "JUEL condition reading a name nothing sets",
+        changed(GATEWAYS, (ROUTE, "${rout.kind == 'parallel'}")),
+        "to_par",
+        "reads 'rout', which no form field",
+    ),
+    (
+        "JUEL timer held in a variable nothing sets",
+        with_timer("timeDate", "${reminder_at}"),
         "wait_hour",
         "reads 'reminder_at'",
     ),

@@ -50,10 +50,10 @@ RULES = [
         "lane 'janitors' is not a known role",
     ),
     (
-        "unquoted timer",
-        changed(LINEAR, ('"PT1H"', "PT1H")),
+        "literal timer with no ISO 8601 unit",
+        changed(LINEAR, ('"PT1H"', "PT1X")),
         "wait_hour",
-        'timer PT1H must be quoted: "PT1H"',
+        "timer PT1X is not a valid ISO 8601 timeDuration: write an ISO 8601 duration",
     ),
     (
         "invalid timer",

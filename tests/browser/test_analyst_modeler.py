@@ -37,14 +37,16 @@ def test_an_error_is_marked_on_its_element_and_the_deploy_is_refused(analyst_liv
     page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     log_in(page, analyst_live.url, ANALYST, EDIT_LICENSE)
     wait_for_modeler(page)
-    set_timer(page, "license_key_email_sla", "PT12H")  # unquoted: not Python
+    set_timer(page, "license_key_email_sla", "PT12X")  # no ISO 8601 unit
     page.get_by_role("button", name="Deploy").click()
 
     expect(page.locator(".modeler-status")).to_have_text(
         "Deploy refused: 1 error(s) to fix first, listed below."
     )
     [problem] = page.locator(".problem-list li").all()
-    expect(problem).to_contain_text('license_key_email_sla: timer PT12H must be quoted: "PT12H"')
+    expect(problem).to_contain_text(
+        "license_key_email_sla: timer PT12X is not a valid ISO 8601 timeDuration"
+    )
     expect(
         page.locator('.djs-element.tf-has-error[data-element-id="license_key_email_sla"]')
     ).to_have_count(1)

@@ -55,7 +55,7 @@ def test_a_changed_file_becomes_the_next_version_and_only_new_instances_take_it(
             ('name="support"', 'name="janitors"'),
             "Lane_support: lane 'janitors' is not a known role",
         ),
-        (('"PT1H"', "PT1H"), 'wait_hour: timer PT1H must be quoted: "PT1H"'),
+        (('"PT1H"', "PT1X"), "wait_hour: timer PT1X is not a valid ISO 8601 timeDuration"),
         (('"PT1H"', '"PT1 hour"'), "wait_hour: timer 'PT1 hour' is not a valid ISO 8601"),
         (('type="boolean"', 'type="colour"'), "review: form field 'ok' has type 'colour'"),
     ],
@@ -68,7 +68,7 @@ def test_an_invalid_diagram_is_refused_with_each_problem_named_by_element(config
 
 def test_every_problem_is_listed_not_just_the_first(config):
     system = engine_system(config, registry())
-    xml = LINEAR.replace('camunda:topic="greet"', 'camunda:topic="nope"').replace('"PT1H"', "PT1H")
+    xml = LINEAR.replace('camunda:topic="greet"', 'camunda:topic="nope"').replace('"PT1H"', "PT1X")
     problems = problems_of(system, xml)
     assert len(problems) == 2
 
