@@ -11,6 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import text
@@ -87,6 +88,36 @@ def approve_until_done(stack: Stack, token: str, task_id: str, deadline: float) 
     raise AssertionError(f"task {task_id} could not be completed")
 
 
+class InFlight(NamedTuple):
+    """A task completion under way: its thread, what it answered (a status or the
+    ConnectionError), and the task's token, instance and id."""
+
+    request: threading.Thread
+    outcome: list
+    token: str
+    instance_id: str
+    task_id: str
+
+
+def request_in_flight(stack: Stack) -> InFlight:
+    """Start an instance and complete its task in a thread; return once its card charge
+    (slowed by FAULTS_HANDLER_SECONDS) has begun."""
+    token = stack.login("alice")
+    instance_id, task_id = start_instance(stack, token)
+    outcome: list = []
+
+    def complete() -> None:
+        try:
+            outcome.append(approve(stack, token, task_id))
+        except ConnectionError as exc:
+            outcome.append(exc)
+
+    request = threading.Thread(target=complete)
+    request.start()
+    wait_until(lambda: started(stack, "slow_charge", instance_id), what="the charge to start")
+    return InFlight(request, outcome, token, instance_id, task_id)
+
+
 def statuses(db, ids: list[str]) -> dict[str, str]:
     with db.connect() as conn:
         rows = conn.execute(
@@ -156,22 +187,11 @@ def test_a_worker_killed_inside_a_service_task_leaves_it_to_another_that_repeats
 def test_a_web_process_killed_mid_request_commits_nothing_and_the_retry_charges_once(stack, db):
     doomed = stack.start_web(FAULTS_HANDLER_SECONDS=SLOW)
     stack.start_worker()
-    token = stack.login("alice")
-    instance_id, task_id = start_instance(stack, token)
-    outcome: list = []
-
-    def complete() -> None:
-        try:
-            outcome.append(approve(stack, token, task_id))
-        except ConnectionError as exc:
-            outcome.append(exc)
-
-    request = threading.Thread(target=complete)
-    request.start()
-    wait_until(lambda: started(stack, "slow_charge", instance_id), what="the charge to start")
+    flight = request_in_flight(stack)
+    token, instance_id, task_id = flight.token, flight.instance_id, flight.task_id
     stack.signal(doomed, signal.SIGKILL)  # master and workers: the whole web node dies
-    request.join(30)
-    assert isinstance(outcome[0], ConnectionError)
+    flight.request.join(30)
+    assert isinstance(flight.outcome[0], ConnectionError)
     assert statuses(db, [instance_id]) == {instance_id: "running"}  # nothing committed
     stack.start_web()
     assert approve(stack, token, task_id) == 200  # the task was still open

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import threading
 import time
 
 import pytest
@@ -16,9 +15,8 @@ from sqlalchemy import text
 from bench.stack import Stack
 from engine.db import make_engine
 from tests.faults.test_crashes import (
-    approve,
     approved_instances,
-    start_instance,
+    request_in_flight,
     started,
     wait_until,
 )
@@ -40,24 +38,6 @@ def stop_with(stack: Stack, process: subprocess.Popen, sig: int) -> tuple[int, f
     return code, time.monotonic() - began
 
 
-def request_in_flight(stack: Stack, server: subprocess.Popen) -> tuple[threading.Thread, list]:
-    """A task completion whose card charge takes its time, under way in `server`."""
-    token = stack.login("alice")
-    instance_id, task_id = start_instance(stack, token)
-    outcome: list = []
-
-    def complete() -> None:
-        try:
-            outcome.append(approve(stack, token, task_id))
-        except ConnectionError as exc:
-            outcome.append(exc)
-
-    request = threading.Thread(target=complete)
-    request.start()
-    wait_until(lambda: started(stack, "slow_charge", instance_id), what="the charge to start")
-    return request, outcome
-
-
 def instance_status(stack: Stack, instance_id: str) -> str:
     db = make_engine(stack.database_url)
     try:
@@ -74,19 +54,19 @@ def instance_status(stack: Stack, instance_id: str) -> str:
 @SIGNALS
 def test_tokenflow_run_stops_on_a_signal_after_answering_the_request_in_hand(sqlite_stack, sig):
     run = sqlite_stack.start_run(FAULTS_HANDLER_SECONDS="2")
-    request, outcome = request_in_flight(sqlite_stack, run)
+    flight = request_in_flight(sqlite_stack)
     assert stop_with(sqlite_stack, run, sig)[0] == 0
-    request.join(10)
-    assert outcome == [200]
+    flight.request.join(10)
+    assert flight.outcome == [200]
 
 
 @SIGNALS
 def test_tokenflow_web_stops_on_a_signal_after_answering_the_request_in_hand(sqlite_stack, sig):
     web = sqlite_stack.start_web(FAULTS_HANDLER_SECONDS="2")
-    request, outcome = request_in_flight(sqlite_stack, web)
+    flight = request_in_flight(sqlite_stack)
     assert stop_with(sqlite_stack, web, sig)[0] == 0
-    request.join(10)
-    assert outcome == [200]
+    flight.request.join(10)
+    assert flight.outcome == [200]
 
 
 @SIGNALS
