@@ -156,11 +156,6 @@ def code_now(token: TestToken, steps_ahead: int = 0) -> str:
     return token.code_at(token.current_step() + steps_ahead)
 
 
-def set_clock(moment: datetime) -> None:
-    """Make the engine's clock read `moment` (it keeps running from there)."""
-    clock.set(moment)
-
-
 def newest_sms_code(system: System) -> str:
     text = outbox_files(system, "sms")[-1].read_text()
     match = re.search(r"code is (\d{6})", text)

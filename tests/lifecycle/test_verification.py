@@ -18,7 +18,6 @@ from tests.lifecycle.support import (
     code_now,
     credential_row,
     issue_credential,
-    set_clock,
     token_row,
 )
 
@@ -54,7 +53,7 @@ def test_the_rfc_6238_vectors_verify_through_the_api_at_their_timestamps(life: L
         )
     for moment, *codes in RFC6238_VECTORS:
         # Half a second into the vector's second, so the running clock stays inside it.
-        set_clock(datetime.fromtimestamp(moment + 0.5, UTC))
+        clock.set(datetime.fromtimestamp(moment + 0.5, UTC))
         for (algorithm, username), code in zip(users.items(), codes, strict=True):
             answer = life.verify("aerospace-portal", username, code)
             assert answer == {"valid": True, "credential": "hardware_token", "reason": None}, (
