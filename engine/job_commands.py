@@ -18,7 +18,6 @@ from . import statements as sql
 from .actors import SYSTEM, Actor, instance_view
 from .clock import clock
 from .errors import Conflict, NotFound
-from .incidents import watching
 from .models import Incident, ProcessInstance
 from .persistence import Loaded
 from .stepper import Step
@@ -142,9 +141,8 @@ class JobCommands:
         task = step.workflow.get_task_from_id(UUID(task_id))
         if task.state != TaskState.ERROR:
             return
-        with watching(step.workflow) as watch:
+        with self.stepper.watched(step):
             task.reset_branch(task.data)
-        self.stepper.fail(step, watch.failures)
 
 
 def _still_waiting(step: Step, job: Any) -> bool:

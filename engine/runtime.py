@@ -33,7 +33,6 @@ from .actors import (
 from .clock import clock
 from .db import unit_of_work
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, ProcessIncident
-from .incidents import watching
 from .job_commands import STOPPED, JobCommands
 from .models import MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, all_tasks, load
@@ -166,10 +165,9 @@ class Engine(JobCommands):
                 finish(None)
             if refused is None:
                 task.set_data(**values)
-                with watching(step.workflow) as watch:
+                step.secrets = secrets  # the incident's reason is scrubbed of them
+                with self.stepper.watched(step):
                     task.run()
-                step.secrets = secrets
-                self.stepper.fail(step, watch.failures)
                 done = sql.run(
                     s,
                     sql.COMPLETE_ITEM,
@@ -268,9 +266,8 @@ class Engine(JobCommands):
         if not waiting:
             raise NotFound(f"Instance {step.instance.id} is not waiting for message {name!r}.")
         catcher, definition = waiting[0]
-        with watching(step.workflow) as watch:
+        with self.stepper.watched(step):
             step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
-        self.stepper.fail(step, watch.failures)
         audit.record(
             step.session,
             "message.correlated",

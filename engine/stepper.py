@@ -9,6 +9,7 @@ import copy
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from . import audit, mirror
 from .clock import clock
-from .incidents import Failure, watching
+from .incidents import Failure, Watch, watching
 from .models import Incident, Job, ProcessInstance
 from .persistence import Loaded, all_tasks
 from .registry import BpmnError, HandlerContext, Registry
@@ -126,12 +127,20 @@ class Stepper:
         timers or messages can move the instance. An element that fails stays where it
         is, with an incident, and the rest of the workflow goes on."""
         while True:
-            with watching(step.workflow) as watch:
+            with self.watched(step) as watch:
                 step.workflow.refresh_timers()
                 step.workflow.do_engine_steps(watch.will_run, watch.did_run)
-            self.fail(step, watch.failures)
             if not watch.interrupted:
                 return
+
+    @contextmanager
+    def watched(self, step: Step) -> Iterator[Watch]:
+        """Run SpiffWorkflow calls on the step's workflow; an element that failed in them
+        gets its incident once the block is done (an exception no element can hold goes
+        to the caller, with no incident)."""
+        with watching(step.workflow) as watch:
+            yield watch
+        self.fail(step, watch.failures)
 
     def fail(self, step: Step, failures: list[Failure]) -> None:
         """An incident for each element that failed, with the reason in words."""
@@ -172,9 +181,8 @@ class Stepper:
             return False
         self.apply_context(step, ctx)
         task.set_data(**result)
-        with watching(step.workflow) as watch:
+        with self.watched(step):
             task.complete()
-        self.fail(step, watch.failures)
         audit.record(
             step.session,
             "service.completed",
@@ -226,9 +234,8 @@ class Stepper:
             target=task.workflow,
         )
         waiting = list(wf.event_manager.tasks.values())
-        with watching(wf) as watch:
+        with self.watched(step):
             wf.catch(event)
-        self.fail(step, watch.failures)
         wf.bpmn_events = [e for e in wf.bpmn_events if e is not event]
         audit.record(
             step.session,
