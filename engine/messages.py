@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from .definitions import latest_definitions
 from .errors import Conflict
 from .models import ProcessDefinition
-from .parser import BPMN_NS, parse_xml
+from .parser import BPMN_NS, parse_xml, unqualify_references
 
 _B = f"{{{BPMN_NS}}}"
 # (content hash, process key) -> the message names its start events catch
@@ -41,6 +41,7 @@ def start_messages(xml: str, process_key: str) -> frozenset[str]:
     """The names of the messages that the start events of process `process_key` catch
     (its own start events, not those of its event subprocesses)."""
     root = parse_xml(xml.encode("utf-8"))
+    unqualify_references(root)
     names = {m.get("id"): m.get("name") for m in root.iter(f"{_B}message")}
     found: set[str] = set()
     for process in root.iter(f"{_B}process"):

@@ -186,6 +186,7 @@ def read_file(name: str, data: bytes) -> ParsedFile:
         root = parse_xml(xml)
     name_anonymous_flows(root)
     name_juel_collections(root)
+    unqualify_references(root)
     parsed = ParsedFile(name=name, xml=xml, root=root)
     for proc in root.iter(f"{{{BPMN_NS}}}process"):
         if proc.get("isExecutable", "true") != "false":
@@ -209,6 +210,25 @@ def name_anonymous_flows(root: etree._Element) -> None:
             candidate = f"{base}_{n}"
         taken.add(candidate)
         flow.set("id", candidate)
+
+
+# References that BPMN types as QNames; SpiffWorkflow looks them up as plain ids.
+_QNAME_REFERENCES = ("messageRef", "signalRef", "errorRef", "escalationRef", "processRef")
+
+
+def unqualify_references(root: etree._Element) -> None:
+    """`messageRef="tns:newInvoice"`, a QName whose prefix names the file's own
+    targetNamespace (as Camunda's and the BPMN specification's examples write it), becomes
+    the plain id `newInvoice`, on every read of the document. A prefix of another
+    namespace stays, and is then refused as an unknown reference."""
+    target = root.get("targetNamespace")
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attribute in _QNAME_REFERENCES:
+            prefix, colon, local = (el.get(attribute) or "").partition(":")
+            if colon and local and el.nsmap.get(prefix) == target:
+                el.set(attribute, local)
 
 
 def name_juel_collections(root: etree._Element) -> None:

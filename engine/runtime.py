@@ -104,13 +104,19 @@ class Engine(JobCommands):
         actor: Actor,
         data: dict[str, Any] | None = None,
         owner_id: int | None = None,
+        business_key: str | None = None,
     ) -> dict:
-        """Start the latest version of `process_key`. Initial data and starting on behalf
-        of another owner are for admins (and tests): a customer starts with nothing."""
+        """Start the latest version of `process_key`. Initial data, a business key (what
+        messages correlate on, as Camunda's `businessKey`) and starting on behalf of
+        another owner are for admins (and tests): a customer starts with nothing."""
         data = data if data is not None else {}
         _check_json(data, "data")
-        if (data or owner_id is not None) and not actor.is_admin:
-            raise Forbidden("Only an admin may start an instance with data or for someone else.")
+        if (data or owner_id is not None or business_key) and not actor.is_admin:
+            raise Forbidden(
+                "Only an admin may start an instance with data, a business key or for someone else."
+            )
+        if business_key is not None and not 0 < len(business_key) <= MAX_KEY_LENGTH:
+            raise InvalidInput(f"`business_key` must be 1 to {MAX_KEY_LENGTH} characters.")
         with self._step_scope() as (s, finish):
             starters.require_may_start(s, actor, process_key)
             step = self._create(
@@ -119,6 +125,7 @@ class Engine(JobCommands):
                 actor.name,
                 owner_id if owner_id is not None else actor.user_id,
                 data,
+                business_key=business_key,
             )
             finish(step)
             return instance_view(actor, step.instance)
@@ -317,6 +324,7 @@ class Engine(JobCommands):
         owner_id: int | None,
         data: dict[str, Any],
         message: tuple[str, str, dict[str, Any]] | None = None,
+        business_key: str | None = None,
     ) -> Step:
         """A new instance of the latest version of `process_key`, run to its first wait;
         with a `message` (name, correlation key, data), started by that message."""
@@ -334,7 +342,7 @@ class Engine(JobCommands):
             bundle_id=bundle.id,
             status="running",
             owner_id=owner_id,
-            business_key=message[1] if message else None,
+            business_key=message[1] if message else business_key,
             serializer_version=SERIALIZER_VERSION,
             state={},
         )

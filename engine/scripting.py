@@ -223,10 +223,12 @@ _EXPLAINED = (
 
 
 def _timer_of(task: Any, expression: str) -> TimerEventDefinition | None:
-    """The timer whose own text `expression` is, if the task waits on one."""
+    """The timer whose own text `expression` is, if the task waits on one (an event-based
+    gateway waits on each of its events' definitions at once)."""
     definition = getattr(getattr(task, "task_spec", None), "event_definition", None)
-    if isinstance(definition, TimerEventDefinition) and definition.expression == expression:
-        return definition
+    for candidate in getattr(definition, "event_definitions", None) or [definition]:
+        if isinstance(candidate, TimerEventDefinition) and candidate.expression == expression:
+            return candidate
     return None
 
 

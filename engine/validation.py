@@ -11,7 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from . import assignment, camunda_checks, dataflow
-from .errors import WARNING, Problem
+from .errors import ERROR, WARNING, Problem
 from .expression_checks import check_condition, check_multi_instance, check_timer
 from .forms import KNOWN_TYPES
 from .parser import BPMN_NS, ParsedFile, build_parser
@@ -149,8 +149,8 @@ def _check_process(
         problem(message, element)
     for flow, message in _dangling_flows(proc):
         problem(message, flow)
-    for gateway, message in _gateways_without_default(proc):
-        problem(message, gateway)
+    for gateway, message, severity in _gateway_defaults(proc):
+        problem(message, gateway, severity)
     for node in _unreachable(proc):
         problem("cannot be reached from a start event", node)
     return out
@@ -225,8 +225,10 @@ def _dangling_flows(proc: etree._Element) -> Iterator[tuple[etree._Element, str]
                 yield flow, f"{end} {ref!r} is no flow node of this process or subprocess"
 
 
-def _gateways_without_default(proc: etree._Element) -> list[tuple[etree._Element, str]]:
-    """A split whose conditions all fail would leave the instance stuck: it needs a default."""
+def _gateway_defaults(proc: etree._Element) -> list[tuple[etree._Element, str, str]]:
+    """A split without a default is allowed, as in Camunda (where all conditions are
+    often covered), but said: when its conditions all fail, the instance stops at it
+    with an incident. A default that is not one of its flows is an error."""
     outgoing: dict[str | None, list[str | None]] = {}
     for flow in proc.iter(f"{_B}sequenceFlow"):
         outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("id"))
@@ -235,9 +237,16 @@ def _gateways_without_default(proc: etree._Element) -> list[tuple[etree._Element
         flows = outgoing.get(gateway.get("id"), [])
         default = gateway.get("default")
         if len(flows) > 1 and not default:
-            found.append((gateway, f"gateway splits into {len(flows)} flows but has no default"))
+            found.append(
+                (
+                    gateway,
+                    f"gateway splits into {len(flows)} flows but has no default: when no"
+                    " condition holds, the instance stops here with an incident",
+                    WARNING,
+                )
+            )
         elif default and default not in flows:
-            found.append((gateway, f"default flow {default!r} does not leave this gateway"))
+            found.append((gateway, f"default flow {default!r} does not leave this gateway", ERROR))
     return found
 
 

@@ -220,7 +220,8 @@ def start_instance() -> Any:
     initial = data.get("data") or {}
     if not isinstance(initial, dict):
         raise ApiError(422, "Invalid input", "`data` must be an object.")
-    view = system().engine.start(process, actor(), initial)
+    key = field(data, "business_key", str, required=False)
+    view = system().engine.start(process, actor(), initial, business_key=key)
     return jsonify(
         {
             "id": view["id"],

@@ -20,7 +20,11 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/process-instances": {
         "type": "object",
         "required": ["process"],
-        "properties": {"process": {"type": "string"}, "data": _OBJECT},
+        "properties": {
+            "process": {"type": "string"},
+            "data": _OBJECT,
+            "business_key": {"type": "string", "minLength": 1, "maxLength": 100},
+        },
     },
     "/api/v1/tasks/{task_id}/complete": {
         "type": "object",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import DefinitionInvalid
+from engine.errors import DefinitionInvalid, ProcessIncident
 from engine.registry import Registry
-from tests.engine_support import ADMIN, BPMN_DIR, engine_system
+from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
 
 LINEAR = (BPMN_DIR / "linear.bpmn").read_text()
 GATEWAYS = (BPMN_DIR / "gateways.bpmn").read_text()
@@ -113,12 +113,6 @@ RULES = [
         "cannot be reached from a start event",
     ),
     (
-        "gateway without a default flow",
-        changed(GATEWAYS, (' default="to_events"', "")),
-        "xor",
-        "gateway splits into 2 flows but has no default",
-    ),
-    (
         "default flow that does not leave the gateway",
         changed(GATEWAYS, ('default="to_events"', 'default="p1"')),
         "xor",
@@ -176,6 +170,30 @@ def test_each_rule_refuses_a_diagram_that_breaks_it(config, xml, element, messag
 def test_the_unbroken_diagrams_pass(config, xml):
     system = engine_system(config, registry())
     assert system.engine.check([("x.bpmn", xml.encode())]) == []
+
+
+def test_a_gateway_without_a_default_deploys_with_a_warning_and_an_unmatched_split_is_an_incident(
+    config,
+):
+    system = engine_system(config, registry())
+    xml = changed(
+        GATEWAYS,
+        (' default="to_events"', ""),
+        (
+            'targetRef="evgw" />',
+            'targetRef="evgw"><bpmn:conditionExpression>route == "never"'
+            "</bpmn:conditionExpression></bpmn:sequenceFlow>",
+        ),
+    )
+    [warning] = [p for p in system.engine.check([("x.bpmn", xml.encode())]) if p.element == "xor"]
+    assert not warning.is_error
+    assert "no default: when no condition holds" in warning.message
+    system.engine.deploy([("x.bpmn", xml.encode())], ADMIN)
+    system.engine.start("gateways", CUSTOMER)
+    task = only_task(system, CUSTOMER)
+    with pytest.raises(ProcessIncident) as caught:
+        system.engine.complete_task(task["id"], {"route": "events"}, CUSTOMER)
+    assert caught.value.element == "xor"
 
 
 def test_a_timer_held_in_a_variable_is_not_mistaken_for_an_unquoted_duration(config):
