@@ -130,4 +130,6 @@ def instance_view(actor: Actor, inst: ProcessInstance) -> dict[str, Any]:
         "variables": visible_variables(actor, inst),
         "created_at": inst.created_at.isoformat(),
         "updated_at": inst.updated_at.isoformat(),
+        # Set once the retention job removed its personal data (engine/retention.py).
+        "purged_at": inst.purged_at.isoformat() if inst.purged_at else None,
     }

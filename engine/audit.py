@@ -24,12 +24,21 @@ from sqlalchemy.orm import Session
 
 from . import statements as sql
 from .clock import clock
-from .models import AuditChain, AuditEvent
+from .models import AuditChain, AuditEvent, ProcessInstance
 
 SYSTEM_CHAIN = "system"
 MAX_CHAIN_CHARS = 36  # audit_chains.chain and audit_events.chain
 GENESIS = "0" * 64
 _PENDING = "audit_pending"
+
+
+def _canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def details_digest(details: Any) -> str:
+    """The hash of an event's details that its row keeps, and its chain hash covers."""
+    return hashlib.sha256(_canonical(details)).hexdigest()
 
 
 def _digest(row: Any) -> str:
@@ -44,8 +53,12 @@ def _digest(row: Any) -> str:
         "created_at": _iso(row.created_at),
         "prev_hash": row.prev_hash,
     }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    if row.details_hash is not None:
+        # The details enter the chain through their own hash, so that the retention job
+        # can remove them and the chain still verifies.
+        del body["details"]
+        body["details_sha256"] = row.details_hash
+    return hashlib.sha256(_canonical(body)).hexdigest()
 
 
 def _iso(value: datetime) -> str:
@@ -81,6 +94,7 @@ def record(
             actor=actor,
             element=element,
             details=details,
+            details_hash=details_digest(details),
             created_at=clock.now(),
         )
     )
@@ -160,16 +174,21 @@ def verify(session: Session) -> list[Break]:
     """Recompute every chain; each edit, deletion or truncation is one `Break`."""
     breaks: list[Break] = []
     heads = {c.chain: c for c in session.scalars(select(AuditChain))}
+    purged = set(
+        session.scalars(select(ProcessInstance.id).where(ProcessInstance.purged_at.is_not(None)))
+    )
     seen: set[str] = set()
     for chain_id, rows in _chains(session):
         seen.add(chain_id)
-        breaks.extend(_verify_chain(chain_id, rows, heads.get(chain_id)))
+        breaks.extend(_verify_chain(chain_id, rows, heads.get(chain_id), chain_id in purged))
     for chain_id in heads.keys() - seen:
         breaks.append(Break(chain_id, None, "all events of this chain are missing"))
     return breaks
 
 
-def _verify_chain(chain_id: str, rows: list[AuditEvent], head: AuditChain | None) -> list[Break]:
+def _verify_chain(
+    chain_id: str, rows: list[AuditEvent], head: AuditChain | None, purged: bool
+) -> list[Break]:
     breaks = []
     prev = GENESIS
     for expected_seq, row in enumerate(rows, start=1):
@@ -177,7 +196,7 @@ def _verify_chain(chain_id: str, rows: list[AuditEvent], head: AuditChain | None
             breaks.append(Break(chain_id, expected_seq, "event missing"))
         if row.prev_hash != prev:
             breaks.append(Break(chain_id, row.seq, "previous hash does not match"))
-        if _digest(row) != row.hash:
+        if _digest(row) != row.hash or not _details_hold(row, purged):
             breaks.append(Break(chain_id, row.seq, "content was changed"))
         prev = row.hash
     if head is None:
@@ -185,6 +204,14 @@ def _verify_chain(chain_id: str, rows: list[AuditEvent], head: AuditChain | None
     elif head.length != len(rows) or head.head_hash != prev:
         breaks.append(Break(chain_id, None, "newest events are missing or chain head changed"))
     return breaks
+
+
+def _details_hold(row: AuditEvent, purged: bool) -> bool:
+    """The details are those the chain hashed, or were removed by the retention job: only
+    from an instance's chain once the instance is marked purged."""
+    if row.details is None:
+        return purged and row.details_hash is not None
+    return row.details_hash is None or details_digest(row.details) == row.details_hash
 
 
 def _chains(session: Session) -> Iterator[tuple[str, list[AuditEvent]]]:

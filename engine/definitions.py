@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import assignment, audit, starters
+from . import assignment, audit, retention, starters
 from .errors import DefinitionInvalid, NotFound, Problem
 from .models import Group, ProcessDefinition, SpecBundle
 from .parser import BPMN_NS, ParsedFile, UnsafeXml, build_parser, parse_xml, read_file
@@ -46,7 +46,12 @@ def check(session: Session, files: list[ParsedFile], known: Known) -> list[Probl
     known = Known(known.topics, known.validators, known.roles, deployed)
     # Each role is a group; admins create the others.
     groups = set(known.roles) | set(session.scalars(select(Group.name)))
-    return validate(files, known) + starters.check(files, groups) + assignment.check(files, groups)
+    return (
+        validate(files, known)
+        + starters.check(files, groups)
+        + assignment.check(files, groups)
+        + retention.check(files)
+    )
 
 
 def deploy(
@@ -78,6 +83,7 @@ def deploy(
                     xml=f.xml.decode("utf-8"),
                     deployed_by=actor,
                     starters=starters.of_process(f.root, key),
+                    history_ttl_days=retention.of_process(f.root, key),
                 )
             )
             audit.record(

@@ -37,6 +37,8 @@ class ProcessDefinition(Base):
     deployed_by: Mapped[str | None] = mapped_column(String(200))
     # Who may start this version (engine/starters.py), read from the diagram at deploy.
     starters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # camunda:historyTimeToLive in days (engine/retention.py); None: the configured default.
+    history_ttl_days: Mapped[int | None] = mapped_column(Integer)
 
 
 class SpecBundle(Base):
@@ -68,6 +70,8 @@ class ProcessInstance(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    # When the retention job removed its personal data (engine/retention.py).
+    purged_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -211,7 +215,11 @@ class AuditEvent(Base):
     event: Mapped[str] = mapped_column(String(100))
     actor: Mapped[str | None] = mapped_column(String(200))
     element: Mapped[str | None] = mapped_column(String(200))
-    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # None once the retention job removed it; `details_hash` (sha256 of its canonical
+    # JSON) stays and is what `hash` covers, so the chain verifies either way. Rows
+    # written before 0010 have no details_hash: their hash covers the details themselves.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    details_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -145,9 +145,10 @@ _APPEND_ONE_EVENT_POSTGRESQL = text(
     "WITH moved_head AS (UPDATE audit_chains SET length = :seq, head_hash = :hash"
     " WHERE chain = :chain)"
     " INSERT INTO audit_events"
-    " (chain, seq, instance_id, event, actor, element, details, created_at, prev_hash, hash)"
-    " VALUES (:chain, :seq, :instance_id, :event, :actor, :element, :details, :created_at,"
-    " :prev_hash, :hash)"
+    " (chain, seq, instance_id, event, actor, element, details, details_hash, created_at,"
+    " prev_hash, hash)"
+    " VALUES (:chain, :seq, :instance_id, :event, :actor, :element, :details, :details_hash,"
+    " :created_at, :prev_hash, :hash)"
 ).bindparams(bindparam("details", type_=JSON), bindparam("created_at", type_=UTCDateTime()))
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from engine.durations import parse_duration
+from engine.retention import InvalidTimeToLive, parse_days
 
 
 class ConfigError(ValueError):
@@ -69,6 +70,9 @@ class Config:
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     # How long the sandbox carrier takes from shipping to the door.
     sandbox_delivery_after: timedelta = timedelta(days=3)
+    # Days a finished instance keeps its personal data when its diagram names no
+    # camunda:historyTimeToLive (engine/retention.py); None keeps it for good.
+    history_ttl_days: int | None = 180
     testing: bool = False
 
     @property
@@ -118,6 +122,7 @@ class Config:
             "session_max": _lifetime(env, "TOKENFLOW_SESSION_MAX", "PT12H"),
             "trusted_proxies": _proxies(env.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")),
             "sandbox_delivery_after": _lifetime(env, "TOKENFLOW_SANDBOX_DELIVERY_AFTER", "P3D"),
+            "history_ttl_days": _time_to_live(env.get("TOKENFLOW_HISTORY_TIME_TO_LIVE")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -131,6 +136,20 @@ def _lifetime(env: Mapping[str, str], name: str, default: str) -> timedelta:
     if value <= timedelta(0):
         raise ConfigError(f"{name} must be longer than zero")
     return value
+
+
+def _time_to_live(value: str | None) -> int | None:
+    """Days, as a diagram's historyTimeToLive takes them (`180`, `P180D`); `never` keeps
+    the instances of diagrams without one for good. Unset: 180 days, Camunda Modeler's
+    default for new diagrams."""
+    if value is None or not value.strip():
+        return 180
+    if value.strip().lower() == "never":
+        return None
+    try:
+        return parse_days(value)
+    except InvalidTimeToLive as exc:
+        raise ConfigError(f"TOKENFLOW_HISTORY_TIME_TO_LIVE: {exc}") from None
 
 
 def _proxies(value: str) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import OperationalError
@@ -13,6 +13,7 @@ from engine.actors import Actor
 from engine.clock import clock
 from engine.errors import NotFound
 from engine.jobs import release, run_due_jobs, worker_name
+from engine.retention import purge_expired
 from handlers.tracking import DELIVERED_MESSAGE, track_shipments
 
 from .system import System
@@ -60,6 +61,17 @@ class Worker:
         except Exception:  # the next tick tries again
             log.exception("following parcels failed")
 
+    def purge(self) -> None:
+        """The daily retention job: finished instances past their historyTimeToLive lose
+        their personal data. Several workers may run it at once: each skips the
+        instances another has locked."""
+        try:
+            purged = purge_expired(self.system.session_factory, self.system.config.history_ttl_days)
+            if purged:
+                log.info("retention: removed the personal data of %d instance(s)", purged)
+        except Exception:  # tomorrow's run tries again
+            log.exception("retention run failed")
+
     def start(self) -> None:
         # One scheduler per process; max_instances=1 keeps ticks from overlapping.
         self._scheduler.add_job(
@@ -69,6 +81,17 @@ class Worker:
             max_instances=1,
             coalesce=True,
             id="due-jobs",
+        )
+        # Daily, the first run a minute after start-up (not at once: a fleet restarting
+        # together would all purge at the same moment).
+        self._scheduler.add_job(
+            self.purge,
+            "interval",
+            days=1,
+            next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+            max_instances=1,
+            coalesce=True,
+            id="retention",
         )
         self._scheduler.start()
         log.info("worker %s started (every %ss)", self.name, self.interval)
