@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from . import jsoncodec
 from . import statements as sql
+from .errors import Conflict
 from .models import ProcessInstance
 
 SERIALIZER_VERSION = f"spiff{SPIFF_SERIALIZER_VERSION}-tf1"
@@ -196,6 +197,8 @@ def load(
             f"instance {instance.id} was saved by serializer {instance.serializer_version}, "
             f"this build reads {SERIALIZER_VERSION}"
         )
+    if instance.purged_at is not None:
+        raise Conflict("This instance's data was removed after its retention period.")
     if rows is None:
         rows = sql.run(session, sql.LOAD_TASKS, {"b_instances": [instance.id]}).all()
     by_workflow: dict[str, list[Any]] = {}

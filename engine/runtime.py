@@ -481,6 +481,8 @@ class Engine(JobCommands):
         that marks them (called processes' elements included)."""
         with self._session() as s:
             inst = require_instance(actor, s.get(ProcessInstance, instance_id))
+            if inst.purged_at is not None:  # retention removed the workflow with its data
+                return {"completed": [], "active": []}
             loaded = self._load(s, inst)
             try:
                 completed: set[str] = set()

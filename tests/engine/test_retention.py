@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from lxml import etree
 from sqlalchemy import select, update
 
 from engine import audit
 from engine.clock import clock
 from engine.db import unit_of_work
-from engine.errors import DefinitionInvalid, ProcessIncident
+from engine.errors import Conflict, DefinitionInvalid, ProcessIncident
 from engine.models import (
     AuditEvent,
     Incident,
@@ -21,8 +23,10 @@ from engine.models import (
     ProcessInstance,
     WorkItem,
 )
+from engine.parser import BPMN_NS
+from engine.persistence import load
 from engine.registry import Registry
-from engine.retention import PURGED_ERROR, purge_expired
+from engine.retention import ATTRIBUTE, PURGED_ERROR, parse_days, purge_expired
 from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
 
 PERSON = "Alice Example"
@@ -184,3 +188,25 @@ def test_details_edited_in_place_break_the_chain(system):
         ).one()
         event.details = {**event.details, "variables": ["nothing"]}
     assert [b.seq for b in breaks(system)] == [event.seq]
+
+
+def test_every_process_in_processes_names_its_retention_period():
+    processes = Path(__file__).resolve().parents[2] / "processes"
+    found = {}
+    for path in sorted(processes.glob("*.bpmn")):
+        for proc in etree.parse(str(path)).getroot().iter(f"{{{BPMN_NS}}}process"):
+            found[proc.get("id")] = parse_days(proc.get(ATTRIBUTE) or "unset")
+    assert found and all(days >= 730 for days in found.values()), found
+    assert found["hardware_token"] >= max(found["purchase"], found["identity_proofing"])
+
+
+def test_a_purged_instance_cannot_be_loaded_and_says_why(system):
+    iid = finish(system)
+    clock.advance(TTL)
+    purge(system)
+    engine = system.engine
+    with unit_of_work(system.session_factory) as s:
+        inst = s.get(ProcessInstance, iid)
+        with pytest.raises(Conflict, match="removed after its retention period"):
+            load(s, inst, engine.specs.get(s, inst.bundle_id), engine.script_engine)
+    assert engine.element_states(iid, ADMIN) == {"completed": [], "active": []}

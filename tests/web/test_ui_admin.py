@@ -10,6 +10,7 @@ import pytest
 
 from engine.clock import clock
 from engine.db import unit_of_work
+from engine.retention import purge_expired
 from tests.journey.inventory import stock_tokens
 from tests.journey_support import ADMIN
 from tests.web.ui_support import Browser, buy, ui_system
@@ -208,3 +209,17 @@ def test_only_admins_send_messages_from_the_instance_page(system, app):
             {"name": "token_delivered", "correlation_key": "SO-10001"},
         )
         assert answer.status_code == 403
+
+
+def test_an_admin_sees_when_an_instance_s_personal_data_was_removed(system, root):
+    [instance_id] = start_for(system, "alice", 1)
+    url = f"/admin/instances/{instance_id}"
+    root.get(url)
+    root.follow(root.post(f"{url}/terminate"))
+    assert "Personal data" not in root.text()
+    clock.advance(timedelta(days=3651))  # hardware_token keeps ten years
+    assert purge_expired(system.session_factory, system.config.history_ttl_days) == 1
+    root.get(url)
+    assert "Personal data" in root.text() and "Removed" in root.text()
+    assert "instance.purged" in root.text()
+    assert root.client.get(f"{url}/elements.json").status_code == 200
