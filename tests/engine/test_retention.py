@@ -4,6 +4,7 @@ live has passed on the engine clock, then loses it, and its audit chain still ve
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from engine.persistence import load
 from engine.registry import Registry
 from engine.retention import ATTRIBUTE, PURGED_ERROR, parse_days, purge_expired
 from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
+from tokenflow.config import Config, ConfigError
+from tokenflow.worker import Worker
 
 PERSON = "Alice Example"
 TTL = timedelta(days=30)
@@ -210,3 +213,29 @@ def test_a_purged_instance_cannot_be_loaded_and_says_why(system):
         with pytest.raises(Conflict, match="removed after its retention period"):
             load(s, inst, engine.specs.get(s, inst.bundle_id), engine.script_engine)
     assert engine.element_states(iid, ADMIN) == {"completed": [], "active": []}
+
+
+def test_the_worker_s_daily_job_purges_by_the_configured_default(config):
+    system = engine_system(replace(config, history_ttl_days=10), Registry())
+    xml = DIAGRAM.replace(' camunda:historyTimeToLive="P30D"', "")
+    system.engine.deploy([("retention.bpmn", xml.encode())], ADMIN)
+    iid = finish(system)
+    clock.advance(timedelta(days=10))
+    Worker(system).purge()
+    assert system.engine.instance(iid, ADMIN)["purged_at"] is not None
+
+
+@pytest.mark.parametrize(
+    ("written", "days"), [(None, 180), ("", 180), ("90", 90), ("P3650D", 3650), ("never", None)]
+)
+def test_the_default_time_to_live_is_set_in_days_or_never(tmp_path, written, days):
+    env = {"TOKENFLOW_INSTANCE_DIR": str(tmp_path)}
+    if written is not None:
+        env["TOKENFLOW_HISTORY_TIME_TO_LIVE"] = written
+    assert Config.from_env(env).history_ttl_days == days
+
+
+def test_a_default_time_to_live_that_is_no_number_of_days_names_its_variable(tmp_path):
+    env = {"TOKENFLOW_INSTANCE_DIR": str(tmp_path), "TOKENFLOW_HISTORY_TIME_TO_LIVE": "P6M"}
+    with pytest.raises(ConfigError, match=r"TOKENFLOW_HISTORY_TIME_TO_LIVE: .* is no number"):
+        Config.from_env(env)
