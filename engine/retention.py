@@ -43,7 +43,7 @@ ATTRIBUTE = "{http://camunda.org/schema/1.0/bpmn}historyTimeToLive"
 FINISHED = ("completed", "terminated")
 PURGED_ERROR = "(removed after the retention period)"
 MAX_DAYS = 36_500  # a hundred years: more is a typo, not a policy
-_DAYS = re.compile(r"^(?:P(\d{1,6})D|(\d{1,6}))$", re.IGNORECASE)
+_DAYS = re.compile(r"^(?:P([0-9]{1,6})D|([0-9]{1,6}))$", re.IGNORECASE)
 
 
 class InvalidTimeToLive(ValueError):

@@ -162,6 +162,7 @@ def test_a_time_to_live_in_days_is_kept_with_the_version(config, written, days):
         ("P1M", "is no number of days"),
         ("PT24H", "is no number of days"),
         ("-5", "is no number of days"),
+        ("\u0663\u0660", "is no number of days"),  # digits, but not ASCII ones
         ("99999", "is more than 36500 days"),
     ],
 )
