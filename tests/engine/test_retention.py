@@ -95,6 +95,13 @@ def test_after_its_time_to_live_a_finished_instance_loses_its_personal_data(syst
     assert purge(system) == 0  # once
 
 
+def test_the_job_works_in_batches_until_nothing_is_left(system):
+    first, second = finish(system), finish(system)
+    clock.advance(TTL)
+    assert purge_expired(system.session_factory, 180, batch=1) == 2
+    assert all(system.engine.instance(i, ADMIN)["purged_at"] for i in (first, second))
+
+
 def test_the_audit_chain_of_a_purged_instance_keeps_its_event_names_and_verifies(system):
     iid = finish(system)
     with unit_of_work(system.session_factory) as s:
