@@ -41,6 +41,8 @@ TEMPLATE_NAMES = (
     "activation_code_by_mail_notice",
     "appointment_confirmation",
     "appointment_reminder",
+    "appointment_moved",
+    "appointment_cancelled",
     "appointment_missed",
     "interview_not_passed",
     "proofing_failed",

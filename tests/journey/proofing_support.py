@@ -122,13 +122,16 @@ def activation_code_in_letter(system: System) -> str:
     return match.group(1)
 
 
-def order_to_proofing(system: System, product: str = "token_with_proofing") -> Journey:
-    """The main journey from purchase to the first proofing (or activation) task."""
+def order_to_proofing(
+    system: System, product: str = "token_with_proofing", **profile: str
+) -> Journey:
+    """The main journey from purchase to the first proofing (or activation) task, with
+    `profile` over PROFILE (e.g. `country="DE"`)."""
     with unit_of_work(system.session_factory) as s:
         in_stock = s.scalar(select(func.count()).select_from(HardwareToken)) or 0
     stock_tokens(system, 1, prefix=f"PT{in_stock}-")
     journey = buy(system, product=product)
     [key] = license_keys_emailed(system, journey.view()["business_key"])
     journey.complete("enter_license_key", {"license_key": key})
-    journey.complete("confirm_profile", PROFILE)
+    journey.complete("confirm_profile", {**PROFILE, **profile})
     return journey

@@ -52,6 +52,8 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "appointment_confirmation": {"slot": "2024-05-07T09:30:00+00:00", "join_url": "https://v/1"},
     "appointment_reminder": {"slot": NOW, "join_url": "https://v/1"},
     "appointment_missed": {"slot": NOW},
+    "appointment_moved": {"slot": "2024-05-07T10:00:00+00:00", "join_url": "https://v/2"},
+    "appointment_cancelled": {"slot": "2024-05-07T10:00:00+00:00"},
     "interview_not_passed": {"slot": NOW},
     "proofing_failed": {"attempts_left": 1},
     "registration_complete": {"serial_number": "TF0000001", "expires_on": date(2025, 5, 6)},
