@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.errors import ProcessIncident
 
-from . import credential_actions, guard, progress, reads, shop_reads
+from . import appointments, credential_actions, guard, progress, reads, shop_reads
 
 bp = Blueprint("customer", __name__)
 PROCESS = "hardware_token"
@@ -72,6 +72,7 @@ def order(instance_id: str) -> Any:
         waiting=waiting,
         hint=progress.next_hint(steps, view["status"]),
         cancellable=shop_reads.cancellable(system, instance_id),
+        appointment=appointments.appointment(system, view),
     )
 
 
