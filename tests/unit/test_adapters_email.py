@@ -48,6 +48,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "tracking_number": "1Z0000000000000001",
         "estimated_delivery": date(2024, 5, 10),
     },
+    "token_delivered": {"delivered_at": NOW},
     "activation_code_by_mail_notice": {"expected_delivery": date(2024, 5, 15)},
     "appointment_confirmation": {"slot": "2024-05-07T09:30:00+00:00", "join_url": "https://v/1"},
     "appointment_reminder": {"slot": NOW, "join_url": "https://v/1"},
