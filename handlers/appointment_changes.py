@@ -15,7 +15,7 @@ from handlers.adapters.appointments import SlotUnavailable
 from handlers.adapters.common import as_utc
 from handlers.notifications import send_email
 from handlers.proofing import order_number
-from handlers.video_proofing import appointment_variables
+from handlers.video_proofing import appointment_variables, record_appointment
 
 CHANGE_DEADLINE = timedelta(hours=1)
 TOO_LATE = (
@@ -90,6 +90,7 @@ def cancel_appointment(ctx: HandlerContext) -> dict[str, Any]:
     booking = ctx.data.get("appointment_id")
     if booking:
         ctx.services.adapters.appointments.cancel(str(booking))
+    record_appointment(ctx, None, None)
     send_email(
         ctx, "appointment_cancelled", order_number=order_number(ctx) or "", slot=appointment_at
     )

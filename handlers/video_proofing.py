@@ -18,6 +18,7 @@ from handlers.adapters.appointments import Booking, SlotUnavailable, parse_slot
 from handlers.adapters.email import when
 from handlers.notifications import send_email
 from handlers.proofing import order_number, record_attempt
+from handlers.proofing_models import VideoAppointment
 
 DEFAULT_DAYS_AHEAD = "P14D"
 DEFAULT_REMINDER_BEFORE = "PT24H"
@@ -69,9 +70,10 @@ def book_appointment(ctx: HandlerContext) -> dict[str, Any]:
 
 
 def appointment_variables(ctx: HandlerContext, booking: Booking) -> dict[str, Any]:
-    """What the journey keeps of a booking; the reminder is due `reminder_before` (the
-    task's config) ahead, never before now."""
+    """What the journey keeps of a booking (and the inboxes' row of it); the reminder is
+    due `reminder_before` (the task's config) ahead, never before now."""
     start = datetime.fromisoformat(booking.slot)
+    record_appointment(ctx, booking.id, start)
     lead = parse_duration(ctx.config.get("reminder_before") or DEFAULT_REMINDER_BEFORE)
     return {
         "appointment_id": booking.id,
@@ -79,6 +81,15 @@ def appointment_variables(ctx: HandlerContext, booking: Booking) -> dict[str, An
         "appointment_join_url": booking.join_url,
         "appointment_reminder_at": max(ctx.now, start - lead).isoformat(),
     }
+
+
+def record_appointment(ctx: HandlerContext, booking_id: str | None, start: datetime | None) -> None:
+    """The instance's booked interview as the staff inboxes read it (None: none booked)."""
+    row = ctx.session.get(VideoAppointment, ctx.instance_id)
+    if row is None:
+        row = VideoAppointment(instance_id=ctx.instance_id)
+        ctx.session.add(row)
+    row.booking_id, row.starts_at, row.updated_at = booking_id, start, ctx.now
 
 
 @registry.handler()
@@ -106,6 +117,7 @@ def record_no_show(ctx: HandlerContext) -> dict[str, Any]:
     booking = ctx.data.get("appointment_id")
     if booking:
         ctx.services.adapters.appointments.cancel(str(booking))
+    record_appointment(ctx, None, None)
     record_attempt(ctx, "video", "no_show", booking)
     send_email(
         ctx,

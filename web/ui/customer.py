@@ -28,12 +28,14 @@ def home() -> Any:
         waiting = reads.my_tasks(system, who)
     lanes = [lane for lane in LANES if who.is_admin or lane in who.roles]
     counts = reads.ready_counts(system, lanes) if lanes else {}
+    invoices = reads.awaiting_payment_count(system) if "finance" in lanes else 0
     return render_template(
         "customer/home.html",
         orders=orders,
         waiting=waiting,
         lanes=lanes,
         counts=counts,
+        invoices=invoices,
         is_customer="customer" in who.roles,
     )
 
