@@ -51,7 +51,7 @@ def test_the_order_page_shows_the_interview_time_join_link_and_move_form(system,
         'id="move-appointment"' in alice.page
         and '<label for="new-time">New time</label>' in alice.page
     )
-    assert ">Move</button>" in alice.page and ">Cancel interview</button>" in alice.page
+    assert ">Move</button>" in alice.page and ">Cancel interview</a>" in alice.page
     assert "local-time.js" in alice.page
     text = alice.text()
     assert "Your video interview" in text and "until" in text
@@ -61,6 +61,7 @@ def test_someone_else_sees_neither_the_order_nor_the_join_link(system, app) -> N
     journey, _slot = booked(system)
     bob = Browser(app).login("bob")
     assert bob.get(f"/orders/{journey.instance_id}").status_code == 404
+    assert bob.get(f"/orders/{journey.instance_id}/appointment/cancel").status_code == 404
     response = bob.post(f"/orders/{journey.instance_id}/appointment/cancel", page="/")
     assert response.status_code == 404
     assert journey.variables["appointment_id"]
@@ -94,8 +95,10 @@ def test_a_taken_time_is_reported_and_the_interview_stays(system, alice) -> None
 def test_cancelling_from_the_order_page_offers_booking_again(system, alice) -> None:
     journey, _slot = booked(system, country="DE")
     page = f"/orders/{journey.instance_id}"
-    alice.get(page)
-    alice.follow(alice.post(f"{page}/appointment/cancel", page=page))
+    alice.get(f"{page}/appointment/cancel")
+    assert "Cancel your video interview?" in alice.text()
+    assert "schedule_video_proofing" not in journey.active  # asking is not cancelling
+    alice.follow(alice.post(f"{page}/appointment/cancel", page=f"{page}/appointment/cancel"))
     assert "Your interview is cancelled" in alice.text()
     assert "schedule_video_proofing" in journey.active
     assert 'id="move-appointment"' not in alice.page
@@ -109,6 +112,8 @@ def test_within_the_last_hour_the_page_explains_and_refuses_a_change(system, ali
     page = f"/orders/{journey.instance_id}"
     alice.get(page)
     assert 'id="move-appointment"' not in alice.page
+    assert "can no longer be moved or cancelled" in alice.text()
+    alice.follow(alice.get(f"{page}/appointment/cancel"))
     assert "can no longer be moved or cancelled" in alice.text()
     alice.follow(alice.post(f"{page}/appointment/cancel", page=page))
     assert "can no longer be moved or cancelled" in alice.text()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.clock import clock
 from engine.errors import Conflict, NotFound
@@ -21,6 +21,7 @@ bp = Blueprint("appointments", __name__)
 MOVE = "appointment_move_requested"
 CANCEL = "appointment_cancel_requested"
 DAYS_OFFERED = 14
+NOTHING_BOOKED = "There is no booked interview to change."
 
 
 def appointment(system: Any, view: dict[str, Any]) -> dict[str, Any] | None:
@@ -53,6 +54,19 @@ def move(instance_id: str) -> Any:
     return _request(instance_id, MOVE, {"slot": slot}, f"Your interview is moved to {_when(slot)}.")
 
 
+@bp.get("/orders/<instance_id>/appointment/cancel")
+@guard.login_required("customer")
+def confirm_cancel(instance_id: str) -> Any:
+    """Ask before cancelling: a click on the order page alone must not lose the time."""
+    system = guard.system()
+    view = system.engine.instance(instance_id, guard.actor())  # 404 for someone else's
+    booked = appointment(system, view)
+    if booked is None or not booked["changeable"]:
+        flash(TOO_LATE if booked and booked["too_late"] else NOTHING_BOOKED, "error")
+        return _back(instance_id)
+    return render_template("customer/cancel_interview.html", view=view, appointment=booked)
+
+
 @bp.post("/orders/<instance_id>/appointment/cancel")
 @guard.login_required("customer")
 def cancel(instance_id: str) -> Any:
@@ -67,7 +81,7 @@ def _request(instance_id: str, message: str, data: dict[str, Any], done: str) ->
     view = system.engine.instance(instance_id, who)
     at = (view.get("variables") or {}).get("appointment_at")
     if not view.get("business_key") or not shop_reads.waits_for(system, instance_id, message):
-        flash("There is no booked interview to change.", "error")
+        flash(NOTHING_BOOKED, "error")
         return _back(instance_id)
     if not may_change(at, clock.now()):
         flash(TOO_LATE, "error")
@@ -75,7 +89,7 @@ def _request(instance_id: str, message: str, data: dict[str, Any], done: str) ->
     try:
         system.engine.correlate(message, view["business_key"], data, who)
     except (NotFound, Conflict):
-        flash("There is no booked interview to change.", "error")
+        flash(NOTHING_BOOKED, "error")
         return _back(instance_id)
     error = (system.engine.instance(instance_id, who).get("variables") or {}).get(
         "appointment_change_error"
