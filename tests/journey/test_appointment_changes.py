@@ -56,6 +56,7 @@ def test_moving_before_the_reminder_books_the_new_time_and_frees_the_old(config:
     assert old in free and new not in free
     [moved] = [text for text in emails(system) if "is moved to" in text]
     assert variables["appointment_join_url"] in moved
+    assert f"{config.base_url}/orders/{journey.instance_id}" in moved
     # Still waiting for the (new) reminder, and still movable.
     assert "video_proofing_interview" not in journey.active
 
@@ -122,7 +123,9 @@ def test_cancelling_lets_a_us_customer_choose_the_proofing_method_again(config: 
     assert "choose_proofing_method" in journey.active
     assert journey.variables["appointment_at"] is None
     assert slot in system.services.adapters.appointments.free_slots(clock.now(), 14)
-    assert any("is cancelled" in text and "book a new time" in text for text in emails(system))
+    [cancelled] = [text for text in emails(system) if "is cancelled" in text]
+    assert "book a new time" in cancelled
+    assert f"{config.base_url}/orders/{journey.instance_id}" in cancelled
 
 
 def test_cancelling_outside_the_us_offers_the_free_times_again(config: Config) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
-from tests.journey.proofing_support import order_to_proofing
+from tests.journey.proofing_support import interview, order_to_proofing
 from tests.journey_support import Journey
 from tests.web.ui_support import Browser
 from web.models import User
@@ -151,3 +151,13 @@ console.log(JSON.stringify({text: el.textContent, title: el.title}));
     assert expected in shown["text"] and zone.replace("_", " ") in shown["text"]
     assert "December" in shown["text"]
     assert shown["title"] == "Tuesday 8 December 2026 at 09:30 UTC"
+
+
+def test_after_the_interview_the_order_page_no_longer_offers_changes(system, alice) -> None:
+    journey, slot = booked(system, hours_ahead=2)
+    due = datetime.fromisoformat(journey.variables["appointment_reminder_at"])
+    journey.advance(seconds=max(0.0, (due - clock.now()).total_seconds()) + 1)
+    interview(journey)
+    alice.get(f"/orders/{journey.instance_id}")
+    assert "Your video interview" not in alice.text()
+    assert f'datetime="{slot}"' not in alice.page

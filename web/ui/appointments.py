@@ -25,20 +25,22 @@ NOTHING_BOOKED = "There is no booked interview to change."
 
 
 def appointment(system: Any, view: dict[str, Any]) -> dict[str, Any] | None:
-    """What the order page shows of the booked interview, or None without one."""
+    """What the order page shows of the booked interview, or None without one (none
+    booked, or the interview is over: the diagram no longer waits for a change)."""
     v = view.get("variables") or {}
     at = v.get("appointment_at")
     if not at or not v.get("appointment_id") or view.get("status") != "running":
         return None
-    waiting = shop_reads.waits_for(system, view["id"], MOVE)
-    changeable = waiting and may_change(at, clock.now())
+    if not shop_reads.waits_for(system, view["id"], MOVE):
+        return None
+    changeable = may_change(at, clock.now())
     free = system.services.adapters.appointments.free_slots(clock.now(), DAYS_OFFERED)
     return {
         "at": at,
         "join_url": v.get("appointment_join_url"),
         "changeable": changeable,
         "changeable_until": changeable_until(at),
-        "too_late": waiting and not changeable,
+        "too_late": not changeable,
         "error": v.get("appointment_change_error"),
         "free_slots": [{"id": slot, "name": when(slot)} for slot in free] if changeable else [],
     }
