@@ -236,7 +236,8 @@ class Run:
                     http, "GET", f"/api/v1/jobs?instance_id={iid}", token=admin
                 )
                 for job in jobs:
-                    if job["element"] == "appointment_reminder_due":
+                    # The reminder timer waits in the event-based gateway `appointment_wait`.
+                    if job["element"] in ("appointment_wait", "appointment_reminder_due"):
                         self.recorder.call(
                             http, "POST", f"/api/v1/jobs/{job['id']}/execute", token=admin
                         )

@@ -23,6 +23,7 @@ MODULES: tuple[str, ...] = (
     "license_keys",
     "proofing",
     "video_proofing",
+    "appointment_changes",
     "activation",
     "registration",
     "phone",

@@ -20,7 +20,7 @@ from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
 from handlers.adapters.messaging import MessageRejected
 from handlers.lifecycle_models import TokenReplacement
-from handlers.notifications import send_email
+from handlers.notifications import credentials_link, send_email
 from handlers.phone_otp import check_code, registered_phone, send_code
 from handlers.proofing_models import Credential
 from handlers.ratelimit import Limit, RateLimited, check_allowed, record_failure
@@ -204,6 +204,7 @@ def ship_replacement_token(ctx: HandlerContext) -> dict[str, Any]:
     send_email(
         ctx,
         "token_shipped",
+        **credentials_link(ctx),
         order_number=report.order_number,
         tracking_number=shipment.tracking_number,
         estimated_delivery=shipment.estimated_delivery,
@@ -233,6 +234,7 @@ def activate_replacement(ctx: HandlerContext) -> dict[str, Any]:
     send_email(
         ctx,
         "registration_complete",
+        **credentials_link(ctx),
         order_number=report.order_number,
         serial_number=report.replacement_serial or "",
         expires_on=credential.expires_at.isoformat(),

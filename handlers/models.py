@@ -17,6 +17,7 @@ from handlers.proofing_models import (
     PhoneCode,
     PhoneCredential,
     ProofingAttempt,
+    VideoAppointment,
 )
 from handlers.shipping_models import Shipment, TrackingEvent
 from handlers.tokens.models import HardwareToken
@@ -40,4 +41,5 @@ __all__ = [
     "Shipment",
     "TokenReplacement",
     "TrackingEvent",
+    "VideoAppointment",
 ]

@@ -26,8 +26,11 @@ SANDBOX_MAIL_DOMAIN = "customers.tokenflow.local"
 
 def send_email(ctx: HandlerContext, template: str, *, to: str | None = None, **context: Any) -> str:
     """Render `template` with `context` (plus `name`, unless given) and send it to `to`
-    or the instance's customer; returns the message id."""
+    or the instance's customer; returns the message id. Every email ends with a link:
+    `link_url` (default: the order page of this instance) and `link_text`."""
     context.setdefault("name", customer_name(ctx))
+    context.setdefault("link_url", page_url(ctx, f"/orders/{ctx.instance_id}"))
+    context.setdefault("link_text", "Your order, and what comes next")
     rendered = render_email(template, **context)
     return ctx.services.adapters.email.send(
         to or customer_email(ctx),
@@ -36,6 +39,18 @@ def send_email(ctx: HandlerContext, template: str, *, to: str | None = None, **c
         rendered.html,
         idempotency_key=f"{ctx.idempotency_key}:{template}",
     )
+
+
+def page_url(ctx: HandlerContext, path: str) -> str | None:
+    """The web app's address of `path` (TOKENFLOW_BASE_URL), or None when unknown."""
+    settings = getattr(ctx.services, "settings", None) or {}
+    base = settings.get("public_base_url")
+    return f"{base}{path}" if base else None
+
+
+def credentials_link(ctx: HandlerContext) -> dict[str, Any]:
+    """For emails about a credential rather than an order (renewal, a lost token)."""
+    return {"link_url": page_url(ctx, "/credentials"), "link_text": "Your credentials"}
 
 
 def customer_email(ctx: HandlerContext) -> str:

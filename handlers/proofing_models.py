@@ -117,6 +117,19 @@ class ProofingAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class VideoAppointment(Base):
+    """An instance's booked video interview, kept beside its task data so that the staff
+    inboxes can show, sort and filter by the appointment time in one query. One row per
+    instance; a move changes it, a cancellation or a missed interview empties it."""
+
+    __tablename__ = "video_appointments"
+
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    booking_id: Mapped[str | None] = mapped_column(String(64))
+    starts_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 CREDENTIAL_STATUSES = ("active", "expired", "revoked")
 
 

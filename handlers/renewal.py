@@ -17,7 +17,7 @@ from engine.durations import parse_duration
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
 from handlers.lifecycle_models import Renewal
-from handlers.notifications import send_email
+from handlers.notifications import credentials_link, send_email
 from handlers.orders import CURRENCY
 from handlers.payment import charge_entered_card
 from handlers.proofing_models import Credential
@@ -85,6 +85,7 @@ def send_renewal_reminder(ctx: HandlerContext) -> dict[str, Any]:
     send_email(
         ctx,
         "renewal_reminder",
+        **credentials_link(ctx),
         order_number=credential.order_number,
         expires_on=credential.expires_at.isoformat(),
     )
@@ -153,6 +154,7 @@ def expire_credential(ctx: HandlerContext) -> dict[str, Any]:
         send_email(
             ctx,
             "credential_expired",
+            **credentials_link(ctx),
             order_number=credential.order_number,
             expired_on=credential.expires_at.isoformat(),
         )

@@ -37,5 +37,5 @@ def build_services(config: Any) -> Services:
             delivery_after=config.sandbox_delivery_after,
         ),
         read_seed_key=lambda: seed_key,
-        settings={},
+        settings={"public_base_url": getattr(config, "base_url", None)},
     )

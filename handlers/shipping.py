@@ -99,9 +99,13 @@ def shipping_address(data: Any) -> dict[str, Any]:
 
 @registry.handler()
 def record_delivery(ctx: HandlerContext) -> dict[str, Any]:
-    """The carrier's `token_delivered` message arrived: note when."""
+    """The carrier's `token_delivered` message arrived: note when, and tell the customer
+    what to do with the token."""
     order = order_of(ctx, lock=True)
     if order.delivered_at is None:
         order.delivered_at = ctx.now
         ctx.audit("token.delivered", order_number=order.order_number)
+    send_email(
+        ctx, "token_delivered", order_number=order.order_number, delivered_at=order.delivered_at
+    )
     return {"delivered_at": iso(order.delivered_at)}

@@ -14,10 +14,11 @@ from typing import Any
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
-from handlers.adapters.appointments import SlotUnavailable, parse_slot
+from handlers.adapters.appointments import Booking, SlotUnavailable, parse_slot
 from handlers.adapters.email import when
 from handlers.notifications import send_email
 from handlers.proofing import order_number, record_attempt
+from handlers.proofing_models import VideoAppointment
 
 DEFAULT_DAYS_AHEAD = "P14D"
 DEFAULT_REMINDER_BEFORE = "PT24H"
@@ -57,9 +58,6 @@ def book_appointment(ctx: HandlerContext) -> dict[str, Any]:
         )
     except (SlotUnavailable, ValueError) as exc:
         raise BpmnError("slot_unavailable", str(exc), {"slot_error": str(exc)}) from None
-    start = datetime.fromisoformat(booking.slot)
-    lead = parse_duration(ctx.config.get("reminder_before") or DEFAULT_REMINDER_BEFORE)
-    reminder_at = max(ctx.now, start - lead)
     send_email(
         ctx,
         "appointment_confirmation",
@@ -68,18 +66,39 @@ def book_appointment(ctx: HandlerContext) -> dict[str, Any]:
         join_url=booking.join_url,
     )
     ctx.audit("appointment.booked", booking=booking.id, slot=booking.slot)
+    return {**appointment_variables(ctx, booking), "slot_error": None}
+
+
+def appointment_variables(ctx: HandlerContext, booking: Booking) -> dict[str, Any]:
+    """What the journey keeps of a booking (and the inboxes' row of it); the reminder is
+    due `reminder_before` (the task's config) ahead, never before now."""
+    start = datetime.fromisoformat(booking.slot)
+    record_appointment(ctx, booking.id, start)
+    lead = parse_duration(ctx.config.get("reminder_before") or DEFAULT_REMINDER_BEFORE)
     return {
         "appointment_id": booking.id,
         "appointment_at": booking.slot,
         "appointment_join_url": booking.join_url,
-        "appointment_reminder_at": reminder_at.isoformat(),
-        "slot_error": None,
+        "appointment_reminder_at": max(ctx.now, start - lead).isoformat(),
     }
+
+
+def record_appointment(ctx: HandlerContext, booking_id: str | None, start: datetime | None) -> None:
+    """The instance's booked interview as the staff inboxes read it (None: none booked)."""
+    row = ctx.session.get(VideoAppointment, ctx.instance_id)
+    if row is None:
+        row = VideoAppointment(instance_id=ctx.instance_id)
+        ctx.session.add(row)
+    row.booking_id, row.starts_at, row.updated_at = booking_id, start, ctx.now
 
 
 @registry.handler()
 def send_appointment_reminder(ctx: HandlerContext) -> dict[str, Any]:
-    """Remind the customer of the appointment (the diagram's timer decides when)."""
+    """Remind the customer of the appointment (the diagram's timer decides when), once
+    per booking: after a refused move or cancel the timer passes here again."""
+    booking = ctx.data.get("appointment_id")
+    if booking and ctx.data.get("appointment_reminded_for") == booking:
+        return {}
     send_email(
         ctx,
         "appointment_reminder",
@@ -87,7 +106,7 @@ def send_appointment_reminder(ctx: HandlerContext) -> dict[str, Any]:
         slot=ctx.data["appointment_at"],
         join_url=ctx.data["appointment_join_url"],
     )
-    return {"appointment_reminded_at": ctx.now.isoformat()}
+    return {"appointment_reminded_at": ctx.now.isoformat(), "appointment_reminded_for": booking}
 
 
 @registry.handler()
@@ -98,6 +117,7 @@ def record_no_show(ctx: HandlerContext) -> dict[str, Any]:
     booking = ctx.data.get("appointment_id")
     if booking:
         ctx.services.adapters.appointments.cancel(str(booking))
+    record_appointment(ctx, None, None)
     record_attempt(ctx, "video", "no_show", booking)
     send_email(
         ctx,

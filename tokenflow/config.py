@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ class Config:
     # Days a finished instance keeps its personal data when its diagram names no
     # camunda:historyTimeToLive (engine/retention.py); None keeps it for good.
     history_ttl_days: int | None = 180
+    # Where people reach the web app: the links in emails start with it.
+    base_url: str = "http://127.0.0.1:5000"
     testing: bool = False
 
     @property
@@ -123,9 +126,23 @@ class Config:
             "trusted_proxies": _proxies(env.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")),
             "sandbox_delivery_after": _lifetime(env, "TOKENFLOW_SANDBOX_DELIVERY_AFTER", "P3D"),
             "history_ttl_days": _time_to_live(env.get("TOKENFLOW_HISTORY_TIME_TO_LIVE")),
+            "base_url": _base_url(env.get("TOKENFLOW_BASE_URL"), host, env),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _base_url(given: str | None, host: str, env: Mapping[str, str]) -> str:
+    """TOKENFLOW_BASE_URL, or the address the app listens on (fine on one machine)."""
+    if not given:
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{env.get('TOKENFLOW_PORT', '5000')}"
+    url = given.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise ConfigError(
+            "TOKENFLOW_BASE_URL must be an http(s) address such as https://tokens.example.com"
+        )
+    return url
 
 
 def _lifetime(env: Mapping[str, str], name: str, default: str) -> timedelta:

@@ -13,6 +13,7 @@ a clock that has moved on) to see "past"; a time off the grid is a ValueError.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -116,7 +117,8 @@ class SandboxAppointmentBook:
                 {
                     "id": booking_id,
                     "slot": moment.isoformat(),
-                    "join_url": self._join_base_url + booking_id,
+                    # Like a video service's meeting link: unique and unguessable.
+                    "join_url": self._join_base_url + secrets.token_urlsafe(24),
                 },
             )
         if self._cancellations.get(booking_id) is not None:

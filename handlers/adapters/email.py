@@ -36,11 +36,14 @@ TEMPLATE_NAMES = (
     "payment_reminder",
     "order_cancelled",
     "token_shipped",
+    "token_delivered",
     "license_key",
     "license_key_resend",
     "activation_code_by_mail_notice",
     "appointment_confirmation",
     "appointment_reminder",
+    "appointment_moved",
+    "appointment_cancelled",
     "appointment_missed",
     "interview_not_passed",
     "proofing_failed",
@@ -114,7 +117,10 @@ def render_email(template_name: str, **context: object) -> RenderedEmail:
     text = _render_block(template, "text", context).strip()
     return RenderedEmail(
         " ".join(_render_block(template, "subject", context).split()),
-        plain.get_template("_layout.txt.j2").render(body=text) + "\n",
+        plain.get_template("_layout.txt.j2").render(
+            body=text, link_url=context.get("link_url"), link_text=context.get("link_text")
+        )
+        + "\n",
         html.get_template(filename).render(context) + "\n",
     )
 

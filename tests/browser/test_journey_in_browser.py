@@ -152,7 +152,8 @@ def test_a_customer_signs_up_and_walks_to_a_registered_token(live, chromium, scr
     screenshot(root, "09-admin-instance")
     waiting = root.locator("form.message-form", has_text="token_delivered")
     expect(waiting.get_by_role("textbox", name="Correlation key")).to_have_value(number)
-    root.get_by_role("button", name="Run now appointment_reminder_due").click()
+    # The reminder timer waits in the event-based gateway (beside "move" and "cancel").
+    root.get_by_role("button", name="Run now appointment_wait").click()
     expect(root.get_by_role("status").first).to_contain_text("Job run.")
 
     # The proofing agent claims the interview and approves: the code shows once.

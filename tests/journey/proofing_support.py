@@ -16,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from handlers.tokens.models import HardwareToken
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import buy, license_keys_emailed
-from tests.journey_support import AGENT, Journey
+from tests.journey_support import AGENT, CUSTOMER, Journey
 from tokenflow.system import System
 
 SSN_LAST4 = "7395"
@@ -122,13 +123,19 @@ def activation_code_in_letter(system: System) -> str:
     return match.group(1)
 
 
-def order_to_proofing(system: System, product: str = "token_with_proofing") -> Journey:
-    """The main journey from purchase to the first proofing (or activation) task."""
+def order_to_proofing(
+    system: System,
+    product: str = "token_with_proofing",
+    actor: Actor = CUSTOMER,
+    **profile: str,
+) -> Journey:
+    """The main journey from purchase to the first proofing (or activation) task, with
+    `profile` over PROFILE (e.g. `country="DE"`)."""
     with unit_of_work(system.session_factory) as s:
         in_stock = s.scalar(select(func.count()).select_from(HardwareToken)) or 0
     stock_tokens(system, 1, prefix=f"PT{in_stock}-")
-    journey = buy(system, product=product)
+    journey = buy(system, actor, product=product)
     [key] = license_keys_emailed(system, journey.view()["business_key"])
     journey.complete("enter_license_key", {"license_key": key})
-    journey.complete("confirm_profile", PROFILE)
+    journey.complete("confirm_profile", {**PROFILE, **profile})
     return journey

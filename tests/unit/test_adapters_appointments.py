@@ -27,10 +27,20 @@ def test_a_booked_slot_is_no_longer_free_and_a_second_booking_is_refused(
 ) -> None:
     slot = "2024-05-13T09:00:00+00:00"
     booking = book(tmp_path).book(slot, "SO-10001", "SO-10001:video:1")
-    assert booking.join_url.endswith(booking.id)
+    assert booking.join_url.startswith("https://video.sandbox.tokenflow.test/join/")
     assert slot not in book(tmp_path).free_slots(FRIDAY_AFTERNOON)
     with pytest.raises(SlotUnavailable, match="just been taken"):
         book(tmp_path).book(slot, "SO-10002", "SO-10002:video:1")
+
+
+def test_each_booking_gets_its_own_join_link_that_its_id_does_not_give_away(
+    tmp_path: Path,
+) -> None:
+    first = book(tmp_path).book("2024-05-13T09:00:00+00:00", "SO-10001", "a")
+    second = book(tmp_path).book("2024-05-13T09:30:00+00:00", "SO-10001", "b")
+    assert first.join_url != second.join_url
+    token = first.join_url.rsplit("/", 1)[1]
+    assert len(token) >= 32 and first.id not in token
 
 
 def test_booking_twice_with_one_key_returns_the_first_booking(tmp_path: Path) -> None:

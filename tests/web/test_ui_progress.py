@@ -205,3 +205,13 @@ def test_once_the_key_is_accepted_the_steps_name_the_order_and_token_it_came_fro
     )
     assert by_key["key"].state == "done"
     assert by_key["proofing"].state == "skipped"
+
+
+def test_a_booked_interview_names_its_day_and_time():
+    booked = view(
+        ["call_identity_proofing", "appointment_wait"],
+        product="token_with_proofing",
+        appointment_at="2026-12-08T09:30:00+00:00",
+    )
+    by_key = {s.key: s for s in progress.steps(booked, None, ())}
+    assert by_key["proofing"].detail == "Video interview booked for 8 Dec 2026, 09:30 UTC."

@@ -1,4 +1,5 @@
-"""The HTML pages: server-rendered, no JavaScript, one blueprint per audience.
+"""The HTML pages: server-rendered, one blueprint per audience. JavaScript only improves
+a page that works without it (`static/local-time.js` shows times in the browser's zone).
 
 | blueprint | module | pages |
 | --- | --- | --- |
@@ -10,6 +11,7 @@
 | `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
 | `groups` | `groups.py` | `/admin/groups`: candidate groups and their staff |
 | `shop` | `shop.py` | `/terms`, `/orders/<id>/receipt` and `/invoice`, `/catalog` (prices) |
+| `appointments` | `appointments.py` | `/orders/<id>/appointment/move`, `.../cancel` (interview) |
 
 Every view is either `guard.public` (sign-up, log-in, terms of sale) or `guard.login_required`;
 `register` refuses to start an app with a view that is neither.
@@ -21,7 +23,19 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 
-from . import account, admin, agent, auth, customer, filters, groups, guard, shop, tasks
+from . import (
+    account,
+    admin,
+    agent,
+    appointments,
+    auth,
+    customer,
+    filters,
+    groups,
+    guard,
+    shop,
+    tasks,
+)
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -32,6 +46,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     admin.bp,
     groups.bp,
     shop.bp,
+    appointments.bp,
 )
 bp = customer.bp  # the home page's blueprint, for callers that want one name
 

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from engine.errors import Conflict, NotFound, ProcessIncident
 
-from . import guard, reads
+from . import guard, inbox_reads, reads
 
 bp = Blueprint("agent", __name__)
 LANES = {
@@ -18,14 +18,9 @@ LANES = {
     "finance": "Finance",
 }
 SLA_BREACH = "license_key_sla_breach"
-# The inbox's orders (engine.queries.TASK_ORDERS) as its "Sort by" links name them.
-SORTS = {
-    "created": "Waiting longest",
-    "due": "Due",
-    "follow_up": "Follow-up",
-    "priority": "Priority",
-}
 MAX_REFERENCE = 200
+# A proofing agent's day: today's interviews first.
+DEFAULT_SORT = {"proofing_agent": "appointment"}
 
 
 @bp.get("/inbox")
@@ -33,22 +28,9 @@ MAX_REFERENCE = 200
 def assigned() -> Any:
     """The tasks that name this person or one of their groups, whatever their lane."""
     who = guard.actor()
-    start, sort = _offset(), _sort()
-    tasks, total = reads.assigned(guard.system(), who, start, sort)
-    return render_template(
-        "agent/inbox.html",
-        role=None,
-        title="Assigned to me and my groups",
-        tasks=tasks,
-        breaches=[],
-        total=total,
-        offset=start,
-        sort=sort,
-        sorts=SORTS,
-        page=reads.INBOX_PAGE,
-        unpaid=[],
-        lanes=[lane for lane in LANES if who.may_work_lane(lane)],
-    )
+    query = _query("created")
+    tasks, total = inbox_reads.named_tasks(guard.system(), who, query)
+    return _render(None, "Assigned to me and my groups", tasks, total, query, [])
 
 
 @bp.get("/inbox/<role>")
@@ -59,22 +41,32 @@ def inbox(role: str) -> Any:
     who = guard.actor()
     if not who.may_work_lane(role):
         abort(403, "This inbox belongs to another team.")
-    start, sort = _offset(), _sort()
-    tasks, total = reads.inbox(guard.system(), role, start, sort)
-    breaches = [t for t in tasks if t["name"] == SLA_BREACH]
-    others = [t for t in tasks if t["name"] != SLA_BREACH]
+    query = _query(DEFAULT_SORT.get(role, "created"))
+    tasks, total = inbox_reads.lane_tasks(guard.system(), role, query)
     unpaid = reads.awaiting_payment(guard.system()) if role == "finance" else []
+    return _render(role, LANES[role], tasks, total, query, unpaid)
+
+
+def _render(
+    role: str | None,
+    title: str,
+    tasks: list[dict[str, Any]],
+    total: int,
+    query: inbox_reads.InboxQuery,
+    unpaid: list[dict[str, Any]],
+) -> Any:
+    who = guard.actor()
     return render_template(
         "agent/inbox.html",
         role=role,
-        title=LANES[role],
-        tasks=others,
-        breaches=breaches,
+        title=title,
+        tasks=[t for t in tasks if t["name"] != SLA_BREACH],
+        breaches=[t for t in tasks if t["name"] == SLA_BREACH],
         total=total,
-        offset=start,
-        sort=sort,
-        sorts=SORTS,
-        page=reads.INBOX_PAGE,
+        query=query,
+        sorts=inbox_reads.SORTS,
+        windows=inbox_reads.WINDOWS,
+        page=inbox_reads.INBOX_PAGE,
         unpaid=unpaid,
         lanes=[lane for lane in LANES if who.may_work_lane(lane)],
     )
@@ -121,14 +113,18 @@ def resend_license_key() -> Any:
     return redirect(back)
 
 
-def _offset() -> int:
+def _query(default_sort: str) -> inbox_reads.InboxQuery:
+    """The inbox's query parameters; anything unknown falls back to the default."""
     offset = request.args.get("offset", "0")
-    return int(offset) if offset.isdigit() and len(offset) < 10 else 0
-
-
-def _sort() -> str:
-    sort = request.args.get("sort", "created")
-    return sort if sort in SORTS else "created"
+    sort = request.args.get("sort", default_sort)
+    due = request.args.get("due", "")
+    appointment = request.args.get("appointment", "")
+    return inbox_reads.InboxQuery(
+        sort=sort if sort in inbox_reads.SORTS else default_sort,
+        due=due if due in inbox_reads.WINDOWS else "",
+        appointment=appointment if appointment in inbox_reads.WINDOWS else "",
+        offset=int(offset) if offset.isdigit() and len(offset) < 10 else 0,
+    )
 
 
 def _lowered(sentence: str) -> str:

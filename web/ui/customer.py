@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.errors import ProcessIncident
 
-from . import credential_actions, guard, progress, reads, shop_reads
+from . import appointments, credential_actions, guard, progress, reads, shop_reads
 
 bp = Blueprint("customer", __name__)
 PROCESS = "hardware_token"
@@ -28,12 +28,14 @@ def home() -> Any:
         waiting = reads.my_tasks(system, who)
     lanes = [lane for lane in LANES if who.is_admin or lane in who.roles]
     counts = reads.ready_counts(system, lanes) if lanes else {}
+    invoices = reads.awaiting_payment_count(system) if "finance" in lanes else 0
     return render_template(
         "customer/home.html",
         orders=orders,
         waiting=waiting,
         lanes=lanes,
         counts=counts,
+        invoices=invoices,
         is_customer="customer" in who.roles,
     )
 
@@ -72,6 +74,7 @@ def order(instance_id: str) -> Any:
         waiting=waiting,
         hint=progress.next_hint(steps, view["status"]),
         cancellable=shop_reads.cancellable(system, instance_id),
+        appointment=appointments.appointment(system, view),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .filters import day
+from .filters import day, when
 
 PURCHASE_TASKS = {"choose_product", "checkout"}
 PROOFING_TASKS = {
@@ -161,7 +161,7 @@ def _proofing(v: Mapping[str, Any], active: set[str], activated: bool) -> Step:
         return Step("proofing", title, "done", "Your identity is proven.")
     if "call_identity_proofing" in active or active & PROOFING_TASKS:
         if v.get("appointment_at") and "schedule_video_proofing" not in active:
-            detail = f"Video interview booked for {day(v['appointment_at'])}."
+            detail = f"Video interview booked for {when(v['appointment_at'])}."
         else:
             detail = "Prove your identity online or in a video interview."
         return Step("proofing", title, "current", detail)

@@ -27,37 +27,9 @@ from handlers.tokens.models import HardwareToken
 from handlers.tracking import tracking_events
 from web.models import User
 
-INBOX_PAGE = 100
-
 
 def _uow(system: Any) -> Any:
     return unit_of_work(system.session_factory)
-
-
-def inbox(
-    system: Any, role: str, offset: int = 0, sort: str = "created"
-) -> tuple[list[dict[str, Any]], int]:
-    """Ready tasks of one lane in the order `sort` names (`queries.TASK_ORDERS`); the
-    caller checked the role and the order."""
-    ready = select(WorkItem).where(WorkItem.status == "ready", WorkItem.lane == role)
-    with _uow(system) as s:
-        total = s.scalar(select(func.count()).select_from(ready.subquery())) or 0
-        order = queries.TASK_ORDERS[sort]
-        rows = s.scalars(ready.order_by(*order).limit(INBOX_PAGE).offset(offset))
-        return [queries.work_item(r) for r in rows], total
-
-
-def assigned(
-    system: Any, actor: Actor, offset: int = 0, sort: str = "created"
-) -> tuple[list[dict[str, Any]], int]:
-    """Ready tasks that name this person or their groups, in the order `sort` names."""
-    ready = queries.named_tasks(actor)
-    with _uow(system) as s:
-        total = s.scalar(select(func.count()).select_from(ready.subquery())) or 0
-        rows = s.scalars(
-            ready.order_by(*queries.TASK_ORDERS[sort]).limit(INBOX_PAGE).offset(offset)
-        )
-        return [queries.work_item(r) for r in rows], total
 
 
 def ready_counts(system: Any, lanes: list[str]) -> dict[str, int]:
@@ -215,9 +187,8 @@ def credentials(system: Any, actor: Actor) -> dict[str, list[dict[str, Any]]]:
         }
 
 
-def awaiting_payment(system: Any, limit: int = 100) -> list[dict[str, Any]]:
-    """Orders whose instance waits for `payment_received` (invoices), oldest first."""
-    query = (
+def _awaiting_payment() -> Any:
+    return (
         select(ProcessInstance.id, ProcessInstance.business_key, SalesOrder)
         .join(MessageSubscription, MessageSubscription.instance_id == ProcessInstance.id)
         .outerjoin(SalesOrder, SalesOrder.instance_id == ProcessInstance.id)
@@ -225,9 +196,18 @@ def awaiting_payment(system: Any, limit: int = 100) -> list[dict[str, Any]]:
             MessageSubscription.message_name == "payment_received",
             ProcessInstance.status == "running",
         )
-        .order_by(ProcessInstance.created_at)
-        .limit(limit)
     )
+
+
+def awaiting_payment_count(system: Any) -> int:
+    """How many invoices finance waits to see paid (for its home page)."""
+    with _uow(system) as s:
+        return s.scalar(select(func.count()).select_from(_awaiting_payment().subquery())) or 0
+
+
+def awaiting_payment(system: Any, limit: int = 100) -> list[dict[str, Any]]:
+    """Orders whose instance waits for `payment_received` (invoices), oldest first."""
+    query = _awaiting_payment().order_by(ProcessInstance.created_at).limit(limit)
     with _uow(system) as s:
         return [
             {

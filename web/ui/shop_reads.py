@@ -102,11 +102,16 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
 
 def cancellable(system: Any, instance_id: str) -> bool:
     """Whether the order may still be cancelled: its diagram waits for the request."""
+    return waits_for(system, instance_id, CANCEL_MESSAGE)
+
+
+def waits_for(system: Any, instance_id: str, message: str) -> bool:
+    """Whether the instance's diagram waits for `message` now."""
     with unit_of_work(system.session_factory) as s:
         found = s.scalar(
             select(MessageSubscription.id).where(
                 MessageSubscription.instance_id == instance_id,
-                MessageSubscription.message_name == CANCEL_MESSAGE,
+                MessageSubscription.message_name == message,
             )
         )
         return found is not None

@@ -1,7 +1,7 @@
 """retention: a definition's camunda:historyTimeToLive, when an instance was purged, and
 audit events whose hash covers a hash of their details (so the details can be removed)
 
-Revision ID: 0010_retention
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-07 06:30:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 from engine.db import UTCDateTime
 
-revision = "0010_retention"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,105 @@
+"""The customer moves or cancels a booked video interview (messages
+`appointment_move_requested` and `appointment_cancel_requested`, sent from the order
+page), until an hour before it: later, the agent may already be preparing, and the
+request is refused with a message the order page shows (`appointment_change_error`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.registry import HandlerContext
+from handlers import registry
+from handlers.adapters.appointments import SlotUnavailable
+from handlers.adapters.common import as_utc
+from handlers.notifications import send_email
+from handlers.proofing import order_number
+from handlers.video_proofing import appointment_variables, record_appointment
+
+CHANGE_DEADLINE = timedelta(hours=1)
+TOO_LATE = (
+    "Your interview starts in less than an hour, so it can no longer be moved or "
+    "cancelled. Please join at the time booked; if you cannot, you can book again "
+    "after it."
+)
+NOT_OFFERED = "That time cannot be booked. Please choose one of the times offered."
+
+
+def changeable_until(appointment_at: str | datetime | None) -> datetime | None:
+    """The last moment a booking may be moved or cancelled (None without a booking)."""
+    if not appointment_at:
+        return None
+    try:
+        start = (
+            appointment_at
+            if isinstance(appointment_at, datetime)
+            else datetime.fromisoformat(str(appointment_at))
+        )
+    except ValueError:
+        return None
+    return as_utc(start) - CHANGE_DEADLINE
+
+
+def may_change(appointment_at: str | datetime | None, now: datetime) -> bool:
+    until = changeable_until(appointment_at)
+    return until is not None and as_utc(now) < until
+
+
+@registry.handler()
+def move_appointment(ctx: HandlerContext) -> dict[str, Any]:
+    """Book the slot the message names, then free the old one, so that a refused move
+    keeps the appointment the customer had; email the new time."""
+    if not may_change(ctx.data.get("appointment_at"), ctx.now):
+        return {"appointment_change_error": TOO_LATE}
+    request = ctx.data.get("appointment_move_requested")
+    slot = str(request.get("slot") or "") if isinstance(request, dict) else ""
+    number = order_number(ctx) or ctx.instance_id
+    book = ctx.services.adapters.appointments
+    try:
+        booking = book.book(slot, number, ctx.idempotency_key)
+    except SlotUnavailable as exc:
+        return {"appointment_change_error": str(exc)}
+    except ValueError:
+        return {"appointment_change_error": NOT_OFFERED}
+    old = ctx.data.get("appointment_id")
+    if old and old != booking.id:
+        book.cancel(str(old))
+    send_email(
+        ctx,
+        "appointment_moved",
+        order_number=order_number(ctx) or "",
+        slot=booking.slot,
+        join_url=booking.join_url,
+    )
+    ctx.audit("appointment.moved", booking=booking.id, slot=booking.slot)
+    return {
+        **appointment_variables(ctx, booking),
+        "slot": booking.slot,
+        "appointment_change_error": None,
+    }
+
+
+@registry.handler()
+def cancel_appointment(ctx: HandlerContext) -> dict[str, Any]:
+    """Free the booking and email the customer, who may then book again (or, in the US
+    with an online check left, choose it instead: the diagram decides)."""
+    appointment_at = ctx.data.get("appointment_at")
+    if not may_change(appointment_at, ctx.now):
+        return {"appointment_cancelled": False, "appointment_change_error": TOO_LATE}
+    booking = ctx.data.get("appointment_id")
+    if booking:
+        ctx.services.adapters.appointments.cancel(str(booking))
+    record_appointment(ctx, None, None)
+    send_email(
+        ctx, "appointment_cancelled", order_number=order_number(ctx) or "", slot=appointment_at
+    )
+    ctx.audit("appointment.cancelled", booking=booking)
+    return {
+        "appointment_cancelled": True,
+        "appointment_change_error": None,
+        "appointment_id": None,
+        "appointment_at": None,
+        "appointment_join_url": None,
+        "slot": None,
+    }
