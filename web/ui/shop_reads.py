@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.db import unit_of_work
+from engine.form_formats import country_name
 from engine.models import MessageSubscription
 from handlers import catalog
 from handlers.domain_models import CardCharge, SalesOrder
@@ -59,8 +60,12 @@ def address(variables: dict[str, Any], prefix: str) -> list[str]:
         prefix = "ship"
     values = [str(variables.get(f"{prefix}_{part}") or "").strip() for part in ADDRESS_PARTS]
     name, street, postal_code, city, country = values
-    lines = [name, street, f"{postal_code} {city}".strip(), country.upper()]
+    lines = [name, street, f"{postal_code} {city}".strip(), country_or_code(country)]
     return [line for line in lines if line]
+
+
+def country_or_code(code: str) -> str:
+    return country_name(code) or code.upper()
 
 
 def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
