@@ -13,7 +13,7 @@ from engine.form_formats import country_name
 from engine.models import MessageSubscription
 from handlers import catalog
 from handlers.domain_models import CardCharge, SalesOrder
-from handlers.orders import product_name
+from handlers.orders import MAX_QUANTITY, product_name
 
 # The message the purchase diagram waits for while an order may still be cancelled.
 CANCEL_MESSAGE = "order_cancel_requested"
@@ -52,6 +52,15 @@ def quote(system: Any, variables: dict[str, Any]) -> dict[str, Any] | None:
             return catalog.current_quote(s, variables.get("product")).variables()
         except catalog.UnknownProduct:
             return None
+
+
+def times(quote: dict[str, Any], quantity: Any) -> dict[str, Any]:
+    """The quote for `quantity` tokens (as the form holds it: text or a number; 1 when it
+    is no whole number from 1 to MAX_QUANTITY, as the form would refuse it)."""
+    text = str(quantity if quantity is not None else "").strip()
+    count = int(text) if text.isdigit() and 1 <= int(text) <= MAX_QUANTITY else 1
+    unit = quote["unit_price_cents"]
+    return {**quote, "quantity": count, "total_cents": unit * count if unit is not None else None}
 
 
 def address(variables: dict[str, Any], prefix: str) -> list[str]:
@@ -93,12 +102,12 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
             "po_number": order.po_number,
             "currency": order.currency,
             "total_cents": order.amount_cents,
-            # One product per order (quantities come with license keys for several people).
+            # One product per order, for one or several people (a license key each).
             "items": [
                 {
                     "name": product_name(s, order.product),
-                    "quantity": 1,
-                    "unit_price_cents": order.amount_cents,
+                    "quantity": order.quantity,
+                    "unit_price_cents": order.amount_cents // max(order.quantity, 1),
                     "amount_cents": order.amount_cents,
                 }
             ],
