@@ -180,7 +180,7 @@ def test_a_customer_cancels_an_unpaid_order_and_its_invoice_is_void(alice):
     assert "Void: the order was cancelled" in alice.text()
 
 
-def test_a_paid_order_offers_no_cancel_and_refuses_one(alice):
+def test_a_shipped_order_offers_no_cancel_and_refuses_one(alice):
     order_url = buy(alice)
     alice.get(order_url)
     assert not alice.links(f"{order_url}/cancel")

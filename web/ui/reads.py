@@ -133,6 +133,8 @@ def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
             "payment_method": order.payment_method,
             "invoice_number": order.invoice_number,
             "paid_at": order.paid_at,
+            "refunded_at": order.refunded_at,
+            "refunded_cents": order.refunded_cents,
             "token_serial": order.token_serial,
             "tracking_number": order.tracking_number,
             "estimated_delivery": order.estimated_delivery,

@@ -106,9 +106,12 @@ def cancel(instance_id: str) -> Any:
     """The customer's own order only (`_order` is 404 for anyone else's)."""
     _view, order = _order(instance_id)
     number = order["order_number"]
+    if not shop_reads.cancellable(guard.system(), instance_id):  # shipped meanwhile
+        flash(f"Order {number} can no longer be cancelled.", "error")
+        return redirect(url_for("customer.order", instance_id=instance_id))
     try:
         guard.system().engine.correlate(shop_reads.CANCEL_MESSAGE, number, {}, guard.actor())
-    except NotFound:  # paid (and shipping) meanwhile
+    except NotFound:  # shipped meanwhile
         flash(f"Order {number} can no longer be cancelled.", "error")
     else:
         flash(f"Order {number} is cancelled. We sent you an email.")

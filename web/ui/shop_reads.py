@@ -14,6 +14,7 @@ from engine.models import MessageSubscription
 from handlers import catalog
 from handlers.domain_models import CardCharge, SalesOrder
 from handlers.orders import MAX_QUANTITY, product_name
+from handlers.refunds import cancellation_refused
 
 # The message the purchase diagram waits for while an order may still be cancelled.
 CANCEL_MESSAGE = "order_cancel_requested"
@@ -95,6 +96,8 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
             "created_at": order.created_at,
             "paid_at": order.paid_at,
             "cancelled_at": order.cancelled_at,
+            "refunded_at": order.refunded_at,
+            "refunded_cents": order.refunded_cents,
             "payment_method": order.payment_method,
             "card_last4": last4,
             "invoice_number": order.invoice_number,
@@ -115,7 +118,8 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
 
 
 def cancellable(system: Any, instance_id: str) -> bool:
-    """Whether the order may still be cancelled: its diagram waits for the request."""
+    """Whether the order may still be cancelled: its diagram waits for the request, and a
+    paid order has not shipped and none of its keys was used."""
     with unit_of_work(system.session_factory) as s:
         found = s.scalar(
             select(MessageSubscription.id).where(
@@ -123,4 +127,7 @@ def cancellable(system: Any, instance_id: str) -> bool:
                 MessageSubscription.message_name == CANCEL_MESSAGE,
             )
         )
-        return found is not None
+        if found is None:
+            return False
+        order = s.scalars(select(SalesOrder).where(SalesOrder.instance_id == instance_id)).first()
+        return order is None or order.status == "open" or cancellation_refused(s, order) is None
