@@ -51,6 +51,25 @@ def test_checkout_sums_up_the_order_and_offers_to_pay_the_total(alice):
     assert "Continue</button>" not in alice.page
 
 
+def test_the_summary_multiplies_the_unit_price_by_the_quantity_and_pays_the_total(app, alice):
+    checkout = at_checkout(alice)
+    response = submit_task(
+        alice, checkout, {**CHECKOUT, "quantity": "3", "disclaimer_accepted": ""}
+    )
+    assert response.status_code == 422  # shown again with what was typed: 3 tokens
+    summary = alice.text().split("Order summary", 1)[1]
+    assert "OTP hardware token, 1-year subscription 3 $49.00 $147.00 Total $147.00" in summary
+    assert re.search(r'class="button pay-card">Pay \$147\.00</button>', alice.page)
+    # The summary follows the quantity as it is typed (a script of the site's own).
+    assert '<script src="/static/checkout.js" defer></script>' in alice.page
+    assert 'data-unit-cents="4900" data-currency="USD"' in alice.page
+    assert Browser(app).get("/static/checkout.js").status_code == 200
+    response = submit_task(alice, checkout, {**CHECKOUT, "quantity": "3"})
+    alice.follow(response)
+    assert "OTP hardware token, 1-year subscription 3 $49.00 $147.00" in alice.text()
+    assert "Total (shipping included) $147.00" in alice.text()
+
+
 def test_the_terms_of_sale_are_a_page_linked_from_the_box_that_accepts_them(app, alice):
     alice.get(at_checkout(alice))
     assert 'href="/terms" target="_blank" rel="noopener">Read the terms of sale' in alice.page
