@@ -3,8 +3,10 @@ the HTML form.
 
 Field properties: `help`, `sensitive` (the value goes to the next service task's handler
 and nowhere else), `options_variable` / `label_variable` (enum options and label taken
-from task data at run time), `placeholder`. Constraints: required, minlength, maxlength,
-min, max, pattern, readonly.
+from task data at run time), `placeholder`, `format` (`country` or `phone`, see
+`form_formats`) and `example` (a value that fits the field's `pattern`, quoted when a
+typed value does not). Constraints: required, minlength, maxlength, min, max, pattern,
+readonly.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import form_values, generic_form
+from . import form_formats, form_values, generic_form, juel
 
 KNOWN_TYPES = ("string", "long", "boolean", "date", "enum")
 
@@ -32,6 +34,8 @@ class Field:
     options_variable: str | None
     label_variable: str | None
     constraints: tuple[tuple[str, str | None], ...]
+    format: str | None = None
+    example: str | None = None
 
     def constraint(self, name: str) -> str | None:
         for key, value in self.constraints:
@@ -64,14 +68,27 @@ def fields_of(task_spec: Any) -> list[Field]:
                 options_variable=props.get("options_variable"),
                 label_variable=props.get("label_variable"),
                 constraints=constraints,
+                format=props.get("format"),
+                example=props.get("example"),
             )
         )
     return fields
 
 
-def _default(kind: str | None, default: str | None) -> str | None:
-    """A date default as ISO, the one format of task data and the HTML date input."""
-    day = form_values.parse_date(default) if kind == "date" else None
+def default_of(field: Field, data: Mapping[str, Any]) -> str | None:
+    """The field's default as the form shows it: a date as ISO (the one format of task
+    data and the HTML date input); an expression (`${ship_country}`, as Camunda 7 allows)
+    evaluated over the task data, where a variable not set yet reads as null and a value
+    that cannot be had means no default (it only spares the person typing)."""
+    default = field.default
+    if default is not None and ("${" in default or "#{" in default):
+        scope = {**dict.fromkeys(juel.free_names(default)), **data}
+        try:
+            value = juel.evaluate(default, scope)
+        except Exception:  # a bad expression or budget: deploy checks name the expression
+            return None
+        default = None if value is None or value == "" else str(value)
+    day = form_values.parse_date(default) if field.type == "date" else None
     return day.isoformat() if day is not None else default
 
 
@@ -85,7 +102,7 @@ def options_for(field: Field, data: Mapping[str, Any]) -> list[tuple[str, str]]:
             else:
                 options.append((str(item), str(item)))
         return options
-    return list(field.options)
+    return form_formats.options(field.format) or list(field.options)
 
 
 def label_for(field: Field, data: Mapping[str, Any]) -> str:
@@ -106,9 +123,13 @@ def describe(fields: list[Field], data: Mapping[str, Any]) -> list[dict[str, Any
             "options": [{"id": i, "name": n} for i, n in options_for(f, data)] or None,
             "help": f.help,
             "sensitive": f.sensitive,
-            "default": _default(f.type, f.default),
+            "default": default_of(f, data),
             "readonly": f.has_constraint("readonly"),
         }
+        if f.format:
+            item["format"] = f.format
+        if f.example:
+            item["example"] = f.example
         for name in ("minlength", "maxlength", "min", "max", "pattern"):
             if f.has_constraint(name):
                 item[name] = f.constraint(name)
@@ -162,7 +183,7 @@ def validate(
             if submitted.get(f.id) is not None:
                 errors[f.id] = "This field is read-only: leave it out."
             continue
-        raw = submitted.get(f.id, f.default)
+        raw = submitted.get(f.id) if f.id in submitted else default_of(f, data)
         try:
             value = _coerce(f, raw, data)
         except ValueError as exc:
@@ -195,6 +216,8 @@ def _coerce(f: Field, raw: Any, data: Mapping[str, Any]) -> Any:
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise ValueError("Enter text.")
     text = str(raw)
+    if f.format in form_formats.FORMATS:
+        text = form_formats.coerce(f.format, text, data)
     if f.type == "enum":
         allowed = [i for i, _ in options_for(f, data)]
         if text not in allowed:
@@ -203,5 +226,15 @@ def _coerce(f: Field, raw: Any, data: Mapping[str, Any]) -> Any:
     form_values.check_length(text, f.constraint("minlength"), f.constraint("maxlength"))
     pattern = f.constraint("pattern")
     if pattern and not re.fullmatch(pattern, text):
-        raise ValueError("This is not in the expected format.")
+        raise ValueError(pattern_message(f))
     return text
+
+
+def pattern_message(f: Field) -> str:
+    """What a value that misses the field's pattern is told: the field's example, else its
+    help, else the pattern itself (deploy-time checks want an example beside a pattern)."""
+    if f.example:
+        return f"Enter it as expected, for example {f.example}."
+    if f.help:
+        return f"This is not in the expected format: {f.help.rstrip('.')}."
+    return f"This is not in the expected format: it must match {f.constraint('pattern')}."

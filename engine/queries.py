@@ -198,17 +198,31 @@ def instance_events(s: Session, actor: Actor, instance_id: str) -> list[dict]:
     rows = s.scalars(
         select(AuditEvent).where(AuditEvent.chain == instance_id).order_by(AuditEvent.seq)
     )
-    return [
-        {
-            "seq": e.seq,
-            "event": e.event,
-            "actor": e.actor,
-            "element": e.element,
-            "details": e.details if actor.is_staff else {},
-            "at": e.created_at.isoformat(),
-        }
-        for e in rows
-    ]
+    return [_event(e, actor) for e in rows]
+
+
+def instance_events_page(
+    s: Session, actor: Actor, instance_id: str, limit: int, offset: int
+) -> tuple[list[dict], int]:
+    """One page of the audit trail, newest first, and how many events it has in all."""
+    require_instance(actor, s.get(ProcessInstance, instance_id))
+    where = AuditEvent.chain == instance_id
+    total = s.scalar(select(func.count()).select_from(AuditEvent).where(where)) or 0
+    rows = s.scalars(
+        select(AuditEvent).where(where).order_by(AuditEvent.seq.desc()).limit(limit).offset(offset)
+    )
+    return [_event(e, actor) for e in rows], total
+
+
+def _event(e: AuditEvent, actor: Actor) -> dict:
+    return {
+        "seq": e.seq,
+        "event": e.event,
+        "actor": e.actor,
+        "element": e.element,
+        "details": e.details if actor.is_staff else {},
+        "at": e.created_at.isoformat(),
+    }
 
 
 def waiting_messages(s: Session, actor: Actor, instance_id: str) -> list[dict]:

@@ -18,6 +18,7 @@ MODULES: tuple[str, ...] = (
     "catalog",
     "orders",
     "payment",
+    "refunds",
     "card_checks",
     "shipping",
     "license_keys",

@@ -83,6 +83,10 @@ class SalesOrder(Base):
     payment_reference: Mapped[str | None] = mapped_column(String(200))
     paid_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # A paid order cancelled before it shipped: the processor's refund (card) and when.
+    refund_reference: Mapped[str | None] = mapped_column(String(64))
+    refunded_cents: Mapped[int | None]
+    refunded_at: Mapped[datetime | None]
     token_serial: Mapped[str | None] = mapped_column(String(64))
     tracking_number: Mapped[str | None] = mapped_column(String(64))
     estimated_delivery: Mapped[date | None]

@@ -112,7 +112,20 @@ def create_sales_order(ctx: HandlerContext) -> dict[str, Any]:
     _remember_checkout(ctx, order)
     ctx.session.flush()
     ctx.set_business_key(order.order_number)
-    return {**order_variables(order), "payment_reference": order.payment_reference}
+    return {
+        **order_variables(order),
+        **name_parts(ctx.data.get("ship_name")),
+        "payment_reference": order.payment_reference,
+    }
+
+
+def name_parts(full: Any) -> dict[str, str | None]:
+    """The shipping name split as the profile form prefills it: the last word as family
+    name, the words before as given names (the customer corrects it to the legal name)."""
+    words = str(full or "").split()
+    if len(words) < 2:
+        return {"ship_first_name": words[0] if words else None, "ship_last_name": None}
+    return {"ship_first_name": " ".join(words[:-1]), "ship_last_name": words[-1]}
 
 
 def _remember_checkout(ctx: HandlerContext, order: SalesOrder) -> None:

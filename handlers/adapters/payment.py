@@ -22,11 +22,15 @@ Any card with an expiry (MM/YY) before the current month of the injected clock i
 
 A charge is recorded once per idempotency key (`<directory>/charges/<key>.json`): a retry
 returns the first result, approved or declined, and charges nothing more. Invoices are due
-`payment_terms_days` after issue (`<directory>/invoices/<key>.json`).
+`payment_terms_days` after issue (`<directory>/invoices/<key>.json`). A refund gives back
+an approved charge, in full or in part, once per idempotency key
+(`<directory>/refunds/<key>.json`); the sandbox refuses a refund of a charge it did not
+approve or of more than was charged.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -72,6 +76,17 @@ class ChargeResult:
 
 
 @dataclass(frozen=True)
+class Refund:
+    refund_id: str
+    charge_id: str
+    amount_cents: int
+
+
+class RefundRefused(ValueError):
+    """The processor will not refund this: no such approved charge, or too much."""
+
+
+@dataclass(frozen=True)
 class Invoice:
     invoice_number: str
     due_date: date
@@ -92,6 +107,8 @@ class PaymentGateway(Protocol):
     def issue_invoice(
         self, order_number: str, amount_cents: int, po_number: str | None, idempotency_key: str
     ) -> Invoice: ...
+
+    def refund(self, charge_id: str, amount_cents: int, idempotency_key: str) -> Refund: ...
 
 
 def luhn_valid(number: str) -> bool:
@@ -130,6 +147,7 @@ class SandboxPaymentGateway:
     ) -> None:
         self._charges = JsonFileStore(Path(directory) / "charges")
         self._invoices = JsonFileStore(Path(directory) / "invoices")
+        self._refunds = JsonFileStore(Path(directory) / "refunds")
         self._clock = clock
         self._terms = timedelta(days=payment_terms_days)
 
@@ -199,3 +217,28 @@ class SandboxPaymentGateway:
             },
         )
         return Invoice(result["invoice_number"], date.fromisoformat(result["due_date"]))
+
+    def refund(self, charge_id: str, amount_cents: int, idempotency_key: str) -> Refund:
+        _check_amount(amount_cents)
+        request = {"charge_id": require_text(charge_id, "charge_id"), "amount_cents": amount_cents}
+
+        def give_back() -> dict[str, object]:
+            charged = self._approved_amount(charge_id)
+            if charged is None:
+                raise RefundRefused(f"charge {charge_id} was not approved here")
+            if amount_cents > charged:
+                raise RefundRefused(f"a refund of {amount_cents} cents exceeds the charge")
+            refund_id = "re_" + derive_id("refund", idempotency_key, 24)
+            return {"refund_id": refund_id, "charge_id": charge_id, "amount_cents": amount_cents}
+
+        return Refund(**self._refunds.once(idempotency_key, request, give_back))
+
+    def _approved_amount(self, charge_id: str) -> int | None:
+        """The amount of the approved charge `charge_id`, or None (the sandbox reads its
+        few charge records; a processor looks the charge up by its id)."""
+        for path in sorted(self._charges.directory.glob("*.json")):
+            stored = json.loads(path.read_bytes())
+            result, request = stored.get("result") or {}, stored.get("request") or {}
+            if result.get("charge_id") == charge_id and result.get("approved"):
+                return int(request["amount_cents"])
+        return None

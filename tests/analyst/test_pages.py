@@ -272,3 +272,14 @@ def test_check_and_deploy_give_warnings_their_own_severity(analyst):
     deployed = deploy(analyst, laneless)
     assert deployed.status_code == 201
     assert [w["element"] for w in deployed.get_json()["warnings"]] == ["license_key_sla_breach"]
+
+
+def test_the_migration_choices_are_laid_out_to_show_each_option_whole(analyst):
+    """The process choice sits in a row of its own width, not a narrow filter cell, and
+    the mapping's selects keep their longest option's width (the stylesheet says so)."""
+    analyst.get("/analyst/migrations?process=hardware_token")
+    assert re.search(r'<form[^>]*class="row-form migrate-choose"', analyst.page)
+    assert 'class="filters"' not in analyst.page
+    css = analyst.get("/analyst/static/analyst.css").get_data(as_text=True)
+    assert ".migrate-choose select, .mapping select { width: auto; min-width: 16rem;" in css
+    assert ".problem-list .link-button { color: var(--brand" in css

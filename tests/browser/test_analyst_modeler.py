@@ -45,8 +45,11 @@ def test_an_error_is_marked_on_its_element_and_the_deploy_is_refused(analyst_liv
     )
     [problem] = page.locator(".problem-list li").all()
     expect(problem).to_contain_text(
-        "license_key_email_sla: timer PT12X is not a valid ISO 8601 timeDuration"
+        "24 h email SLA (license_key_email_sla): timer PT12X is not a valid ISO 8601 timeDuration"
     )
+    # The element is a visible link on the page's white, not the header's white text.
+    colour = problem.locator(".link-button").evaluate("b => getComputedStyle(b).color")
+    assert colour not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)"), colour
     expect(
         page.locator('.djs-element.tf-has-error[data-element-id="license_key_email_sla"]')
     ).to_have_count(1)

@@ -9,6 +9,7 @@ import pytest
 
 from handlers.adapters.payment import (
     PaymentUnavailable,
+    RefundRefused,
     SandboxPaymentGateway,
     luhn_valid,
 )
@@ -157,3 +158,24 @@ def test_an_amount_that_is_not_a_positive_number_of_cents_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match="amount_cents"):
         gateway(tmp_path).charge("SO-10001", amount, "USD", "4242424242424242", "12/30", "123", "k")
+
+
+def test_an_approved_charge_is_refunded_once_per_key(tmp_path: Path) -> None:
+    charged = charge(tmp_path, "4242424242424242")
+    first = gateway(tmp_path).refund(charged.charge_id, 4900, "refund:SO-10001")
+    again = gateway(tmp_path).refund(charged.charge_id, 4900, "refund:SO-10001")
+    assert first == again and first.refund_id.startswith("re_") and first.amount_cents == 4900
+    assert len(list((tmp_path / "refunds").glob("*.json"))) == 1
+
+
+def test_a_refund_of_an_unknown_or_declined_charge_or_of_too_much_is_refused(
+    tmp_path: Path,
+) -> None:
+    declined = charge(tmp_path, "4000000000000002", key="k-declined")
+    approved = charge(tmp_path, "4242424242424242", key="k-approved")
+    with pytest.raises(RefundRefused):
+        gateway(tmp_path).refund("ch_nothing", 100, "r1")
+    with pytest.raises(RefundRefused):
+        gateway(tmp_path).refund(declined.charge_id, 100, "r2")
+    with pytest.raises(RefundRefused):
+        gateway(tmp_path).refund(approved.charge_id, 4901, "r3")

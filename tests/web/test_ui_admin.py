@@ -81,9 +81,33 @@ def test_the_instance_page_shows_variables_without_secrets_and_the_audit_trail(s
     assert "order_number" in text and "tracking_number" in text
     assert "4242424242424242" not in root.page
     assert not re.search(r"(?<![0-9A-Za-z])737(?![0-9A-Za-z])", text)  # the CVC, as a word
-    assert "Audit trail" in text and "instance.started" in text and "task.completed" in text
+    assert "Audit trail" in text and "alice started hardware_token" in text
+    assert (
+        "alice completed Check out (fields: billing address, billing same as shipping, "
+        "disclaimer accepted, payment method, po number, quantity, shipping address); "
+        "card details passed on, not kept"
+    ) in text
+    assert "Token shipped (Ship token) · Order number SO-" in text
+    assert '"fields"' not in root.page and "&#34;fields&#34;" not in root.page  # no JSON
     assert "enter_license_key" in text  # where it stands
     assert 'data-markers-url="/admin/instances/' in root.page  # the diagram, marked
+
+
+def test_the_audit_trail_pages_fifty_events_newest_first(system, root):
+    [instance_id] = start_for(system, "alice", 1)
+    for _ in range(30):  # each suspend and resume is an event
+        system.engine.set_status(instance_id, "suspend", ADMIN)
+        system.engine.set_status(instance_id, "resume", ADMIN)
+    url = f"/admin/instances/{instance_id}"
+    root.get(url)
+    text = root.text()
+    assert re.search(r"6\d events, newest first · page 1 of 2", text), text[-3000:]
+    assert text.count("Instance resumed by root") + text.count("Instance suspended by root") == 50
+    assert "started hardware_token" not in text  # the oldest event is on page 2
+    assert f'href="{url}?events_page=2#audit-title">Older events' in root.page
+    root.get(f"{url}?events_page=2")
+    assert "started hardware_token" in root.text() and "Newer events" in root.text()
+    assert root.get(f"{url}?events_page=99").status_code == 200
 
 
 def test_an_admin_suspends_resumes_and_terminates_an_instance(system, root):

@@ -38,6 +38,22 @@ def test_a_cancelled_order_shows_the_payment_step_failed():
     assert states(view([], "completed", order_status="cancelled"))["paid"] == "failed"
 
 
+@pytest.mark.parametrize(
+    ("active", "variables", "title"),
+    [
+        (["call_purchase", "checkout"], {}, "Check out"),
+        (["call_purchase", "wait_for_payment"], {"invoice_number": "INV-1"}, "Payment"),
+        (["call_shipping"], {"order_status": "paid", "paid_at": "2026-12-07"}, "Paid"),
+        ([], {"order_status": "cancelled", "refunded_at": "2026-12-07"}, "Cancelled"),
+    ],
+)
+def test_the_first_step_is_titled_by_its_state_and_never_paid_before_payment(
+    active, variables, title
+):
+    first = progress.steps(view(active, **variables), None, ())[0]
+    assert first.title == title
+
+
 def test_after_payment_shipping_and_key_are_done_and_the_key_is_to_be_entered():
     steps = progress.steps(
         view(

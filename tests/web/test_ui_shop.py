@@ -43,12 +43,31 @@ def test_each_product_shows_its_price_from_the_catalog(alice):
 def test_checkout_sums_up_the_order_and_offers_to_pay_the_total(alice):
     alice.get(at_checkout(alice))
     summary = alice.text().split("Order summary", 1)[1]
-    assert "OTP hardware token, 1-year subscription 1 $49.00 Total $49.00" in summary
+    assert "OTP hardware token, 1-year subscription 1 $49.00 $49.00 Total $49.00" in summary
     assert re.search(
         r'<button type="submit" class="button pay-card">Pay \$49\.00</button>', alice.page
     )
     assert ">Place order</button>" in alice.page
     assert "Continue</button>" not in alice.page
+
+
+def test_the_summary_multiplies_the_unit_price_by_the_quantity_and_pays_the_total(app, alice):
+    checkout = at_checkout(alice)
+    response = submit_task(
+        alice, checkout, {**CHECKOUT, "quantity": "3", "disclaimer_accepted": ""}
+    )
+    assert response.status_code == 422  # shown again with what was typed: 3 tokens
+    summary = alice.text().split("Order summary", 1)[1]
+    assert "OTP hardware token, 1-year subscription 3 $49.00 $147.00 Total $147.00" in summary
+    assert re.search(r'class="button pay-card">Pay \$147\.00</button>', alice.page)
+    # The summary follows the quantity as it is typed (a script of the site's own).
+    assert '<script src="/static/checkout.js" defer></script>' in alice.page
+    assert 'data-unit-cents="4900" data-currency="USD"' in alice.page
+    assert Browser(app).get("/static/checkout.js").status_code == 200
+    response = submit_task(alice, checkout, {**CHECKOUT, "quantity": "3"})
+    alice.follow(response)
+    assert "OTP hardware token, 1-year subscription 3 $49.00 $147.00" in alice.text()
+    assert "Total (shipping included) $147.00" in alice.text()
 
 
 def test_the_terms_of_sale_are_a_page_linked_from_the_box_that_accepts_them(app, alice):
@@ -117,7 +136,7 @@ def test_an_invoice_order_gets_a_printable_invoice_with_bill_to_and_due_date(app
     text = alice.text()
     assert re.search(r"Invoice INV-\S+ Open", text), text[:600]
     assert "Purchase order PO-4711" in text and "Due by" in text
-    assert "Bill to Jane Doe 12 Birch Road 62704 Springfield US" in text
+    assert "Bill to Jane Doe 12 Birch Road 62704 Springfield United States" in text
     assert "Total (shipping included) $49.00" in text
     assert "Print command" in text
     bob = Browser(app).login("bob")
@@ -180,7 +199,7 @@ def test_a_customer_cancels_an_unpaid_order_and_its_invoice_is_void(alice):
     assert "Void: the order was cancelled" in alice.text()
 
 
-def test_a_paid_order_offers_no_cancel_and_refuses_one(alice):
+def test_a_shipped_order_offers_no_cancel_and_refuses_one(alice):
     order_url = buy(alice)
     alice.get(order_url)
     assert not alice.links(f"{order_url}/cancel")

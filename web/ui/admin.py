@@ -21,10 +21,11 @@ from flask import (
 
 from engine.errors import Conflict, InvalidInput, NotFound, ProcessIncident
 
-from . import credential_actions, guard, reads
+from . import audit_words, credential_actions, guard, reads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZES = (25, 50, 100)
+EVENTS_PER_PAGE = 50
 STATUSES = ("running", "incident", "suspended", "completed", "terminated")
 PROCESSES = (
     "hardware_token",
@@ -90,8 +91,13 @@ def instances() -> Any:
 def instance(instance_id: str) -> Any:
     who = guard.actor()
     view = guard.system().engine.instance(instance_id, who)
-    extra = reads.instance_admin(guard.system(), who, instance_id)
-    return render_template("admin/instance.html", view=view, **extra)
+    page = _number("events_page", 1, 10**6) or 1
+    extra = reads.instance_admin(guard.system(), who, instance_id, page, EVENTS_PER_PAGE)
+    extra["events"] = audit_words.in_words(extra["events"], extra.pop("titles"))
+    pages = max(1, -(-extra["events_total"] // EVENTS_PER_PAGE))
+    return render_template(
+        "admin/instance.html", view=view, events_page=min(page, pages), events_pages=pages, **extra
+    )
 
 
 @bp.get("/instances/<instance_id>/elements.json")

@@ -1,4 +1,4 @@
-"""Jinja filters: dates, ages and money, the same way on every page."""
+"""Jinja filters: dates, ages, money, phone numbers and countries, the same way on every page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from engine import form_formats
 from engine.clock import clock
 
 
@@ -68,7 +69,19 @@ def humanize(name: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
+def phone(value: Any) -> str:
+    """A stored E.164 number in international format: `+1 415-555-0123`."""
+    return form_formats.shown_phone(value)
+
+
+def country(code: Any) -> str:
+    """An ISO 3166-1 alpha-2 code as the country's name; anything else as it is."""
+    return form_formats.country_name(code) or str(code or "")
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(phone)
+    app.add_template_filter(country)
     app.add_template_filter(when)
     app.add_template_filter(day)
     app.add_template_filter(age)

@@ -46,8 +46,12 @@ NUMERIC = {"card_number", "card_cvc", "code", "code1", "code2", "ssn_last4"}
 
 
 def widget(field: Mapping[str, Any]) -> str:
-    """text, textarea, number, date, checkbox, radio or select."""
+    """text, textarea, number, date, tel, checkbox, radio or select (a country too)."""
     kind = field.get("type")
+    if field.get("format") == "country":
+        return "select"
+    if field.get("format") == "phone":
+        return "tel"
     if kind == "boolean":
         return "checkbox"
     if kind == "enum":

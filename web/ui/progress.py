@@ -85,19 +85,26 @@ def _handed_over(v: Mapping[str, Any]) -> Step:
 def _payment(
     v: Mapping[str, Any], order: Mapping[str, Any], active: set[str], paid: bool, cancelled: bool
 ) -> Step:
-    title = "Paid"
+    """The first step, titled by where it stands: "Check out", "Payment", "Paid" or
+    "Cancelled" (never "Paid" before the money came)."""
     if cancelled:
-        return Step("paid", title, "failed", "The order was cancelled: the invoice was not paid.")
+        if v.get("refunded_at") or order.get("refunded_at"):
+            detail = "You cancelled the order and your payment was refunded."
+        elif paid:
+            detail = "The order was cancelled."
+        else:
+            detail = "The order was cancelled: the invoice was not paid."
+        return Step("paid", "Cancelled", "failed", detail)
     if paid:
         how = "by card" if v.get("payment_method") == "card" else "by invoice"
         when = day(v.get("paid_at") or order.get("paid_at"))
-        return Step("paid", title, "done", f"Paid {how} on {when}." if when else f"Paid {how}.")
+        return Step("paid", "Paid", "done", f"Paid {how} on {when}." if when else f"Paid {how}.")
     if active & PURCHASE_TASKS:
-        return Step("paid", title, "current", "Choose your product and check out.")
+        return Step("paid", "Check out", "current", "Choose your product and check out.")
     invoice = v.get("invoice_number") or order.get("invoice_number")
     if invoice:
-        return Step("paid", title, "current", f"Waiting for payment of invoice {invoice}.")
-    return Step("paid", title, "current", "Processing your payment.")
+        return Step("paid", "Payment", "current", f"Waiting for payment of invoice {invoice}.")
+    return Step("paid", "Payment", "current", "Processing your payment.")
 
 
 def _shipping(v: Mapping[str, Any], order: Mapping[str, Any], paid: bool) -> Step:

@@ -105,6 +105,8 @@ def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
             "payment_method": order.payment_method,
             "invoice_number": order.invoice_number,
             "paid_at": order.paid_at,
+            "refunded_at": order.refunded_at,
+            "refunded_cents": order.refunded_cents,
             "token_serial": order.token_serial,
             "tracking_number": order.tracking_number,
             "estimated_delivery": order.estimated_delivery,
@@ -240,12 +242,22 @@ def instances(system: Any, actor: Actor, **filters: Any) -> tuple[list[dict[str,
         return queries.list_instances(s, actor, **filters)
 
 
-def instance_admin(system: Any, actor: Actor, instance_id: str) -> dict[str, Any]:
-    """Everything the admin's instance page shows."""
+def instance_admin(
+    system: Any, actor: Actor, instance_id: str, events_page: int = 1, per_page: int = 50
+) -> dict[str, Any]:
+    """Everything the admin's instance page shows: one page of its audit trail (newest
+    first) with each task's title by element, to put the events into words."""
     with _uow(system) as s:
         require_instance(actor, s.get(ProcessInstance, instance_id))
+        offset = (max(events_page, 1) - 1) * per_page
+        events, total = queries.instance_events_page(s, actor, instance_id, per_page, offset)
+        titles = s.execute(
+            select(WorkItem.name, WorkItem.title).where(WorkItem.instance_id == instance_id)
+        )
         return {
-            "events": queries.instance_events(s, actor, instance_id),
+            "events": events,
+            "events_total": total,
+            "titles": dict(titles.all()),
             "jobs": queries.list_jobs(s, instance_id=instance_id),
             "incidents": queries.list_incidents(s, status=None, instance_id=instance_id),
             "messages": queries.waiting_messages(s, actor, instance_id),

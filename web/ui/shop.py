@@ -20,10 +20,14 @@ SELLER = ("Tokenflow Credentials Inc.", "100 Main Street", "Springfield, IL 6270
 
 
 def task_extras(
-    fields: list[dict[str, Any]], task_name: str, variables: dict[str, Any]
+    fields: list[dict[str, Any]],
+    task_name: str,
+    variables: dict[str, Any],
+    values: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(fields, extras) for a task page: prices beside the product choices; the order
-    summary, the pay button's label and the terms link at checkout."""
+    summary (unit price times the quantity the form shows), the pay button's label and
+    the terms link at checkout."""
     if task_name == "choose_product":
         products = shop_reads.products(guard.system())
         prices = {p["sku"]: money(p["price_cents"], p["currency"]) for p in products}
@@ -32,6 +36,8 @@ def task_extras(
         terms = {"url": url_for("shop.terms"), "text": "Read the terms of sale"}
         linked = [{**f, "link": terms} if f["id"] == "disclaimer_accepted" else f for f in fields]
         summary = shop_reads.quote(guard.system(), variables)
+        if summary:
+            summary = shop_reads.times(summary, (values or {}).get("quantity"))
         pay = f"Pay {money(summary['total_cents'], summary['currency'])}" if summary else "Pay"
         return linked, {"summary": summary, "pay_label": pay}
     return fields, {}
@@ -100,9 +106,12 @@ def cancel(instance_id: str) -> Any:
     """The customer's own order only (`_order` is 404 for anyone else's)."""
     _view, order = _order(instance_id)
     number = order["order_number"]
+    if not shop_reads.cancellable(guard.system(), instance_id):  # shipped meanwhile
+        flash(f"Order {number} can no longer be cancelled.", "error")
+        return redirect(url_for("customer.order", instance_id=instance_id))
     try:
         guard.system().engine.correlate(shop_reads.CANCEL_MESSAGE, number, {}, guard.actor())
-    except NotFound:  # paid (and shipping) meanwhile
+    except NotFound:  # shipped meanwhile
         flash(f"Order {number} can no longer be cancelled.", "error")
     else:
         flash(f"Order {number} is cancelled. We sent you an email.")

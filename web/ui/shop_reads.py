@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.db import unit_of_work
+from engine.form_formats import country_name
 from engine.models import MessageSubscription
 from handlers import catalog
 from handlers.domain_models import CardCharge, SalesOrder
-from handlers.orders import product_name
+from handlers.orders import MAX_QUANTITY, product_name
+from handlers.refunds import cancellation_refused
 
 # The message the purchase diagram waits for while an order may still be cancelled.
 CANCEL_MESSAGE = "order_cancel_requested"
@@ -53,14 +55,27 @@ def quote(system: Any, variables: dict[str, Any]) -> dict[str, Any] | None:
             return None
 
 
+def times(quote: dict[str, Any], quantity: Any) -> dict[str, Any]:
+    """The quote for `quantity` tokens (as the form holds it: text or a number; 1 when it
+    is no whole number from 1 to MAX_QUANTITY, as the form would refuse it)."""
+    text = str(quantity if quantity is not None else "").strip()
+    count = int(text) if text.isdigit() and 1 <= int(text) <= MAX_QUANTITY else 1
+    unit = quote["unit_price_cents"]
+    return {**quote, "quantity": count, "total_cents": unit * count if unit is not None else None}
+
+
 def address(variables: dict[str, Any], prefix: str) -> list[str]:
     """An address's lines from the checkout's `ship_*` or `bill_*` fields."""
     if prefix == "bill" and variables.get("billing_same_as_shipping") is not False:
         prefix = "ship"
     values = [str(variables.get(f"{prefix}_{part}") or "").strip() for part in ADDRESS_PARTS]
     name, street, postal_code, city, country = values
-    lines = [name, street, f"{postal_code} {city}".strip(), country.upper()]
+    lines = [name, street, f"{postal_code} {city}".strip(), country_or_code(country)]
     return [line for line in lines if line]
+
+
+def country_or_code(code: str) -> str:
+    return country_name(code) or code.upper()
 
 
 def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
@@ -81,6 +96,8 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
             "created_at": order.created_at,
             "paid_at": order.paid_at,
             "cancelled_at": order.cancelled_at,
+            "refunded_at": order.refunded_at,
+            "refunded_cents": order.refunded_cents,
             "payment_method": order.payment_method,
             "card_last4": last4,
             "invoice_number": order.invoice_number,
@@ -88,12 +105,12 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
             "po_number": order.po_number,
             "currency": order.currency,
             "total_cents": order.amount_cents,
-            # One product per order (quantities come with license keys for several people).
+            # One product per order, for one or several people (a license key each).
             "items": [
                 {
                     "name": product_name(s, order.product),
-                    "quantity": 1,
-                    "unit_price_cents": order.amount_cents,
+                    "quantity": order.quantity,
+                    "unit_price_cents": order.amount_cents // max(order.quantity, 1),
                     "amount_cents": order.amount_cents,
                 }
             ],
@@ -101,8 +118,13 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
 
 
 def cancellable(system: Any, instance_id: str) -> bool:
-    """Whether the order may still be cancelled: its diagram waits for the request."""
-    return waits_for(system, instance_id, CANCEL_MESSAGE)
+    """Whether the order may still be cancelled: its diagram waits for the request, and a
+    paid order has not shipped and none of its keys was used."""
+    if not waits_for(system, instance_id, CANCEL_MESSAGE):
+        return False
+    with unit_of_work(system.session_factory) as s:
+        order = s.scalars(select(SalesOrder).where(SalesOrder.instance_id == instance_id)).first()
+        return order is None or order.status == "open" or cancellation_refused(s, order) is None
 
 
 def waits_for(system: Any, instance_id: str, message: str) -> bool:

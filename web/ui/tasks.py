@@ -48,7 +48,7 @@ def _page(
     message_var = MESSAGES.get(page.task["name"])
     context = [(k, variables[k]) for k in CONTEXT if variables.get(k) not in (None, "")]
     recent = page.events[::-1]
-    fields, extras = shop.task_extras(page.fields, page.task["name"], variables)
+    fields, extras = shop.task_extras(page.fields, page.task["name"], variables, values)
     html = render_template(
         "tasks/task.html",
         **extras,

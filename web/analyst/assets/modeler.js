@@ -89,6 +89,12 @@ function clearProblems() {
   problemsBox.hidden = true;
 }
 
+// "Check out (checkout)": an element by its name and id; its id alone when it has no name.
+function elementLabel(shape, id) {
+  const name = shape.businessObject && shape.businessObject.name;
+  return name ? `${name} (${id})` : id;
+}
+
 function showProblems(problems) {
   clearProblems();
   if (!problems.length) return;
@@ -103,8 +109,8 @@ function showProblems(problems) {
       el('span', { class: 'problem-severity', text: problem.severity }),
       ' ',
       shape
-        ? el('button', { type: 'button', class: 'link-button', text: problem.element, onclick: () => focus(shape) })
-        : el('code', { text: problem.element || 'diagram' }),
+        ? el('button', { type: 'button', class: 'link-button', text: elementLabel(shape, problem.element), onclick: () => focus(shape) })
+        : el('code', { text: problem.element || 'process' }),
       `: ${problem.message} `,
       el('span', { class: 'muted', text: `(${problem.source})` }),
     );
