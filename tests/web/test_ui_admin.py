@@ -245,5 +245,5 @@ def test_an_admin_sees_when_an_instance_s_personal_data_was_removed(system, root
     assert purge_expired(system.session_factory, system.config.history_ttl_days) == 1
     root.get(url)
     assert "Personal data" in root.text() and "Removed" in root.text()
-    assert "instance.purged" in root.text()
+    assert "personal data removed after the retention period" in root.text()
     assert root.client.get(f"{url}/elements.json").status_code == 200

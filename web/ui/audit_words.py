@@ -72,6 +72,8 @@ def sentence(event: Mapping[str, Any], titles: Mapping[str, str]) -> str:
         return f"message {details.get('message') or ''} arrived at {what}".replace("  ", " ")
     if kind == "timer.fired":
         return f"timer {what} fired"
+    if kind == "instance.purged":
+        return "personal data removed after the retention period (camunda:historyTimeToLive)"
     if kind == "instance.started":
         return f"{who} started {details.get('process', 'the process')}"
     # A handler's own event (`token.shipped`) or an operator's action (`instance.suspended`).
