@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import assignment, audit, definitions, forms, messages, starters
+from . import audit, definitions, forms, messages, starters, work_item
 from . import statements as sql
 from .actors import (
     CUSTOMER,
@@ -516,7 +516,7 @@ def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
         task = step.workflow.get_task_from_id(UUID(tid))
         spec = task.task_spec
         lane = normalize_lane(spec.lane)
-        named = assignment.resolve(assignment.of_spec(spec), task.data)
+        named, _ = work_item.of_task(task)
         if may_work_on(actor, lane, step.instance.owner_id, named):
             title = spec.bpmn_name or spec.bpmn_id
             found.append({"id": tid, "name": spec.bpmn_id, "title": title, "lane": lane})

@@ -81,14 +81,15 @@ def test_names_and_single_variables_deploy_without_a_finding():
     ("attributes", "message"),
     [
         (
-            'camunda:assignee="${loan.owner}"',
-            "camunda:assignee '${loan.owner}': only a variable on its own (${name}) is"
-            " supported in assignments; set a variable earlier in the process and name it",
+            'camunda:assignee="${loan.owners.size()}"',
+            "camunda:assignee: ${loan.owners.size()}: method calls such as .size(...) are not"
+            " supported; read properties and compute with operators (dates: plusDays(n) and"
+            " the like)",
         ),
         (
             'camunda:candidateGroups="#{approvers()}"',
-            "camunda:candidateGroups '#{approvers()}': only a variable on its own (${name}) is"
-            " supported in assignments; set a variable earlier in the process and name it",
+            "camunda:candidateGroups: #{approvers()}: function calls such as approvers(...)"
+            " are not supported; dateTime() is the one function",
         ),
         (
             'camunda:candidateUsers="gina, Hal Smith"',
