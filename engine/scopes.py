@@ -24,7 +24,6 @@ incident handling pins on the element (`incidents.py`).
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity
