@@ -36,6 +36,7 @@ from .io_mapping import runner
 
 SCOPE = "tf_scope"  # internal data: {"before": inherited data, "locals": [names]}
 CALLED = "tf_called"  # internal data: the called process's data at its end
+PASSED_IN = "tf_passed_in"  # internal data, for a moment: what camunda:in gives
 
 _spiff_update_hook = TaskSpec._update_hook
 _spiff_complete_hook = TaskSpec._on_complete_hook
@@ -142,17 +143,24 @@ def _leave_scope(
 class MappedCallActivity(CallActivity):
     """A call activity that honours `camunda:in` and `camunda:out` when it has them."""
 
-    def copy_data(self, my_task: Task, subworkflow: Any) -> None:
+    def start_workflow(self, my_task: Task) -> None:
         passing = _passing(self)
-        if passing is None or not passing.ins:
+        if passing is not None and passing.ins:
+            # Evaluated before the called process exists: a failure leaves nothing running.
+            state = my_task.internal_data.get(SCOPE) or {"locals": []}
+            own = {k: my_task.data[k] for k in state["locals"] if k in my_task.data}
+            try:
+                data = call_variables.passed(passing.ins, my_task.data, own, runner(my_task))
+            except Exception as exc:
+                raise _failing(my_task, "camunda:in", exc) from exc
+            my_task.internal_data[PASSED_IN] = data
+        super().start_workflow(my_task)
+
+    def copy_data(self, my_task: Task, subworkflow: Any) -> None:
+        data = my_task.internal_data.pop(PASSED_IN, None)
+        if data is None:
             super().copy_data(my_task, subworkflow)
             return
-        state = my_task.internal_data.get(SCOPE) or {"locals": []}
-        own = {k: my_task.data[k] for k in state["locals"] if k in my_task.data}
-        try:
-            data = call_variables.passed(passing.ins, my_task.data, own, runner(my_task))
-        except Exception as exc:
-            raise _failing(my_task, "camunda:in", exc) from exc
         start = subworkflow.get_next_task(
             subworkflow.task_tree, skip_subprocesses=True, spec_name="Start"
         )
