@@ -19,13 +19,14 @@ HEAD = (
 
 def diagram(pid: str, *elements: str, starters: str = "customer") -> bytes:
     """A process whose elements run one after the other from a start to an end event."""
-    ids = ["start", *(_id_of(e) for e in elements), "end"]
+    own_start = elements[0].startswith("<bpmn:startEvent") if elements else False
+    ids = [*([] if own_start else ["start"]), *(_id_of(e) for e in elements), "end"]
     flows = "".join(
         f'<bpmn:sequenceFlow id="f{i}" sourceRef="{a}" targetRef="{b}" />'
         for i, (a, b) in enumerate(itertools.pairwise(ids))
     )
     body = "".join(elements)
-    start = '<bpmn:startEvent id="start" />' if not body.startswith("<bpmn:startEvent") else ""
+    start = "" if own_start else '<bpmn:startEvent id="start" />'
     return (
         HEAD.format(pid=pid)
         + f'<bpmn:process id="{pid}" isExecutable="true"'

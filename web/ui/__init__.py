@@ -9,6 +9,7 @@
 | `agent` | `agent.py` | `/inbox` (assigned to me), `/inbox/<role>`, `/finance/payments` |
 | `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
 | `groups` | `groups.py` | `/admin/groups`: candidate groups and their staff |
+| `starting` | `starting.py` | `/start/<key>`: a process's start form (or a confirmation), and starting it |
 | `shop` | `shop.py` | `/terms`, `/orders/<id>/receipt` and `/invoice`, `/catalog` (prices) |
 
 Every view is either `guard.public` (sign-up, log-in, terms of sale) or `guard.login_required`;
@@ -21,7 +22,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, request
 
-from . import account, admin, agent, auth, customer, filters, groups, guard, shop, tasks
+from . import account, admin, agent, auth, customer, filters, groups, guard, shop, starting, tasks
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     auth.bp,
@@ -32,6 +33,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     admin.bp,
     groups.bp,
     shop.bp,
+    starting.bp,
 )
 bp = customer.bp  # the home page's blueprint, for callers that want one name
 

@@ -42,6 +42,8 @@ def home() -> Any:
 @guard.login_required("customer")
 def start() -> Any:
     who = guard.actor()
+    if guard.system().engine.start_form(PROCESS, who):  # a start form asks first
+        return redirect(url_for("starting.show", key=PROCESS))
     try:
         view = guard.system().engine.start(PROCESS, who)
     except ProcessIncident as exc:  # the order exists and waits for our staff
