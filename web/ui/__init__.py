@@ -9,7 +9,7 @@
 | `agent` | `agent.py` | `/inbox` (assigned to me), `/inbox/<role>`, `/finance/payments` |
 | `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
 | `groups` | `groups.py` | `/admin/groups`: candidate groups and their staff |
-| `starting` | `starting.py` | `/start/<key>`: a process's start form (or a confirmation), and starting it |
+| `starting` | `starting.py` | `/start/<key>`: a process's start form, and starting it |
 | `shop` | `shop.py` | `/terms`, `/orders/<id>/receipt` and `/invoice`, `/catalog` (prices) |
 
 Every view is either `guard.public` (sign-up, log-in, terms of sale) or `guard.login_required`;
