@@ -76,9 +76,12 @@ def split_written(value: str | None) -> tuple[str, ...]:
         if isinstance(piece, tuple):
             current += piece[0]
             continue
-        *done, current_tail = (current + piece).split(",")
-        parts.extend(done)
-        current = current_tail
+        first, *rest = piece.split(",")
+        current += first
+        if rest:
+            parts.append(current)
+            *middle, current = rest
+            parts.extend(middle)
     parts.append(current)
     return tuple(p.strip() for p in parts if p.strip())
 

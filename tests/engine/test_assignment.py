@@ -111,3 +111,18 @@ def test_a_candidate_group_that_is_neither_role_nor_group_is_a_warning():
         )
     ]
     assert problems('camunda:candidateGroups="night_shift"', ROLES | {"night_shift"}) == []
+
+
+def test_commas_inside_an_expression_do_not_split_the_attribute():
+    assert written("camunda:candidateUsers=\"${amount > 10 ? 'gina,hal' : 'ivy'}, jo\"").users == (
+        "${amount > 10 ? 'gina,hal' : 'ivy'}",
+        "jo",
+    )
+
+
+def test_an_expression_may_give_a_list_of_names_or_comma_separated_names():
+    def run(text, data):
+        return ["gina", "hal"] if "list" in text else "ivy, jo"
+
+    found = resolve(Assignment(users=("${list}", "${text}")), {}, run)
+    assert found.users == ("gina", "hal", "ivy", "jo")
