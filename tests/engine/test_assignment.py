@@ -124,5 +124,5 @@ def test_an_expression_may_give_a_list_of_names_or_comma_separated_names():
     def run(text, data):
         return ["gina", "hal"] if "list" in text else "ivy, jo"
 
-    found = resolve(Assignment(users=("${list}", "${text}")), {}, run)
+    found = resolve(Assignment(users=("${team.list}", "${team.text}")), {}, run)
     assert found.users == ("gina", "hal", "ivy", "jo")
