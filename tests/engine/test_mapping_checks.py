@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from engine.io_mapping import NO_SCRIPTS
-from tests.engine.test_camunda_checks import problems
+from engine.parser import read_file
+from engine.validation import validate
+from tests.engine.test_camunda_checks import KNOWN, diagram, problems
 
 
 def task(extensions: str, tag: str = "serviceTask", attributes: str = "") -> str:
@@ -118,3 +120,46 @@ def test_a_mapping_on_a_multi_instance_activity_is_refused():
     )
     found = problems(body)
     assert any("camunda:inputOutput on a multi-instance activity" in p for p in found), found
+
+
+START_FORM = (
+    "<bpmn:extensionElements><camunda:formData>"
+    '<camunda:formField id="pin" type="string"><camunda:properties>'
+    '<camunda:property id="sensitive" value="true" /></camunda:properties></camunda:formField>'
+    "</camunda:formData></bpmn:extensionElements>"
+)
+
+
+def test_a_start_form_with_a_sensitive_field_is_refused():
+    body = '<bpmn:task id="it" />'
+    found = problems_with_start(body, START_FORM)
+    assert any(p.startswith("start: a start form cannot have sensitive fields") for p in found)
+
+
+def test_a_start_form_on_a_message_start_event_is_refused():
+    form = START_FORM.replace(
+        '<camunda:properties><camunda:property id="sensitive" value="true" /></camunda:properties>',
+        "",
+    )
+    found = problems_with_start(
+        '<bpmn:task id="it" />', form + '<bpmn:messageEventDefinition messageRef="m" />'
+    )
+    assert any(
+        p.startswith("start: camunda:formData on this start event is never shown") for p in found
+    ), found
+
+
+def test_a_start_form_constraint_that_does_not_fit_is_refused_as_on_a_task():
+    form = START_FORM.replace(
+        '<camunda:properties><camunda:property id="sensitive" value="true" /></camunda:properties>',
+        '<camunda:validation><camunda:constraint name="max" config="ten" /></camunda:validation>',
+    )
+    found = problems_with_start('<bpmn:task id="it" />', form)
+    assert any(p.startswith("start: form field 'pin': ") for p in found), found
+
+
+def problems_with_start(body: str, start_content: str) -> list[str]:
+    start = f'<bpmn:startEvent id="start">{start_content}</bpmn:startEvent>'
+    xml = diagram(body).replace('<bpmn:startEvent id="start" />', start)
+    found = validate([read_file("x.bpmn", xml.encode())], KNOWN)
+    return [str(p).removeprefix("x.bpmn:") for p in found if p.is_error]
