@@ -20,6 +20,7 @@ from .assignment import Assignment
 from .io_mapping import runner
 
 RESOLVED = "tf_assigned"  # internal data of a ready user task: what resolve() returned
+_HAS_EXPRESSIONS = "tf_has_expressions"
 
 
 class AssignmentFailed(Exception):
@@ -33,10 +34,16 @@ def _written(spec: TaskSpec) -> tuple[Assignment, dict[str, str]]:
 
 
 def has_expressions(spec: TaskSpec) -> bool:
-    if getattr(spec, "assignment", None) is None:
-        return False  # not a user task
-    people, attributes = _written(spec)
-    return assignment.has_expressions(people) or task_attributes.has_expressions(attributes)
+    """Does a user task's assignment or attribute hold JUEL? Known once per spec: this is
+    asked at every update of every task."""
+    known = spec.__dict__.get(_HAS_EXPRESSIONS)
+    if known is None:
+        people, attributes = _written(spec)
+        known = getattr(spec, "assignment", None) is not None and (
+            assignment.has_expressions(people) or task_attributes.has_expressions(attributes)
+        )
+        setattr(spec, _HAS_EXPRESSIONS, known)
+    return known
 
 
 def resolve(spec: TaskSpec, task: Task) -> dict[str, Any]:
