@@ -289,9 +289,11 @@ def test_a_migration_plan_with_an_unknown_element_is_refused(analyst, system):
 
 
 def test_check_and_deploy_give_warnings_their_own_severity(analyst):
-    laneless = diagram("license_key_delivery").replace(
-        "<bpmn:flowNodeRef>license_key_sla_breach</bpmn:flowNodeRef>", ""
-    )
+    laneless = (
+        diagram("license_key_delivery")
+        .replace("<bpmn:flowNodeRef>license_key_sla_breach</bpmn:flowNodeRef>", "")
+        .replace(' camunda:candidateGroups="support_leads"', "")
+    )  # a task in no lane that names nobody: for admins only
     checked = send(analyst, "/analyst/check", laneless, "application/xml").get_json()
     assert [(p["element"], p["severity"]) for p in checked["problems"]] == [
         ("license_key_sla_breach", "warning")
