@@ -93,3 +93,14 @@ def test_the_page_shows_the_start_form_checks_it_and_starts_with_its_values(app,
     [instance] = mine["items"]
     found = variables(client, instance["id"])
     assert (found["amount"], found["note"], found["urgent"]) == (3, "by page", False)
+
+
+def test_staff_find_what_they_may_start_on_their_home_page(app):
+    sam = Browser(app).login("sam")
+    sam.get("/")
+    assert sam.links(r"/start/token_reset")
+    sam.get("/start/token_reset")
+    assert "asks nothing to start" in sam.text()
+    alice = Browser(app).login("alice")
+    alice.get("/")
+    assert not alice.links(r"/start/[a-z_]+")

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.errors import ProcessIncident
 
-from . import credential_actions, guard, progress, reads, shop_reads
+from . import credential_actions, guard, progress, reads, shop_reads, starting
 
 bp = Blueprint("customer", __name__)
 PROCESS = "hardware_token"
@@ -35,6 +35,7 @@ def home() -> Any:
         lanes=lanes,
         counts=counts,
         is_customer="customer" in who.roles,
+        startable=starting.startable(system, who),
     )
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from engine import starters
+from engine.db import unit_of_work
 from engine.errors import InvalidInput, ProcessIncident
 
 from . import formdata, guard, reads
@@ -26,6 +28,14 @@ def _page(key: str, fields: list[dict[str, Any]], values: dict, errors: dict, st
         labels={f["id"]: f["label"] for f in fields},
     )
     return html, status
+
+
+def startable(system: Any, who: Any) -> list[dict[str, Any]]:
+    """The processes a staff member may start from the pages (home's "Start a process")."""
+    if not who.is_staff:
+        return []  # customers start theirs from their own pages ("Get a token")
+    with unit_of_work(system.session_factory) as s:
+        return starters.startable(s, who)
 
 
 @bp.get("/<key>")
