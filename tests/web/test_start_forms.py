@@ -104,3 +104,28 @@ def test_staff_find_what_they_may_start_on_their_home_page(app):
     alice = Browser(app).login("alice")
     alice.get("/")
     assert not alice.links(r"/start/[a-z_]+")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"amount": {"a": 1}},
+        {"amount": [1]},
+        {"amount": "1e999"},
+        {"amount": 2, "urgent": "maybe"},
+        {"amount": 2, "wanted_on": ["2027-01-01"]},
+        {"amount": 2, "note": {"x": 1}},
+    ],
+)
+def test_odd_start_answers_are_refused_by_field_never_a_500(client, data):
+    r = start(client, "alice", "requests", data=data)
+    assert r.status_code == 422, r.json
+    assert r.json["errors"]
+
+
+def test_unknown_processes_answer_404_on_the_api_and_the_page(app, client):
+    url = "/api/v1/process-definitions/nothing_here/start-form"
+    assert client.get(url, headers=token(client, "alice")).status_code == 404
+    alice = Browser(app).login("alice")
+    assert alice.get("/start/nothing_here").status_code == 404
+    assert alice.get("/start/token_reset").status_code == 403
