@@ -27,6 +27,7 @@ import copy
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -35,7 +36,6 @@ from . import call_variables, io_mapping, work_item
 from .io_mapping import runner
 
 SCOPE = "tf_scope"  # internal data: {"before": inherited data, "locals": [names]}
-CALLED = "tf_called"  # internal data: the called process's data at its end
 PASSED_IN = "tf_passed_in"  # internal data, for a moment: what camunda:in gives
 
 _spiff_update_hook = TaskSpec._update_hook
@@ -51,7 +51,12 @@ class MappingFailed(Exception):
         self.task = task
 
 
-def _failing(task: Task, where: str, exc: Exception) -> MappingFailed:
+def _failing(task: Task, where: str, exc: Exception) -> Exception:
+    """The error to raise: the task stands in ERROR and gets the incident; except a user
+    task whose completion fails, which is refused whole as in Camunda (its person hears
+    why, the task stays open, nothing of the step is kept)."""
+    if task.state == TaskState.COMPLETED and work_item.is_user_task(task.task_spec):
+        return WorkflowException(f"{where}: {exc}")
     if task.state != TaskState.ERROR:
         task._set_state(TaskState.ERROR)
     return MappingFailed(f"{where}: {exc}", task)
@@ -73,7 +78,10 @@ def _ready_hook(self: TaskSpec, my_task: Task) -> Any:
     if mapping is not None or passing is not None:
         state = my_task.internal_data.get(SCOPE)
         if state is None:
-            state = {"before": copy.deepcopy(my_task.data), "locals": []}
+            # What the activity inherits: its parent's data (on a retry its own data
+            # still holds the locals of the failed try).
+            inherited = my_task.parent.data if my_task.parent is not None else my_task.data
+            state = {"before": copy.deepcopy(inherited), "locals": []}
             my_task.internal_data[SCOPE] = state
         if mapping is not None and mapping.inputs:
             run = runner(my_task)
@@ -104,12 +112,12 @@ def _leave_scope(
     mapping: io_mapping.IoMapping | None,
     passing: call_variables.CallVariables | None,
 ) -> None:
-    state = task.internal_data.get(SCOPE) or {"before": {}, "locals": []}
+    state = task.internal_data.get(SCOPE) or _scope_again(task, mapping)
     before: dict[str, Any] = state["before"]
     local_names = list(state["locals"])
     data = dict(task.data)
     run = runner(task)
-    called = task.internal_data.get(CALLED)
+    called = _called_data(task) if passing is not None and passing.outs else None
     if passing is not None and called is not None:
         for out in passing.outs:
             try:
@@ -137,7 +145,21 @@ def _leave_scope(
                 leaving.pop(name, None)
     task.data = leaving
     task.internal_data.pop(SCOPE, None)
-    task.internal_data.pop(CALLED, None)
+
+
+def _scope_again(task: Task, mapping: io_mapping.IoMapping | None) -> dict[str, Any]:
+    """The scope of a task that did not pass through `_ready_hook` this time (a retried
+    call activity whose called process had ended): what it inherits, its inputs local."""
+    inherited = task.parent.data if task.parent is not None else {}
+    names = [p.name for p in mapping.inputs] if mapping is not None else []
+    return {"before": copy.deepcopy(inherited), "locals": names}
+
+
+def _called_data(task: Task) -> dict[str, Any] | None:
+    """The called process's variables at its end (kept while the caller lives, so a
+    retried call activity reads them again)."""
+    called = task.workflow.top_workflow.subprocesses.get(task.id)
+    return called.last_task.data if called is not None and called.last_task else None
 
 
 class MappedCallActivity(CallActivity):
@@ -170,9 +192,8 @@ class MappedCallActivity(CallActivity):
         passing = _passing(self)
         if passing is None or not passing.outs:
             super().update_data(my_task, subworkflow)
-            return
-        # Applied when the call activity completes, where a failure is its incident.
-        my_task.internal_data[CALLED] = copy.deepcopy(subworkflow.last_task.data)
+        # Otherwise the outs are applied when the call activity completes, where a
+        # failure is its incident (`_leave_scope`).
 
 
 # Installed once, like incidents.py's guard: SpiffWorkflow 3.2.0 is pinned, every task

@@ -33,13 +33,17 @@ def _written(spec: TaskSpec) -> tuple[Assignment, dict[str, str]]:
     return assignment.of_spec(spec), dict(getattr(spec, "task_attributes", {}) or {})
 
 
+def is_user_task(spec: TaskSpec) -> bool:
+    return getattr(spec, "assignment", None) is not None  # set by the user task parser
+
+
 def has_expressions(spec: TaskSpec) -> bool:
     """Does a user task's assignment or attribute hold JUEL? Known once per spec: this is
     asked at every update of every task."""
     known = spec.__dict__.get(_HAS_EXPRESSIONS)
     if known is None:
         people, attributes = _written(spec)
-        known = getattr(spec, "assignment", None) is not None and (
+        known = is_user_task(spec) and (
             assignment.has_expressions(people) or task_attributes.has_expressions(attributes)
         )
         setattr(spec, _HAS_EXPRESSIONS, known)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from engine.db import unit_of_work
 from engine.errors import ProcessIncident
+from engine.queries import list_incidents
 from tests.engine.mapping_support import Recorder, deploy, diagram, io, param, service
-from tests.engine_support import CUSTOMER, engine_system
+from tests.engine_support import ADMIN, CUSTOMER, engine_system
 
 SETUP = (
     '<bpmn:scriptTask id="setup" scriptFormat="python"><bpmn:script>'
@@ -105,4 +107,16 @@ def test_an_out_expression_that_fails_is_an_incident_at_the_call_activity(system
     with pytest.raises(ProcessIncident) as caught:
         run(system, '<camunda:out sourceExpression="${d / zero}" target="c" />')
     assert caught.value.element == "call"
+    assert "after" not in recorder.seen
+
+
+def test_a_retried_call_activity_reads_the_called_process_again(system, recorder):
+    with pytest.raises(ProcessIncident) as caught:
+        run(system, '<camunda:out sourceExpression="${d / zero}" target="c" />')
+    with unit_of_work(system.session_factory) as s:
+        [incident] = list_incidents(s)
+    with pytest.raises(ProcessIncident) as again:
+        system.engine.retry_incident(incident["id"], ADMIN)
+    assert again.value.element == "call"
+    assert "zero" in again.value.detail and caught.value.detail == again.value.detail
     assert "after" not in recorder.seen

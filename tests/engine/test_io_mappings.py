@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from engine.clock import clock
-from engine.errors import ProcessIncident
+from engine.errors import InvalidInput, ProcessIncident
 from tests.engine.mapping_support import Recorder, deploy, diagram, io, param, service
 from tests.engine_support import ADMIN, CUSTOMER, engine_system, only_task
 
@@ -147,3 +147,21 @@ def test_a_failing_output_expression_is_an_incident_at_the_activity(system, reco
         run(system, service("look_in", io(outputs=param("output", "y", "${nope.x}"))))
     assert caught.value.element == "look_in"
     assert "output parameter 'y'" in caught.value.detail
+
+
+def test_a_user_task_whose_output_fails_is_refused_whole_and_stays_open(system, recorder):
+    form = '<camunda:formData><camunda:formField id="answer" type="long" /></camunda:formData>'
+    mapping = io(outputs=param("output", "share", "${order.total / answer}"))
+    user = (
+        '<bpmn:userTask id="ask" camunda:candidateGroups="customer"><bpmn:extensionElements>'
+        f"{form}{mapping}</bpmn:extensionElements></bpmn:userTask>"
+    )
+    view = run(system, user, service("after"))
+    task = only_task(system, CUSTOMER)
+    with pytest.raises(InvalidInput) as caught:
+        system.engine.complete_task(task["id"], {"answer": 0}, CUSTOMER)
+    assert "output parameter 'share'" in caught.value.detail
+    assert only_task(system, CUSTOMER)["id"] == task["id"]
+    assert system.engine.instance(view["id"], ADMIN)["status"] == "running"
+    system.engine.complete_task(task["id"], {"answer": 4}, CUSTOMER)
+    assert recorder.saw("after")["share"] == 300
