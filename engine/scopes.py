@@ -16,9 +16,10 @@ of its own, and this module plays that out when the task becomes ready and compl
   change leaves except the local variables (inputs, `local` outs), which give back the
   value they shadowed.
 
-A call activity's `camunda:in` choose the called process's start data (`copy_data`).
-A failing expression marks the task ERROR and raises `MappingFailed`, which the engine's
-incident handling pins on the element (`incidents.py`).
+A call activity's `camunda:in` choose the called process's start data (`start_workflow`,
+before the called process exists). A failing expression marks the task ERROR and raises
+`MappingFailed`, which the engine's incident handling pins on the element
+(`incidents.py`); a user task's failing output instead refuses its completion whole.
 """
 
 from __future__ import annotations
