@@ -113,6 +113,27 @@ def check(element: etree._Element) -> Iterator[str]:
             yield from juel.check(passing.expression)
 
 
+def warnings(element: etree._Element) -> Iterator[str]:
+    """Where Tokenflow's default differs from Camunda's: a call activity that names only
+    one direction passes every variable the other way (Camunda would pass none)."""
+    try:
+        found = read(element)
+    except CallVariablesError:
+        return  # refused by check()
+    if found is None:
+        return
+    if found.ins and not found.outs:
+        yield (
+            "camunda:in without camunda:out: every variable of the called process comes"
+            " back (Camunda would return none); add camunda:out to choose what returns"
+        )
+    if found.outs and not found.ins:
+        yield (
+            "camunda:out without camunda:in: the called process gets every variable (Camunda"
+            " would pass none); add camunda:in to choose what it gets"
+        )
+
+
 def passed(
     passings: tuple[Passing, ...],
     variables: Mapping[str, Any],

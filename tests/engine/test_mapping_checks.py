@@ -163,3 +163,19 @@ def problems_with_start(body: str, start_content: str) -> list[str]:
     xml = diagram(body).replace('<bpmn:startEvent id="start" />', start)
     found = validate([read_file("x.bpmn", xml.encode())], KNOWN)
     return [str(p).removeprefix("x.bpmn:") for p in found if p.is_error]
+
+
+@pytest.mark.parametrize(
+    ("extensions", "expected"),
+    [
+        ('<camunda:in source="a" target="b" />', "camunda:in without camunda:out"),
+        ('<camunda:out source="a" target="b" />', "camunda:out without camunda:in"),
+    ],
+)
+def test_one_direction_only_is_a_warning_saying_the_other_passes_everything(extensions, expected):
+    body = task(extensions, "callActivity", ' calledElement="p"')
+    xml = diagram(body)
+    found = validate([read_file("x.bpmn", xml.encode())], KNOWN)
+    warnings = [p.message for p in found if not p.is_error and p.element == "it"]
+    assert any(w.startswith(expected) for w in warnings), warnings
+    assert not [p for p in found if p.is_error]
