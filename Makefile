@@ -30,8 +30,8 @@ assets: $(ASSETS)
 run: export TOKENFLOW_SANDBOX_DELIVERY_AFTER ?= PT2M
 run: $(STAMP) assets
 	$(BIN)/tokenflow db upgrade
-	$(BIN)/tokenflow deploy
 	$(BIN)/tokenflow demo
+	$(BIN)/tokenflow deploy
 	$(BIN)/tokenflow run
 
 # Debian's chromium drives the browser tests; never a downloaded browser.

@@ -1,11 +1,13 @@
 """Who a user task is for, as Camunda 7 writes it beside the lanes.
 
 A `bpmn:userTask` may carry `camunda:assignee` (one person), `camunda:candidateUsers` and
-`camunda:candidateGroups` (comma-separated). Each name is literal, or for now the simplest
-expression: `${name}` (or `#{name}`), the value of the task's variable `name` when the task
-becomes ready (a string, comma-separated or not, or a list of strings). Any other
-expression is refused at deploy, naming it. A lane stays a shorthand for one more
-candidate group; a task with neither is for admins only.
+`camunda:candidateGroups` (comma-separated; commas inside an expression do not count).
+Each part is a literal name or a JUEL expression (`${reviewer}`, `${amount > 1000 ?
+'leads' : 'support'}`), evaluated when the task becomes ready to a name, comma-separated
+names or a list of names. A variable alone (`${reviewer}`) that the task lacks names
+nobody; any other expression that fails is an incident at the task (`scopes.py`). What
+the evaluator does not support is refused at deploy, naming the expression. A lane stays
+a shorthand for one more candidate group; a task with neither is for admins only.
 
 Work items keep the candidates as ",name,name," so that one LIKE finds a name whole.
 """
@@ -13,7 +15,7 @@ Work items keep the candidates as ",name,name," so that one LIKE finds a name wh
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +23,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import BPMN_MODEL_NS
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
+from . import juel
 from .errors import WARNING, Problem
+from .juel_text import segments
 
 if TYPE_CHECKING:  # the parser records assignments with this module: no import back
     from .parser import ParsedFile
@@ -61,6 +65,27 @@ def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
+def split_written(value: str | None) -> tuple[str, ...]:
+    """Comma-separated parts of an attribute, cutting only outside `${...}`."""
+    try:
+        pieces = segments(value or "")
+    except juel.JuelError:  # unclosed: the deploy check says so
+        return _split(value)
+    parts, current = [], ""
+    for piece in pieces:
+        if isinstance(piece, tuple):
+            current += piece[0]
+            continue
+        first, *rest = piece.split(",")
+        current += first
+        if rest:
+            parts.append(current)
+            *middle, current = rest
+            parts.extend(middle)
+    parts.append(current)
+    return tuple(p.strip() for p in parts if p.strip())
+
+
 def of_element(node: etree._Element) -> Assignment:
     """The assignment attributes of a userTask element, as written."""
 
@@ -69,8 +94,8 @@ def of_element(node: etree._Element) -> Assignment:
 
     return Assignment(
         assignee=(attr(ASSIGNEE) or "").strip() or None,
-        users=_split(attr(CANDIDATE_USERS)),
-        groups=_split(attr(CANDIDATE_GROUPS)),
+        users=split_written(attr(CANDIDATE_USERS)),
+        groups=split_written(attr(CANDIDATE_GROUPS)),
     )
 
 
@@ -80,28 +105,40 @@ def of_spec(spec: Any) -> Assignment:
     return found if isinstance(found, Assignment) else NOBODY
 
 
-def resolve(written: Assignment, data: Mapping[str, Any]) -> Assignment:
-    """The names `written` stands for with the task's data. A variable that is missing or
-    holds no name names nobody: the task then falls to the lane, the others, or admins."""
-    assignees = _resolved((written.assignee,) if written.assignee else (), data)
+Run = Callable[[str, Mapping[str, Any]], Any]
+
+
+def has_expressions(written: Assignment) -> bool:
+    parts = (*filter(None, [written.assignee]), *written.users, *written.groups)
+    return any(juel.is_juel(part) for part in parts)
+
+
+def resolve(written: Assignment, data: Mapping[str, Any], run: Run | None = None) -> Assignment:
+    """The names `written` stands for with the task's data; `run` evaluates expressions
+    (without it, only variables alone are read). A variable that is missing or holds no
+    name names nobody: the task then falls to the lane, the others, or admins. An
+    expression that fails raises (its caller makes that an incident)."""
+    assignees = _resolved((written.assignee,) if written.assignee else (), data, run)
     return Assignment(
         assignee=assignees[0] if len(assignees) == 1 else None,
-        users=_resolved(written.users, data),
-        groups=_resolved(written.groups, data),
+        users=_resolved(written.users, data, run),
+        groups=_resolved(written.groups, data, run),
     )
 
 
-def _resolved(parts: Iterable[str], data: Mapping[str, Any]) -> tuple[str, ...]:
+def _resolved(parts: Iterable[str], data: Mapping[str, Any], run: Run | None) -> tuple[str, ...]:
     names: list[str] = []
     for part in parts:
         match = _VARIABLE.match(part)
-        if match is None:
-            values: Iterable[Any] = (part,)
-        else:
+        if match is not None:
             value = data.get(match.group(1))
-            values = _split(value) if isinstance(value, str) else value
-            if not isinstance(values, (list, tuple)):
-                values = ()
+        elif juel.is_juel(part):
+            value = run(part, data) if run is not None else None
+        else:
+            value = part
+        values = _split(value) if isinstance(value, str) else value
+        if not isinstance(values, (list, tuple)):
+            values = ()
         names.extend(v for v in values if isinstance(v, str) and NAME.match(v) and v not in names)
     return tuple(names)
 
@@ -122,7 +159,7 @@ def check(files: list[ParsedFile], groups: Collection[str]) -> list[Problem]:
         for task in f.root.iter(f"{{{BPMN_MODEL_NS}}}userTask"):
             for attribute in _ATTRIBUTES:
                 value = task.get(f"{{{CAMUNDA_MODEL_NS}}}{attribute}")
-                for part in _split(value):
+                for part in split_written(value):
                     message = _refusal(attribute, part)
                     if message:
                         problems.append(Problem(message, element=task.get("id"), file=f.name))
@@ -132,7 +169,7 @@ def check(files: list[ParsedFile], groups: Collection[str]) -> list[Problem]:
 
 
 def _is_unknown(group: str, groups: Collection[str]) -> bool:
-    return _VARIABLE.match(group) is None and group not in groups
+    return not juel.is_juel(group) and group not in groups
 
 
 def _unknown_group(group: str, element: str | None, file: str) -> Problem:
@@ -146,13 +183,9 @@ def _unknown_group(group: str, element: str | None, file: str) -> Problem:
 
 
 def _refusal(attribute: str, part: str) -> str | None:
-    if _VARIABLE.match(part):
-        return None
-    if "{" in part:
-        return (
-            f"camunda:{attribute} {part!r}: only a variable on its own (${{name}}) is"
-            " supported in assignments; set a variable earlier in the process and name it"
-        )
+    if juel.is_juel(part):
+        reasons = juel.check(part)
+        return f"camunda:{attribute}: {reasons[0]}" if reasons else None
     if not NAME.match(part):
         return (
             f"camunda:{attribute} {part!r} is not a name: names have letters, digits"

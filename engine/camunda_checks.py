@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from . import form_checks, task_attributes
+from . import call_variables, form_checks, io_mapping, task_attributes
 from .parser import BPMN_NS, CAMUNDA_MODEL_NS
 
 _B = f"{{{BPMN_NS}}}"
@@ -40,6 +40,43 @@ def check(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
             if message:
                 yield task, message
         yield from ((task, message) for message in form_checks.check(task))
+    yield from _start_forms(proc)
+    yield from _mappings(proc)
+
+
+def _start_forms(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """A start form is shown when a person starts the process: on its none start event."""
+    for start in proc.iter(f"{_B}startEvent"):
+        if start.find(f"{_B}extensionElements/{_C}formData") is None:
+            continue
+        if start.getparent() is not proc or any(
+            child.tag.endswith("EventDefinition") for child in start if isinstance(child.tag, str)
+        ):
+            yield (
+                start,
+                (
+                    "camunda:formData on this start event is never shown: a start form belongs"
+                    " on the process's none start event (a person starts the process there)"
+                ),
+            )
+        for prop in start.iter(f"{_C}property"):
+            if prop.get("id") == "sensitive" and (prop.get("value") or "").lower() == "true":
+                yield (
+                    start,
+                    (
+                        "a start form cannot have sensitive fields: nothing runs before the"
+                        " values would be stored; ask for them in a user task"
+                    ),
+                )
+        yield from ((start, message) for message in form_checks.check(start))
+
+
+def _mappings(proc: etree._Element) -> Iterator[tuple[etree._Element, str]]:
+    """Input/output mappings and call activities' in/out that cannot run here."""
+    for extensions in proc.iter(f"{_B}extensionElements"):
+        element = extensions.getparent()
+        yield from ((element, message) for message in io_mapping.check(element))
+        yield from ((element, message) for message in call_variables.check(element))
 
 
 def is_java_bound(element: etree._Element) -> bool:

@@ -3,7 +3,8 @@
 - Names read by diagram code (conditions, scripts, timer and multi-instance expressions)
   that nothing in the deployed files sets: no form field, script, message (its payload
   arrives under the message's name), multi-instance element variable, Camunda input/output
-  mapping or handler output. A warning: data can also come from an admin's start data.
+  mapping, call activity `camunda:in`/`camunda:out` target or handler output. A warning:
+  data can also come from an admin's start data.
 - Sensitive form fields that no service task receives. The engine hands them to the first
   service task that runs in the step which completes their form, then forgets them. So on
   every path from the form, a service task must come before anything that waits.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from . import juel
+from .assignment import split_written as juel_parts
 from .errors import WARNING, Problem
 from .expression_checks import looks_iso
 from .parser import BPMN_NS, ParsedFile
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
 
 _B = f"{{{BPMN_NS}}}"
 _C = "{http://camunda.org/schema/1.0/bpmn}"
+TASK_EXPRESSIONS = (
+    "assignee", "candidateUsers", "candidateGroups", "dueDate", "followUpDate", "priority",
+)  # fmt: skip
 
 # Names diagram code finds without any data: the helpers RestrictedEnvironment provides
 # beside the builtins.
@@ -157,6 +162,27 @@ def _code_of(proc: etree._Element) -> Iterator[tuple[str | None, str, str]]:
             yield element, node.text or "", "eval"
         if loop.get(f"{_C}collection"):
             yield element, loop.get(f"{_C}collection"), "eval"
+    yield from _camunda_expressions(proc)
+
+
+def _camunda_expressions(proc: etree._Element) -> Iterator[tuple[str | None, str, str]]:
+    """JUEL in input parameters, a call activity's `camunda:in` and a user task's
+    assignment and attributes: read over the variables the activity inherits."""
+    for parameter in proc.iter(f"{_C}inputParameter"):
+        holder = parameter.getparent().getparent().getparent()
+        for text in parameter.itertext():
+            if juel.is_juel(text):
+                yield holder.get("id"), text, "eval"
+    for passing in proc.iter(f"{_C}in"):
+        if passing.get("sourceExpression"):
+            holder = passing.getparent().getparent()
+            yield holder.get("id"), passing.get("sourceExpression"), "eval"
+    for task in proc.iter(f"{_B}userTask"):
+        for attribute in TASK_EXPRESSIONS:
+            text = task.get(f"{_C}{attribute}") or ""
+            if juel.is_juel(text):
+                for part in juel_parts(text):
+                    yield task.get("id"), part, "eval"
 
 
 def _free_names(source: str, mode: str) -> set[str]:
@@ -202,6 +228,8 @@ def _names_set_in(root: etree._Element) -> Iterator[str]:
             yield node.get(f"{_C}{attribute}") or ""
     for parameter in root.iter(f"{_C}inputParameter", f"{_C}outputParameter"):
         yield parameter.get("name") or ""
+    for passing in root.iter(f"{_C}in", f"{_C}out"):  # a call activity's in/out
+        yield passing.get("target") or ""
     for data in root.iter(f"{_B}dataObject", f"{_B}dataObjectReference"):
         yield data.get("id") or ""
         yield data.get("name") or ""

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import assignment, audit, task_attributes
+from . import assignment, audit, work_item
 from . import statements as sql
 from .clock import clock
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
@@ -128,7 +128,7 @@ def _sync_work_items(step: Step, tasks: list[Task], now: datetime) -> None:
         if tid in known:
             continue
         spec = task.task_spec
-        named = assignment.resolve(assignment.of_spec(spec), task.data)
+        named, columns = work_item.of_task(task)
         new_items.append(
             {
                 "id": tid,
@@ -146,7 +146,7 @@ def _sync_work_items(step: Step, tasks: list[Task], now: datetime) -> None:
                 "candidate_groups": assignment.encode(named.groups),
                 "status": "ready",
                 "created_at": now,
-                **task_attributes.resolve(getattr(spec, "task_attributes", {}), task.data),
+                **columns,
             }
         )
         known[tid] = spec.bpmn_id

@@ -12,19 +12,25 @@
   do it, so it must not wait.
 - A multi-instance `camunda:collection="${items}"` (as Camunda Modeler writes it) is read
   as `items`: SpiffWorkflow takes the attribute as a variable's name.
+- Every activity's `camunda:inputOutput` (`io_mapping.py`) and a call activity's
+  `camunda:in`/`camunda:out` (`call_variables.py`) are kept on its spec for `scopes.py`;
+  a start event's `camunda:formData` is its start form (`form`, as on a user task).
 """
 
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ServiceTask
 from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.CamundaParser import CallActivityParser
 from SpiffWorkflow.camunda.parser.task_spec import (
     CAMUNDA_MODEL_NS,
     CamundaTaskParser,
@@ -33,8 +39,9 @@ from SpiffWorkflow.camunda.parser.task_spec import (
 from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
 from SpiffWorkflow.specs.base import TaskSpec
 
-from . import assignment, task_attributes
+from . import assignment, call_variables, io_mapping, task_attributes
 from .juel import variable_name
+from .scopes import MappedCallActivity
 
 MAX_BPMN_BYTES = 2 * 1024 * 1024
 _XML_PARSER = etree.XMLParser(
@@ -118,32 +125,58 @@ class FormUserTaskParser(UserTaskParser):
         return task
 
     def get_form(self) -> Form:
-        # CamundaParser skips formData when formKey is absent, and Camunda Modeler omits it.
-        form = Form()
-        form.key = self.node.get(f"{{{CAMUNDA_MODEL_NS}}}formKey") or ""
-        for xml_field in self.xpath(".//camunda:formData/camunda:formField"):
-            form.add_field(self._read_field(xml_field))
-        return form
-
-    def _read_field(self, xml_field: Any) -> FormField:
-        is_enum = xml_field.get("type") == "enum"
-        field = self.get_enum_field(xml_field) if is_enum else FormField()
-        field.id = xml_field.get("id")
-        field.type = xml_field.get("type")
-        field.label = xml_field.get("label")
-        field.default_value = xml_field.get("defaultValue")
-        prefix = f"{{{CAMUNDA_MODEL_NS}}}"
-        for child in xml_field:
-            if child.tag == f"{prefix}properties":
-                for prop in child:
-                    field.add_property(prop.get("id"), prop.get("value"))
-            if child.tag == f"{prefix}validation":
-                for constraint in child:
-                    field.add_validation(constraint.get("name"), constraint.get("config"))
-        return field
+        return read_form(self)
 
     def parse_extensions(self, node: Any = None) -> dict[str, str]:
         return _camunda_properties(self)
+
+
+def read_form(parser: TaskParser) -> Form:
+    """The element's `camunda:formData` (CamundaParser skips it when there is no formKey,
+    and Camunda Modeler omits the key)."""
+    form = Form()
+    form.key = parser.node.get(f"{{{CAMUNDA_MODEL_NS}}}formKey") or ""
+    for xml_field in parser.xpath(".//camunda:formData/camunda:formField"):
+        form.add_field(_read_field(parser, xml_field))
+    return form
+
+
+def _read_field(parser: TaskParser, xml_field: Any) -> FormField:
+    is_enum = xml_field.get("type") == "enum"
+    field = UserTaskParser.get_enum_field(parser, xml_field) if is_enum else FormField()
+    field.id = xml_field.get("id")
+    field.type = xml_field.get("type")
+    field.label = xml_field.get("label")
+    field.default_value = xml_field.get("defaultValue")
+    prefix = f"{{{CAMUNDA_MODEL_NS}}}"
+    for child in xml_field:
+        if child.tag == f"{prefix}properties":
+            for prop in child:
+                field.add_property(prop.get("id"), prop.get("value"))
+        if child.tag == f"{prefix}validation":
+            for constraint in child:
+                field.add_validation(constraint.get("name"), constraint.get("config"))
+    return field
+
+
+@functools.cache
+def _scoped(parser_class: type) -> type:
+    """`parser_class`, also keeping the element's mappings (and a start event's form)
+    on the spec it creates. Malformed mappings are left off: the deploy checks refuse
+    them with the reason."""
+
+    def create_task(self: TaskParser) -> TaskSpec:
+        task = parser_class.create_task(self)
+        try:
+            task.io_mapping = io_mapping.read(self.node)
+            task.call_variables = call_variables.read(self.node)
+        except (io_mapping.MappingError, call_variables.CallVariablesError):
+            task.io_mapping = task.call_variables = None
+        if self.node.tag == full_tag("startEvent") and self.xpath("./*/camunda:formData"):
+            task.form = read_form(self)
+        return task
+
+    return type(parser_class.__name__, (parser_class,), {"create_task": create_task})
 
 
 class PassThroughTaskParser(CamundaTaskParser):
@@ -163,7 +196,14 @@ class TokenflowParser(CamundaParser):
         full_tag("userTask"): (FormUserTaskParser, UserTask),
         full_tag("task"): (PassThroughTaskParser, NoneTask),
         full_tag("manualTask"): (PassThroughTaskParser, ManualTask),
+        full_tag("callActivity"): (CallActivityParser, MappedCallActivity),
     }
+
+    def _get_parser_class(self, tag: str) -> tuple[Any, Any]:
+        parser_class, spec_class = super()._get_parser_class(tag)
+        if parser_class is None:
+            return parser_class, spec_class
+        return _scoped(parser_class), spec_class
 
 
 @dataclass

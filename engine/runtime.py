@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import assignment, audit, definitions, forms, messages, starters
+from . import audit, definitions, forms, messages, start_forms, starters, work_item
 from . import statements as sql
 from .actors import (
     CUSTOMER,
@@ -106,19 +106,26 @@ class Engine(JobCommands):
         owner_id: int | None = None,
         business_key: str | None = None,
     ) -> dict:
-        """Start the latest version of `process_key`. Initial data, a business key (what
-        messages correlate on, as Camunda's `businessKey`) and starting on behalf of
-        another owner are for admins (and tests): a customer starts with nothing."""
+        """Start the latest version of `process_key`. A process with a start form takes
+        the form's answers as `data` from anyone who may start it, checked as a task's
+        form is; otherwise initial data is for admins (and tests): a customer starts with
+        nothing. A business key (what messages correlate on, as Camunda's `businessKey`)
+        and starting on behalf of another owner are for admins."""
         data = data if data is not None else {}
         _check_json(data, "data")
-        if (data or owner_id is not None or business_key) and not actor.is_admin:
+        if (owner_id is not None or business_key) and not actor.is_admin:
             raise Forbidden(
-                "Only an admin may start an instance with data, a business key or for someone else."
+                "Only an admin may start an instance with a business key or for someone else."
             )
         if business_key is not None and not 0 < len(business_key) <= MAX_KEY_LENGTH:
             raise InvalidInput(f"`business_key` must be 1 to {MAX_KEY_LENGTH} characters.")
         with self._step_scope() as (s, finish):
             starters.require_may_start(s, actor, process_key)
+            fields = self._start_fields(s, process_key)
+            if fields:
+                data = start_forms.accepted(fields, data)
+            elif data and not actor.is_admin:
+                raise Forbidden("Only an admin may start an instance with data.")
             step = self._create(
                 s,
                 process_key,
@@ -129,6 +136,17 @@ class Engine(JobCommands):
             )
             finish(step)
             return instance_view(actor, step.instance)
+
+    def start_form(self, process_key: str, actor: Actor) -> list[dict[str, Any]]:
+        """The start form of the latest version of `process_key` (empty: none)."""
+        with self._session() as s:
+            starters.require_may_start(s, actor, process_key)
+            return start_forms.describe(self._start_fields(s, process_key))
+
+    def _start_fields(self, s: Session, process_key: str) -> list[Any]:
+        definition = definitions.get_definition(s, process_key, None)
+        specs = self.specs.get(s, definitions.bundle_for(s, definition).id)
+        return start_forms.fields_of(specs.top)
 
     def complete_task(self, task_id: str, submitted: dict[str, Any], actor: Actor) -> Completed:
         """Validate and complete a user task."""
@@ -526,7 +544,7 @@ def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
         task = step.workflow.get_task_from_id(UUID(tid))
         spec = task.task_spec
         lane = normalize_lane(spec.lane)
-        named = assignment.resolve(assignment.of_spec(spec), task.data)
+        named, _ = work_item.of_task(task)
         if may_work_on(actor, lane, step.instance.owner_id, named):
             title = spec.bpmn_name or spec.bpmn_id
             found.append({"id": tid, "name": spec.bpmn_id, "title": title, "lane": lane})

@@ -2,21 +2,24 @@
 `camunda:priority`, as the Modeler's "Due date", "Follow up date" and "Priority" write them.
 
 Supported: a literal (an ISO 8601 date or date-time; a whole number for the priority) or
-an expression that only names a variable (`${reviewDue}`, `#{priority}`), read when the
-task becomes ready. Anything else is refused at deploy. A variable that does not hold a
-usable value leaves the attribute unset (priority: Camunda's default 50): these attributes
-order people's work, they are no reason to stop an instance.
+a JUEL expression (`${reviewDue}`, `${dateTime().plusDays(2)}`, `${vip ? 80 : 50}`),
+evaluated when the task becomes ready. An expression the evaluator does not support is
+refused at deploy; one that fails at run time is an incident at the task (`scopes.py`). A
+value that is no usable date or number leaves the attribute unset (priority: Camunda's
+default 50): these attributes order people's work, they are no reason to stop an instance.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
+
+from . import juel
 
 # attribute -> work item column
 COLUMNS = {"dueDate": "due_at", "followUpDate": "follow_up_at", "priority": "priority"}
@@ -39,8 +42,9 @@ def read(node: etree._Element) -> dict[str, str]:
 
 def check(name: str, text: str) -> str | None:
     """Why `text` cannot be the value of attribute `name`, or None when it can."""
-    if _VARIABLE.fullmatch(text):
-        return None
+    if juel.is_juel(text):
+        reasons = juel.check(text)
+        return f"camunda:{name}: {reasons[0]}" if reasons else None
     if name == "priority":
         if _INTEGER.fullmatch(text) and abs(int(text)) <= MAX_PRIORITY:
             return None
@@ -56,13 +60,27 @@ def check(name: str, text: str) -> str | None:
     )
 
 
-def resolve(written: Mapping[str, str], data: Mapping[str, Any]) -> dict[str, Any]:
-    """The work item's `due_at`, `follow_up_at` and `priority` for a task now ready."""
+def has_expressions(written: Mapping[str, str]) -> bool:
+    return any(juel.is_juel(text) for text in written.values())
+
+
+def resolve(
+    written: Mapping[str, str],
+    data: Mapping[str, Any],
+    run: Callable[[str, Mapping[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """The work item's `due_at`, `follow_up_at` and `priority` for a task now ready;
+    `run` evaluates expressions (without it only a variable alone is read)."""
     values: dict[str, Any] = {"due_at": None, "follow_up_at": None}
     values["priority"] = DEFAULT_PRIORITY
     for name, text in written.items():
         found = _VARIABLE.fullmatch(text)
-        raw = data.get(found[1]) if found else text
+        if found:
+            raw = data.get(found[1])
+        elif juel.is_juel(text):
+            raw = run(text, data) if run is not None else None
+        else:
+            raw = text
         if name == "priority":
             values["priority"] = _to_priority(raw)
         else:

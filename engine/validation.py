@@ -10,7 +10,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from . import assignment, camunda_checks, dataflow
+from . import assignment, call_variables, camunda_checks, dataflow
 from .errors import ERROR, WARNING, Problem
 from .expression_checks import check_condition, check_multi_instance, check_timer
 from .forms import KNOWN_TYPES
@@ -120,6 +120,8 @@ def _check_process(
         called = call.get("calledElement")
         if called not in batch_keys and called not in known.process_keys:
             problem(f"calls process {called!r}, which is not deployed", call)
+        for message in call_variables.warnings(call):
+            problem(message, call, WARNING)
     for timer in proc.iter(f"{_B}timerEventDefinition"):
         event = timer.getparent()
         for expr in timer:

@@ -17,10 +17,13 @@ DEMO_USERS = [
     ("customer", ["customer"]),
     ("agent", ["proofing_agent"]),
     ("support", ["support"]),
+    ("support_lead", ["support"]),
     ("finance", ["finance"]),
     ("analyst", ["analyst"]),
     ("admin", ["admin"]),
 ]
+# Groups beside the roles: the diagrams offer some tasks to them too (processes/README.md).
+DEMO_GROUPS = {"support_lead": ["support_leads"]}
 # An aerospace prime's portal takes hardware tokens only; the intranet also phone codes.
 DEMO_APPS = [("aerospace-portal", "hardware_token"), ("intranet", "hardware_token,phone")]
 
@@ -29,7 +32,8 @@ def load_demo(system: Any) -> Iterator[str]:
     with unit_of_work(system.session_factory) as s:
         for name, roles in DEMO_USERS:
             if find_user(s, name) is None:
-                create_user(s, name, DEMO_PASSWORD, roles, actor="demo")
+                groups = DEMO_GROUPS.get(name, [])
+                create_user(s, name, DEMO_PASSWORD, roles, actor="demo", groups=groups)
         tokens = load_demo_batch(s, system.services.seed_key)
         new_keys = {
             name: create_app(s, name, accepts, actor="demo")[1]
@@ -38,7 +42,7 @@ def load_demo(system: Any) -> Iterator[str]:
         }
     yield "Demo logins (password for all: tokenflow-demo):"
     for name, roles in DEMO_USERS:
-        yield f"  {name:<9} {', '.join(roles)}"
+        yield f"  {name:<12} {', '.join(roles + DEMO_GROUPS.get(name, []))}"
     yield f"Demo token batch: {tokens} new token(s) (serials DEMO00001..DEMO00020)."
     yield "Codes of a demo token: .venv/bin/tokenflow tokens demo-codes DEMO00001"
     yield (

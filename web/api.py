@@ -200,6 +200,13 @@ def deploy_definition() -> Any:
     ), 201
 
 
+@bp.get("/process-definitions/<key>/start-form")
+@authenticated()
+def start_form(key: str) -> Any:
+    """The fields a start of `key` asks for (`data` of POST /process-instances)."""
+    return jsonify({"key": key, "fields": system().engine.start_form(key, actor())})
+
+
 @bp.get("/process-definitions/<key>/xml")
 @authenticated("analyst")
 def definition_xml(key: str) -> Any:

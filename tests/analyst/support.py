@@ -26,6 +26,8 @@ def analyst_system(config: Config, tokens: int = 3) -> tuple[System, BrokenMailS
     with unit_of_work(system.session_factory) as s:
         for name, roles in [*USERS, (ANALYST, ["analyst"])]:
             create_user(s, name, PASSWORD, roles, email=f"{name}@example.com")
+        # The group the shipped diagrams name beside the roles, as an installation has it.
+        create_user(s, "lee", PASSWORD, ["support"], groups=["support_leads"])
     return system, mail
 
 

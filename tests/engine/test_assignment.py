@@ -81,14 +81,15 @@ def test_names_and_single_variables_deploy_without_a_finding():
     ("attributes", "message"),
     [
         (
-            'camunda:assignee="${loan.owner}"',
-            "camunda:assignee '${loan.owner}': only a variable on its own (${name}) is"
-            " supported in assignments; set a variable earlier in the process and name it",
+            'camunda:assignee="${loan.owners.size()}"',
+            "camunda:assignee: ${loan.owners.size()}: method calls such as .size(...) are not"
+            " supported; read properties and compute with operators (dates: plusDays(n) and"
+            " the like)",
         ),
         (
             'camunda:candidateGroups="#{approvers()}"',
-            "camunda:candidateGroups '#{approvers()}': only a variable on its own (${name}) is"
-            " supported in assignments; set a variable earlier in the process and name it",
+            "camunda:candidateGroups: #{approvers()}: function calls such as approvers(...)"
+            " are not supported; dateTime() is the one function",
         ),
         (
             'camunda:candidateUsers="gina, Hal Smith"',
@@ -110,3 +111,18 @@ def test_a_candidate_group_that_is_neither_role_nor_group_is_a_warning():
         )
     ]
     assert problems('camunda:candidateGroups="night_shift"', ROLES | {"night_shift"}) == []
+
+
+def test_commas_inside_an_expression_do_not_split_the_attribute():
+    assert written("camunda:candidateUsers=\"${amount > 10 ? 'gina,hal' : 'ivy'}, jo\"").users == (
+        "${amount > 10 ? 'gina,hal' : 'ivy'}",
+        "jo",
+    )
+
+
+def test_an_expression_may_give_a_list_of_names_or_comma_separated_names():
+    def run(text, data):
+        return ["gina", "hal"] if "list" in text else "ivy, jo"
+
+    found = resolve(Assignment(users=("${team.list}", "${team.text}")), {}, run)
+    assert found.users == ("gina", "hal", "ivy", "jo")

@@ -81,8 +81,9 @@ def problems(body: str) -> list[str]:
             "it: taskListener (create) calls Java, which cannot run here",
         ),
         (
-            '<bpmn:userTask id="it" camunda:dueDate="${dateTime().plusDays(2).toDate()}" />',
-            "it: camunda:dueDate '${dateTime().plusDays(2).toDate()}' is not supported",
+            '<bpmn:userTask id="it" camunda:dueDate="${dateTime().withDayOfMonth(1)}" />',
+            "it: camunda:dueDate: ${dateTime().withDayOfMonth(1)}: method calls such as"
+            " .withDayOfMonth(...) are not supported",
         ),
         (
             '<bpmn:userTask id="it" camunda:priority="urgent" />',

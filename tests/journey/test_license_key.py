@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
@@ -17,6 +18,7 @@ from tests.journey.purchase_support import (
     system_with_broken_mail,
 )
 from tests.journey_support import (
+    AGENT,
     OTHER_CUSTOMER,
     SUPPORT,
     Journey,
@@ -175,6 +177,22 @@ def test_support_is_alerted_when_the_key_email_has_not_gone_out_after_24_hours(c
     first, resent = key_rows(system)
     assert (first.status, first.emailed_at) == ("replaced", None)
     assert resent.status == "used"
+
+
+def test_the_sla_breach_is_also_offered_to_the_support_leads_group(config):
+    """A lane says support may act; the group says who else should: the leads, whatever
+    their role (here a proofing agent who leads the support shift)."""
+    system, _ = system_with_broken_mail(config)
+    stock_tokens(system, 1)
+    journey = buy(system)
+    lead = Actor("lee", frozenset({"proofing_agent"}), 302, frozenset({"support_leads"}))
+    for _ in range(3):
+        journey.advance(minutes=10)
+    journey.advance(hours=23, minutes=30, seconds=1)
+    assert journey.task("license_key_sla_breach", lead)["lane"] == "support"
+    assert not journey.tasks(AGENT, "license_key_sla_breach")
+    journey.complete("license_key_sla_breach", {"resolution": "contacted_customer"}, actor=lead)
+    assert not journey.tasks(SUPPORT, "license_key_sla_breach")
 
 
 def test_a_resent_key_replaces_the_key_emailed_before(config):

@@ -29,10 +29,16 @@ def test_a_literal_or_a_plain_variable_deploys(name: str, text: str) -> None:
     [
         (
             "dueDate",
-            "${dateTime().plusDays(2).toDate()}",
-            "camunda:dueDate '${dateTime().plusDays(2).toDate()}' is not supported: use an "
-            "ISO date or date-time (2027-01-31 or 2027-01-31T09:00:00Z) or a variable "
-            "(${dueDate})",
+            "${dateTime().withDayOfWeek(1)}",
+            "camunda:dueDate: ${dateTime().withDayOfWeek(1)}: method calls such as "
+            ".withDayOfWeek(...) are not supported; read properties and compute with operators"
+            " (dates: plusDays(n) and the like)",
+        ),
+        (
+            "dueDate",
+            "next week",
+            "camunda:dueDate 'next week' is not supported: use an ISO date or date-time "
+            "(2027-01-31 or 2027-01-31T09:00:00Z) or a variable (${dueDate})",
         ),
         (
             "priority",

@@ -140,16 +140,16 @@ def test_camundas_loan_approval_deploys_and_only_demo_and_admins_complete_it(as_
     assert statuses == {"completed"}
 
 
-def test_an_assignment_expression_beyond_a_variable_is_refused_at_deploy(as_):
+def test_an_assignment_expression_the_evaluator_lacks_is_refused_at_deploy(as_):
     xml = (BPMN_DIR / "loan_approval.bpmn").read_text()
     refused = as_("root").post(
         "/api/v1/process-definitions",
-        data=xml.replace('camunda:assignee="demo"', 'camunda:assignee="${loan.owner}"'),
+        data=xml.replace('camunda:assignee="demo"', 'camunda:assignee="${loan.owner()}"'),
         content_type="application/xml",
     )
     assert refused.status_code == 422
     [message] = [p["message"] for p in refused.json["problems"]]
-    assert message.startswith("camunda:assignee '${loan.owner}': only a variable on its own")
+    assert message.startswith("camunda:assignee: ${loan.owner()}: method calls")
 
 
 def test_a_task_with_an_assignee_and_no_lane_deploys_without_the_admins_only_warning(as_):

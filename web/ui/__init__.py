@@ -10,6 +10,7 @@ a page that works without it (`static/local-time.js` shows times in the browser'
 | `agent` | `agent.py` | `/inbox` (assigned to me), `/inbox/<role>`, `/finance/payments` |
 | `admin` | `admin.py` | `/admin/instances`, `/admin/instances/<id>` and its actions |
 | `groups` | `groups.py` | `/admin/groups`: candidate groups and their staff |
+| `starting` | `starting.py` | `/start/<key>`: a process's start form, and starting it |
 | `shop` | `shop.py` | `/terms`, `/orders/<id>/receipt` and `/invoice`, `/catalog` (prices) |
 | `appointments` | `appointments.py` | `/orders/<id>/appointment/move`, `.../cancel` (interview) |
 
@@ -34,6 +35,7 @@ from . import (
     groups,
     guard,
     shop,
+    starting,
     tasks,
 )
 
@@ -47,6 +49,7 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     groups.bp,
     shop.bp,
     appointments.bp,
+    starting.bp,
 )
 bp = customer.bp  # the home page's blueprint, for callers that want one name
 

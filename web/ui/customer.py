@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.errors import ProcessIncident
 
-from . import appointments, credential_actions, guard, progress, reads, shop_reads
+from . import appointments, credential_actions, guard, progress, reads, shop_reads, starting
 
 bp = Blueprint("customer", __name__)
 PROCESS = "hardware_token"
@@ -37,6 +37,7 @@ def home() -> Any:
         counts=counts,
         invoices=invoices,
         is_customer="customer" in who.roles,
+        startable=starting.startable(system, who),
     )
 
 
@@ -44,6 +45,8 @@ def home() -> Any:
 @guard.login_required("customer")
 def start() -> Any:
     who = guard.actor()
+    if guard.system().engine.start_form(PROCESS, who):  # a start form asks first
+        return redirect(url_for("starting.show", key=PROCESS))
     try:
         view = guard.system().engine.start(PROCESS, who)
     except ProcessIncident as exc:  # the order exists and waits for our staff
