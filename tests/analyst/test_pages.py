@@ -175,7 +175,7 @@ def test_a_deploy_with_errors_is_refused_listing_every_problem(analyst, system):
     broken = (
         diagram("license_key_delivery")
         .replace('name="support"', 'name="janitors"')
-        .replace('default="Flow_sla_resolution_gateway_to_sla_breach_handled"', "")
+        .replace('"PT24H"', '"PT12X"')
     )
     analyst.get("/analyst/processes/license_key_delivery/edit")
     response = send(
@@ -188,7 +188,7 @@ def test_a_deploy_with_errors_is_refused_listing_every_problem(analyst, system):
     assert response.status_code == 422
     body = response.get_json()
     errors = {p["element"] for p in body["problems"] if p["severity"] == "error"}
-    assert errors == {"Lane_support", "sla_resolution_gateway"}
+    assert errors == {"Lane_support", "license_key_email_sla"}
     with unit_of_work(system.session_factory) as s:
         assert [d.version for d in list_definitions(s) if d.key == "license_key_delivery"] == [1]
 
