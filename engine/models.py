@@ -39,14 +39,33 @@ class ProcessDefinition(Base):
     starters: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class DecisionDefinition(Base):
+    """One numbered version of one DMN decision (its id is the key), from a deployed file."""
+
+    __tablename__ = "decision_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(255))
+    xml: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str | None] = mapped_column(String(200))
+
+
 class SpecBundle(Base):
-    """The definition versions an instance runs on: its process and every called one."""
+    """The definition versions an instance runs on: its process and every called one,
+    and the decision versions their business rule tasks evaluate."""
 
     __tablename__ = "spec_bundles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     definition_ids: Mapped[list[int]] = mapped_column(JSON)
+    decision_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
 
 
 class ProcessInstance(Base):

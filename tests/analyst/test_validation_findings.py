@@ -400,5 +400,6 @@ def test_a_review_task_between_checkout_and_the_card_charge_is_refused_naming_bo
 
 def test_the_shipped_diagrams_deploy_with_no_findings(config):
     system = build_system(config)
-    sources = [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))]
+    diagrams = [*PROCESSES.glob("*.bpmn"), *PROCESSES.glob("*.dmn")]
+    sources = [(p.name, p.read_bytes()) for p in sorted(diagrams)]
     assert [str(p) for p in system.engine.check(sources)] == []

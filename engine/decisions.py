@@ -1,0 +1,232 @@
+"""Deployed DMN decisions: numbered versions per decision id, and the checks that tie
+business rule tasks to them.
+
+A decision's id is its key, as a process's id is: deploying a changed DMN file makes a new
+version of each decision in it. A process instance evaluates the versions that were the
+latest when it started (its spec bundle pins them, as it pins called processes), so a new
+version of a table is used by new instances and running ones keep theirs.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit, camunda_checks, dmn
+from .decision_task import MAPPINGS, attribute
+from .dmn import Decision, DmnFile
+from .errors import WARNING, NotFound, Problem
+from .models import DecisionDefinition
+from .parser import BPMN_NS, ParsedFile, parse_xml
+
+_RULE_TASK = f"{{{BPMN_NS}}}businessRuleTask"
+_ONE_OUTPUT = ("singleEntry", "collectEntries")
+
+
+def refs(root: etree._Element) -> list[str]:
+    """The decisions the business rule tasks of a BPMN document name."""
+    return [r for t in root.iter(_RULE_TASK) if (r := attribute(t, "decisionRef"))]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(file_name: str, xml: str) -> tuple[Decision, ...]:
+    # Stored versions passed these checks when they were deployed.
+    return tuple(dmn.read(file_name, xml.encode("utf-8"), parse_xml(xml.encode("utf-8"))).decisions)
+
+
+def compiled(rows: Iterable[DecisionDefinition]) -> dict[str, Decision]:
+    """Each row's decision, compiled (once per file content)."""
+    found = {}
+    for row in rows:
+        for decision in _compiled(row.file_name, row.xml):
+            if decision.id == row.key:
+                found[row.key] = decision
+    return found
+
+
+def latest_definitions(session: Session) -> list[DecisionDefinition]:
+    newest = (
+        select(DecisionDefinition.key, func.max(DecisionDefinition.version).label("version"))
+        .group_by(DecisionDefinition.key)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(DecisionDefinition)
+            .join(
+                newest,
+                (DecisionDefinition.key == newest.c.key)
+                & (DecisionDefinition.version == newest.c.version),
+            )
+            .order_by(DecisionDefinition.key)
+        )
+    )
+
+
+def latest_definition(session: Session, key: str) -> DecisionDefinition | None:
+    return session.scalars(
+        select(DecisionDefinition)
+        .where(DecisionDefinition.key == key)
+        .order_by(DecisionDefinition.version.desc())
+        .limit(1)
+    ).first()
+
+
+def get_definition(session: Session, key: str, version: int | None) -> DecisionDefinition:
+    query = select(DecisionDefinition).where(DecisionDefinition.key == key)
+    if version is not None:
+        query = query.where(DecisionDefinition.version == version)
+    found = session.scalars(query.order_by(DecisionDefinition.version.desc()).limit(1)).first()
+    if found is None:
+        raise NotFound(f"No decision {key!r}" + (f" version {version}" if version else ""))
+    return found
+
+
+def list_definitions(session: Session) -> list[DecisionDefinition]:
+    return list(
+        session.scalars(
+            select(DecisionDefinition).order_by(DecisionDefinition.key, DecisionDefinition.version)
+        )
+    )
+
+
+def available(session: Session, batch: list[DmnFile]) -> dict[str, Decision]:
+    """The decisions a deploy may refer to: the latest deployed, and the batch's own."""
+    found = compiled(latest_definitions(session))
+    for f in batch:
+        found.update({d.id: d for d in f.decisions})
+    return found
+
+
+def check(
+    files: list[ParsedFile], batch: list[DmnFile], known: dict[str, Decision]
+) -> list[Problem]:
+    """The batch's DMN problems, and each business rule task checked against the decisions."""
+    problems = [p for f in batch for p in f.problems]
+    owners: dict[str, str] = {}
+    for f in batch:
+        for element in f.decisions:
+            if element.id in owners:
+                problems.append(
+                    Problem(
+                        f"decision {element.id!r} is also in {owners[element.id]}",
+                        element=element.id,
+                        file=f.name,
+                    )
+                )
+            owners[element.id] = f.name
+    for f in files:
+        for task in f.root.iter(_RULE_TASK):
+            problems.extend(
+                Problem(message, element=task.get("id"), file=f.name, severity=severity)
+                for message, severity in _task_problems(task, known)
+            )
+    return problems
+
+
+def _task_problems(task: etree._Element, known: dict[str, Decision]) -> list[tuple[str, str]]:
+    if camunda_checks.is_java_bound(task):
+        return []  # refused by camunda_checks with what to use instead
+    ref = attribute(task, "decisionRef")
+    if not ref:
+        return [
+            (
+                "business rule task has no camunda:decisionRef: name a deployed DMN "
+                "decision (its id)",
+                "error",
+            )
+        ]
+    decision = known.get(ref)
+    if decision is None:
+        return [
+            (
+                f"business rule task names decision {ref!r}, which is not deployed: deploy "
+                "its DMN file first or with this diagram",
+                "error",
+            )
+        ]
+    found = []
+    mapping = attribute(task, "mapDecisionResult") or "resultList"
+    if mapping not in MAPPINGS:
+        found.append(
+            (f"camunda:mapDecisionResult {mapping!r} is not one of {', '.join(MAPPINGS)}", "error")
+        )
+    elif mapping in _ONE_OUTPUT and len(decision.outputs) != 1:
+        found.append(
+            (
+                f"camunda:mapDecisionResult {mapping} needs a decision with one output; "
+                f"{ref!r} has {len(decision.outputs)}",
+                "error",
+            )
+        )
+    variable = attribute(task, "resultVariable")
+    if not variable:
+        found.append(
+            (
+                "business rule task has no camunda:resultVariable, so its decision's "
+                "result is not kept",
+                WARNING,
+            )
+        )
+    elif not variable.isidentifier() or variable.startswith("_"):
+        found.append((f"camunda:resultVariable {variable!r} is not a variable name", "error"))
+    if attribute(task, "decisionRefBinding") not in (None, "latest"):
+        found.append(
+            (
+                "camunda:decisionRefBinding: only 'latest' (at the instance's start) is supported",
+                "error",
+            )
+        )
+    return found
+
+
+def store(session: Session, batch: list[DmnFile], actor: str | None) -> list[tuple[Any, ...]]:
+    """A new version of each decision whose file changed: (key, version, hash, changed, file)."""
+    results = []
+    for f in batch:
+        digest = hashlib.sha256(f.xml).hexdigest()
+        for decision in f.decisions:
+            latest = latest_definition(session, decision.id)
+            if latest is not None and latest.hash == digest:
+                results.append((decision.id, latest.version, digest, False, f.name))
+                continue
+            version = (latest.version if latest else 0) + 1
+            session.add(
+                DecisionDefinition(
+                    key=decision.id,
+                    name=decision.name,
+                    version=version,
+                    hash=digest,
+                    file_name=f.name,
+                    xml=f.xml.decode("utf-8"),
+                    deployed_by=actor,
+                )
+            )
+            audit.record(
+                session,
+                "decision.deployed",
+                actor=actor,
+                key=decision.id,
+                version=version,
+                hash=digest,
+            )
+            results.append((decision.id, version, digest, True, f.name))
+    return results
+
+
+def for_processes(session: Session, xmls: Iterable[str]) -> list[DecisionDefinition]:
+    """The latest version of every decision these BPMN documents' tasks evaluate."""
+    keys = sorted({r for xml in xmls for r in refs(parse_xml(xml.encode("utf-8")))})
+    found = []
+    for key in keys:
+        row = latest_definition(session, key)
+        if row is None:
+            raise NotFound(f"decision {key!r} is not deployed")
+        found.append(row)
+    return found
