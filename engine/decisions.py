@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lxml import etree
@@ -23,7 +23,7 @@ from .decision_task import MAPPINGS, attribute
 from .dmn import Decision, DmnFile
 from .errors import WARNING, NotFound, Problem
 from .models import DecisionDefinition
-from .parser import BPMN_NS, ParsedFile, parse_xml
+from .parser import BPMN_NS, parse_xml
 
 _RULE_TASK = f"{{{BPMN_NS}}}businessRuleTask"
 _ONE_OUTPUT = ("singleEntry", "collectEntries")
@@ -104,33 +104,29 @@ def available(session: Session, batch: list[DmnFile]) -> dict[str, Decision]:
     return found
 
 
-def check(
-    files: list[ParsedFile], batch: list[DmnFile], known: dict[str, Decision]
-) -> list[Problem]:
-    """The batch's DMN problems, and each business rule task checked against the decisions."""
+def check_files(batch: list[DmnFile]) -> list[Problem]:
+    """The batch's DMN problems, and a decision id that two of its files define."""
     problems = [p for f in batch for p in f.problems]
     owners: dict[str, str] = {}
     for f in batch:
         for element in f.decisions:
             if element.id in owners:
-                problems.append(
-                    Problem(
-                        f"decision {element.id!r} is also in {owners[element.id]}",
-                        element=element.id,
-                        file=f.name,
-                    )
-                )
+                message = f"decision {element.id!r} is also in {owners[element.id]}"
+                problems.append(Problem(message, element=element.id, file=f.name))
             owners[element.id] = f.name
-    for f in files:
-        for task in f.root.iter(_RULE_TASK):
-            problems.extend(
-                Problem(message, element=task.get("id"), file=f.name, severity=severity)
-                for message, severity in _task_problems(task, known)
-            )
     return problems
 
 
-def _task_problems(task: etree._Element, known: dict[str, Decision]) -> list[tuple[str, str]]:
+def check_tasks(file: str, proc: etree._Element, known: Mapping[str, Decision]) -> list[Problem]:
+    """Each business rule task of a process checked against the decisions it may name."""
+    return [
+        Problem(message, element=task.get("id"), file=file, severity=severity)
+        for task in proc.iter(_RULE_TASK)
+        for message, severity in _task_problems(task, known)
+    ]
+
+
+def _task_problems(task: etree._Element, known: Mapping[str, Decision]) -> list[tuple[str, str]]:
     if camunda_checks.is_java_bound(task):
         return []  # refused by camunda_checks with what to use instead
     ref = attribute(task, "decisionRef")

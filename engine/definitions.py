@@ -72,7 +72,7 @@ def check(session: Session, batch: Batch, known: Known) -> list[Problem]:
     groups = set(known.roles) | set(session.scalars(select(Group.name)))
     files = batch.files
     return (
-        decisions.check(files, batch.dmn, usable)
+        decisions.check_files(batch.dmn)
         + validate(files, known)
         + starters.check(files, groups)
         + assignment.check(files, groups)

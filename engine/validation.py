@@ -11,7 +11,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from . import assignment, camunda_checks, dataflow
+from . import assignment, camunda_checks, dataflow, decisions
 from .dmn import Decision
 from .errors import WARNING, Problem
 from .expression_checks import check_condition, check_multi_instance, check_timer
@@ -55,6 +55,7 @@ def validate(files: list[ParsedFile], known: Known) -> list[Problem]:
         for proc in f.root.iter(f"{_B}process"):
             problems.extend(_guarded(f.name, _check_process, f.name, proc, known, batch_keys))
             problems.extend(_guarded(f.name, dataflow.check, f.name, proc, available))
+            problems.extend(decisions.check_tasks(f.name, proc, known.decisions))
     if not any(p.is_error for p in problems):
         problems.extend(_check_with_spiff(files, known.decisions))
     return problems
