@@ -88,10 +88,7 @@ def deploy(
     problems = check(session, batch, known)
     if any(p.is_error for p in problems):
         raise DefinitionInvalid(sorted(problems, key=lambda p: not p.is_error))
-    results = [
-        Deployed(key, version, digest, changed, _warnings(problems, name), kind="decision")
-        for key, version, digest, changed, name in decisions.store(session, batch.dmn, actor)
-    ]
+    results = []
     for f in batch.files:
         digest = hashlib.sha256(f.xml).hexdigest()
         warnings = _warnings(problems, f.name)
@@ -117,6 +114,11 @@ def deploy(
                 session, "definition.deployed", actor=actor, key=key, version=version, hash=digest
             )
             results.append(Deployed(key, version, digest, True, warnings))
+    # The decisions after the processes: the first result stays the first process.
+    results += [
+        Deployed(key, version, digest, changed, _warnings(problems, name), kind="decision")
+        for key, version, digest, changed, name in decisions.store(session, batch.dmn, actor)
+    ]
     session.flush()
     return results
 

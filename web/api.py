@@ -185,7 +185,7 @@ def deploy_definition() -> Any:
         name = request.args.get("filename", "upload.bpmn")
         sources = [(name, request.get_data())]
     if not any(data for _, data in sources):
-        raise ApiError(400, "Bad request", "Send the BPMN XML as the body.")
+        raise ApiError(400, "Bad request", "Send the BPMN or DMN XML as the body.")
     deployed = system().engine.deploy(sources, actor())
     first = deployed[0]
     return jsonify(
@@ -193,7 +193,8 @@ def deploy_definition() -> Any:
             "key": first.key,
             "version": first.version,
             "deployed": [
-                {"key": d.key, "version": d.version, "changed": d.changed} for d in deployed
+                {"key": d.key, "version": d.version, "changed": d.changed, "kind": d.kind}
+                for d in deployed
             ],
             "warnings": [w.as_dict() for w in definitions.warnings_of(deployed)],
         }
@@ -375,4 +376,4 @@ def openapi() -> Any:
 
 # Routes of the credential's life (verification, resync, import, applications) and of
 # candidate groups live in their own modules on this blueprint; importing registers them.
-from . import api_groups, api_otp  # noqa: E402, F401
+from . import api_decisions, api_groups, api_otp  # noqa: E402, F401
