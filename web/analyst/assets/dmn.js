@@ -73,7 +73,7 @@ async function open() {
       (v) => v.type === 'decisionTable' && v.element.id === root.dataset.decision,
     );
     if (table) await modeler.open(table);
-    say(warnings.length ? `Opened with ${warnings.length} warning(s) from the importer.` : 'Opened.');
+    say(warnings.length ? `Opened; the importer says: ${warnings.map((w) => w.message).join('; ')}` : 'Opened.');
   } catch (err) {
     say(`The decision cannot be shown: ${err.message}`, 'error');
   }
@@ -82,4 +82,4 @@ async function open() {
 root.querySelectorAll('[data-action]').forEach((button) => {
   button.addEventListener('click', () => run(button.dataset.action));
 });
-open();
+open().then(() => root.setAttribute('data-ready', 'true'));
