@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, camunda_checks, dmn
+from . import audit, camunda_checks, dmn, versions
 from .decision_task import MAPPINGS, attribute
 from .dmn import Decision, DmnFile
 from .errors import WARNING, NotFound, Problem
@@ -51,49 +50,19 @@ def compiled(rows: Iterable[DecisionDefinition]) -> dict[str, Decision]:
 
 
 def latest_definitions(session: Session) -> list[DecisionDefinition]:
-    newest = (
-        select(DecisionDefinition.key, func.max(DecisionDefinition.version).label("version"))
-        .group_by(DecisionDefinition.key)
-        .subquery()
-    )
-    return list(
-        session.scalars(
-            select(DecisionDefinition)
-            .join(
-                newest,
-                (DecisionDefinition.key == newest.c.key)
-                & (DecisionDefinition.version == newest.c.version),
-            )
-            .order_by(DecisionDefinition.key)
-        )
-    )
+    return versions.latest_of_each(session, DecisionDefinition)
 
 
 def latest_definition(session: Session, key: str) -> DecisionDefinition | None:
-    return session.scalars(
-        select(DecisionDefinition)
-        .where(DecisionDefinition.key == key)
-        .order_by(DecisionDefinition.version.desc())
-        .limit(1)
-    ).first()
+    return versions.latest(session, DecisionDefinition, key)
 
 
 def get_definition(session: Session, key: str, version: int | None) -> DecisionDefinition:
-    query = select(DecisionDefinition).where(DecisionDefinition.key == key)
-    if version is not None:
-        query = query.where(DecisionDefinition.version == version)
-    found = session.scalars(query.order_by(DecisionDefinition.version.desc()).limit(1)).first()
-    if found is None:
-        raise NotFound(f"No decision {key!r}" + (f" version {version}" if version else ""))
-    return found
+    return versions.find(session, DecisionDefinition, key, version, "decision")
 
 
 def list_definitions(session: Session) -> list[DecisionDefinition]:
-    return list(
-        session.scalars(
-            select(DecisionDefinition).order_by(DecisionDefinition.key, DecisionDefinition.version)
-        )
-    )
+    return versions.every(session, DecisionDefinition)
 
 
 def available(session: Session, batch: list[DmnFile]) -> dict[str, Decision]:
@@ -216,9 +185,24 @@ def store(session: Session, batch: list[DmnFile], actor: str | None) -> list[tup
     return results
 
 
-def for_processes(session: Session, xmls: Iterable[str]) -> list[DecisionDefinition]:
-    """The latest version of every decision these BPMN documents' tasks evaluate."""
-    keys = sorted({r for xml in xmls for r in refs(parse_xml(xml.encode("utf-8")))})
+_REFS: dict[str, tuple[str, ...]] = {}  # a stored BPMN file's hash -> its decision refs
+_MAX_REFS = 1024
+
+
+def _refs_of(row: Any) -> tuple[str, ...]:
+    """A stored version's decision refs, read once per content (every start asks)."""
+    found = _REFS.get(row.hash)
+    if found is None:
+        found = tuple(refs(parse_xml(row.xml.encode("utf-8"))))
+        if len(_REFS) >= _MAX_REFS:
+            _REFS.clear()
+        _REFS[row.hash] = found
+    return found
+
+
+def for_processes(session: Session, rows: Iterable[Any]) -> list[DecisionDefinition]:
+    """The latest version of every decision these process versions' tasks evaluate."""
+    keys = sorted({r for row in rows for r in _refs_of(row)})
     found = []
     for key in keys:
         row = latest_definition(session, key)

@@ -8,11 +8,11 @@ import json
 import threading
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import assignment, audit, decisions, dmn, starters
+from . import assignment, audit, decisions, dmn, starters, versions
 from .errors import DefinitionInvalid, NotFound, Problem
 from .models import DecisionDefinition, Group, ProcessDefinition, SpecBundle
 from .parser import (
@@ -133,54 +133,20 @@ def warnings_of(deployed: list[Deployed]) -> list[Problem]:
 
 
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:
-    return session.scalars(
-        select(ProcessDefinition)
-        .where(ProcessDefinition.key == key)
-        .order_by(ProcessDefinition.version.desc())
-        .limit(1)
-    ).first()
+    return versions.latest(session, ProcessDefinition, key)
 
 
 def latest_definitions(session: Session) -> list[ProcessDefinition]:
     """The latest version of every deployed process."""
-    newest = (
-        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
-        .group_by(ProcessDefinition.key)
-        .subquery()
-    )
-    return list(
-        session.scalars(
-            select(ProcessDefinition).join(
-                newest,
-                (ProcessDefinition.key == newest.c.key)
-                & (ProcessDefinition.version == newest.c.version),
-            )
-        )
-    )
+    return versions.latest_of_each(session, ProcessDefinition)
 
 
 def get_definition(session: Session, key: str, version: int | None) -> ProcessDefinition:
-    if version is None:
-        found = latest_definition(session, key)
-    else:
-        found = session.scalars(
-            select(ProcessDefinition).where(
-                ProcessDefinition.key == key, ProcessDefinition.version == version
-            )
-        ).first()
-    if found is None:
-        raise NotFound(
-            f"No process definition {key!r}" + (f" version {version}" if version else "")
-        )
-    return found
+    return versions.find(session, ProcessDefinition, key, version, "process definition")
 
 
 def list_definitions(session: Session) -> list[ProcessDefinition]:
-    return list(
-        session.scalars(
-            select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version)
-        )
-    )
+    return versions.every(session, ProcessDefinition)
 
 
 def bundle_for(session: Session, top: ProcessDefinition) -> SpecBundle:
@@ -200,7 +166,7 @@ def bundle_for(session: Session, top: ProcessDefinition) -> SpecBundle:
             chosen[called] = found
             pending.append(found)
     ids = sorted(d.id for d in chosen.values())
-    rules = [d.id for d in decisions.for_processes(session, (d.xml for d in chosen.values()))]
+    rules = [d.id for d in decisions.for_processes(session, chosen.values())]
     # Bundles without decisions keep the hash they had before decisions existed.
     pinned = ["decisions", *rules] if rules else []
     digest = hashlib.sha256(json.dumps([top.id, *ids, *pinned]).encode()).hexdigest()

@@ -20,40 +20,35 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .db import Base, utcnow
 
 
-class ProcessDefinition(Base):
+class _Deployed:
+    """What every deployed version holds: numbered per key, the file it came from."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(255))
+    xml: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deployed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProcessDefinition(_Deployed, Base):
     """One numbered version of one process, from a deployed BPMN file."""
 
     __tablename__ = "process_definitions"
     __table_args__ = (UniqueConstraint("key", "version"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), index=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    version: Mapped[int]
-    hash: Mapped[str] = mapped_column(String(64))
-    file_name: Mapped[str] = mapped_column(String(255))
-    xml: Mapped[str] = mapped_column(Text)
-    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    deployed_by: Mapped[str | None] = mapped_column(String(200))
     # Who may start this version (engine/starters.py), read from the diagram at deploy.
     starters: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class DecisionDefinition(Base):
+class DecisionDefinition(_Deployed, Base):
     """One numbered version of one DMN decision (its id is the key), from a deployed file."""
 
     __tablename__ = "decision_definitions"
     __table_args__ = (UniqueConstraint("key", "version"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), index=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    version: Mapped[int]
-    hash: Mapped[str] = mapped_column(String(64))
-    file_name: Mapped[str] = mapped_column(String(255))
-    xml: Mapped[str] = mapped_column(Text)
-    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    deployed_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class SpecBundle(Base):

@@ -24,7 +24,7 @@ from . import decisions, definitions, queries
 from .actors import Actor
 from .clock import SimulatedTime, clock
 from .db import make_engine, make_session_factory, unit_of_work
-from .errors import EngineError, ProcessIncident
+from .errors import EngineError, InvalidInput, ProcessIncident
 from .jobs import run_due_jobs
 from .models import (
     AuditEvent,
@@ -105,6 +105,8 @@ def dry_run(
         metadata.create_all(db)
         sandbox = Engine(make_session_factory(db), registry, roles, services=services)
         drafted = _deploy(source, sandbox, draft)
+        if not (scenario.start or drafted):
+            raise InvalidInput("The draft has no process to run: name one to start.")
         process = scenario.start or drafted[0]
         with clock.simulated() as time:
             return _run(sandbox, process, scenario, time)

@@ -87,3 +87,14 @@ def test_deploying_a_broken_table_is_refused_with_the_decision(analyst):
     [problem] = refused.get_json()["problems"]
     assert problem["element"] == "proofing_methods"
     assert "hit policy 'OUTPUT ORDER' is not supported" in problem["message"]
+
+
+def test_a_dry_run_of_a_table_alone_asks_for_a_process_to_start(analyst):
+    analyst.get(PAGE)
+    response = analyst.client.post(
+        "/analyst/dry-run",
+        json={"xml": TABLE, "file_name": "proofing_methods.dmn"},
+        headers={"X-CSRFToken": token_of(analyst)},
+    )
+    assert response.status_code == 422
+    assert "no process to run" in response.get_json()["detail"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
+
 import pytest
 
 from engine import feel
@@ -81,3 +84,11 @@ def test_output_literals(cell, value):
 def test_an_output_entry_must_be_one_literal(cell):
     with pytest.raises(feel.FeelError):
         feel.literal(cell)
+
+
+def test_reading_a_long_cell_takes_linear_time():
+    started = time.monotonic()
+    for cell in ("a " * 999, '"' + "x" * 1990 + '"', "1," * 999 + "1"):
+        with contextlib.suppress(feel.FeelError):
+            feel.unary_tests(cell)
+    assert time.monotonic() - started < 0.5
