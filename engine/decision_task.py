@@ -104,15 +104,39 @@ def map_result(decision_id: str, mapping: str, results: list[dict[str, Any]]) ->
     return next(iter(results[0].values()))
 
 
-def input_value(column: Input, task: Any) -> Any:
-    """An input column's value: a variable path looked up in the task data (a missing
-    variable is an error, a missing property null), or diagram code in the sandbox."""
+def decide(
+    decision: Decision, task: Any, given: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The decision's result on the task's data, its required decisions evaluated first
+    (their outputs join `given`, which its inputs read)."""
+    given = {} if given is None else given
+    for required in decision.required:
+        given.update(as_variables(required, decide(required, task, given)))
+    return evaluate(decision, [input_value(column, task, given) for column in decision.inputs])
+
+
+def as_variables(decision: Decision, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """A required decision's result as its dependants read it (Camunda's way): one result
+    gives each output's value, several (or a COLLECT or RULE ORDER table) a list per
+    output; none gives nothing."""
+    if not results:
+        return {}
+    if len(results) == 1 and decision.hit_policy not in ("COLLECT", "RULE ORDER"):
+        return dict(results[0])
+    return {o.name: [r.get(o.name) for r in results] for o in decision.outputs}
+
+
+def input_value(column: Input, task: Any, given: dict[str, Any] | None = None) -> Any:
+    """An input column's value: a variable path looked up in the task data, then in the
+    outputs of required decisions (a missing variable is an error, a missing property
+    null), or diagram code in the sandbox, which sees both."""
+    given = given or {}
     if column.path is None:
-        return task.workflow.script_engine.evaluate(task, column.expression)
+        return task.workflow.script_engine.evaluate(task, column.expression, given)
     first, *rest = column.path
-    if first not in task.data:
+    if first not in task.data and first not in given:
         raise DecisionFailed(f"input {column.label!r}: variable {first!r} is not set")
-    value = task.data[first]
+    value = task.data[first] if first in task.data else given[first]
     for part in rest:
         value = value.get(part) if isinstance(value, dict) else None
     return value
@@ -137,8 +161,7 @@ class DecisionTask(BusinessRuleTask):
 
     def _run_hook(self, my_task: Any) -> bool:
         try:
-            values = [input_value(column, my_task) for column in self.decision.inputs]
-            result = map_result(self.decision.id, self.mapping, evaluate(self.decision, values))
+            result = map_result(self.decision.id, self.mapping, decide(self.decision, my_task))
         except DecisionFailed as exc:
             raise WorkflowTaskException(str(exc), task=my_task, exception=exc) from exc
         if self.result_variable:

@@ -10,7 +10,7 @@ engine cannot run is a `Problem` naming the decision and what is not supported.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lxml import etree
@@ -71,6 +71,10 @@ class Decision:
     inputs: tuple[Input, ...]
     outputs: tuple[Output, ...]
     rules: tuple[Rule, ...]
+    # A decision requirements graph: the decisions of the same file evaluated first, their
+    # outputs then read by this one's inputs as variables (`requires` holds their ids).
+    requires: tuple[str, ...] = ()
+    required: tuple[Decision, ...] = ()
 
 
 @dataclass
@@ -85,11 +89,6 @@ def is_dmn(root: etree._Element) -> bool:
     return etree.QName(root).namespace in DMN_NAMESPACES
 
 
-def decision_ids(root: etree._Element) -> list[str]:
-    ns = etree.QName(root).namespace
-    return [d.get("id") or "" for d in root.iterfind(f"{{{ns}}}decision")]
-
-
 def read(name: str, xml: bytes, root: etree._Element) -> DmnFile:
     """Every decision of a DMN document compiled, or the problems that keep it from running."""
     found = DmnFile(name=name, xml=xml)
@@ -97,17 +96,50 @@ def read(name: str, xml: bytes, root: etree._Element) -> DmnFile:
     decisions = list(root.iterfind(f"{{{ns}}}decision"))
     if not decisions:
         found.problems.append(Problem("no decision in this DMN file", file=name))
-    seen: set[str] = set()
+    read_ones: dict[str, Decision] = {}
     for element in decisions:
         reader = _DecisionReader(name, ns, element)
         decision = reader.read()
-        if decision is not None and decision.id in seen:
+        if decision is not None and decision.id in read_ones:
             reader.problem("two decisions in this file have this id")
-        seen.add(decision.id if decision else "")
         found.problems.extend(reader.problems)
         if decision is not None and not reader.problems:
-            found.decisions.append(decision)
+            read_ones[decision.id] = decision
+    if not found.problems:
+        linked: dict[str, Decision] = {}
+        for decision in read_ones.values():
+            if _link(decision, read_ones, linked, (), found) is None:
+                break  # one sentence about a broken graph is enough
+        found.decisions = [linked[d] for d in read_ones if d in linked]
     return found
+
+
+def _link(
+    decision: Decision,
+    by_id: dict[str, Decision],
+    linked: dict[str, Decision],
+    path: tuple[str, ...],
+    found: DmnFile,
+) -> Decision | None:
+    """`decision` with its required decisions attached (each once, cycles refused)."""
+    if decision.id in linked:
+        return linked[decision.id]
+    required = []
+    for ref in decision.requires:
+        if ref in path or ref == decision.id:
+            message = f"requires {ref!r}, which requires it in turn: a cycle"
+            found.problems.append(Problem(message, element=decision.id, file=found.name))
+            return None
+        if ref not in by_id:
+            message = f"requires decision {ref!r}, which is not a decision table of this file"
+            found.problems.append(Problem(message, element=decision.id, file=found.name))
+            return None
+        done = _link(by_id[ref], by_id, linked, (*path, decision.id), found)
+        if done is None:
+            return None
+        required.append(done)
+    linked[decision.id] = replace(decision, required=tuple(required))
+    return linked[decision.id]
 
 
 class _DecisionReader:
@@ -130,11 +162,11 @@ class _DecisionReader:
         if not self.id:
             self.problem("a decision without an id cannot be deployed: its id is its key")
             return None
-        if self._find(self.element, "informationRequirement"):
-            self.problem(
-                "required decisions (a decision requirements graph) are not supported: "
-                "give the business rule task one decision table, or chain business rule tasks"
-            )
+        requires = tuple(
+            (ref.get("href") or "").removeprefix("#")
+            for need in self._find(self.element, "informationRequirement")
+            for ref in self._find(need, "requiredDecision")
+        )
         tables = self._find(self.element, "decisionTable")
         if len(tables) != 1:
             self.problem(
@@ -175,6 +207,7 @@ class _DecisionReader:
             inputs,
             outputs,
             rules,
+            tuple(dict.fromkeys(requires)),
         )
 
     def _input(self, element: etree._Element) -> Input:

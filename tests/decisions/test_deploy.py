@@ -145,8 +145,9 @@ def _dmn(body: str) -> bytes:
         ),
         (
             '<decision id="lit"><informationRequirement><requiredDecision href="#x"/>'
-            "</informationRequirement><decisionTable/></decision>",
-            "required decisions (a decision requirements graph) are not supported",
+            '</informationRequirement><decisionTable><output name="o"/></decisionTable>'
+            "</decision>",
+            "requires decision 'x', which is not a decision table of this file",
         ),
         (
             '<decision id="lit"><decisionTable><input label="x"><inputExpression '
@@ -160,6 +161,19 @@ def test_other_dmn_constructs_are_refused(system, body, message):
     [(element, said), *_] = refusals(system, ("d.dmn", _dmn(body)))
     assert element == "lit"
     assert said.startswith(message)
+
+
+def test_decisions_that_require_each_other_are_refused(system):
+    cycle = (
+        '<decision id="lit"><informationRequirement><requiredDecision href="#other"/>'
+        '</informationRequirement><decisionTable><output name="o"/></decisionTable>'
+        '</decision><decision id="other"><informationRequirement><requiredDecision '
+        'href="#lit"/></informationRequirement><decisionTable><output name="p"/>'
+        "</decisionTable></decision>"
+    )
+    assert refusals(system, ("d.dmn", _dmn(cycle))) == [
+        ("other", "requires 'lit', which requires it in turn: a cycle")
+    ]
 
 
 def test_a_decision_id_in_two_files_is_refused(system):
