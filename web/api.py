@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import definitions, queries, starters
@@ -204,10 +205,14 @@ def deploy_definition() -> Any:
 @bp.get("/process-definitions/<key>/xml")
 @authenticated("analyst")
 def definition_xml(key: str) -> Any:
+    return versioned_xml(definitions.get_definition, key)
+
+
+def versioned_xml(get: Callable[[Session, str, int | None], Any], key: str) -> Any:
+    """The file of a deployed version (`?version=n`, default the latest)."""
     version = int_arg("version", 0, high=10**9) or None
     with session() as s:
-        found = definitions.get_definition(s, key, version)
-        return current_app.response_class(found.xml, mimetype="application/xml")
+        return current_app.response_class(get(s, key, version).xml, mimetype="application/xml")
 
 
 # -- instances ----------------------------------------------------------------------------

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import jsonify
 
 from engine import decisions
 
-from .api import authenticated, bp, int_arg, session
+from .api import authenticated, bp, session, versioned_xml
 
 
 @bp.get("/decision-definitions")
@@ -37,7 +37,4 @@ def list_decision_definitions() -> Any:
 @authenticated("analyst")
 def decision_definition_xml(key: str) -> Any:
     """The DMN file of a decision's version (`?version=n`, default the latest)."""
-    version = int_arg("version", 0, high=10**9) or None
-    with session() as s:
-        found = decisions.get_definition(s, key, version)
-        return current_app.response_class(found.xml, mimetype="application/xml")
+    return versioned_xml(decisions.get_definition, key)
