@@ -35,6 +35,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "number": (int, float),
 }
 _EXPRESSION_LANGUAGES = ("", "feel", "juel", "python")
+MAX_ID = 200  # the key's column, and the name's
 _PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -162,6 +163,9 @@ class _DecisionReader:
         if not self.id:
             self.problem("a decision without an id cannot be deployed: its id is its key")
             return None
+        if len(self.id) > MAX_ID:
+            self.problem(f"a decision id is at most {MAX_ID} characters: it is the key")
+            return None
         requires = tuple(
             (ref.get("href") or "").removeprefix("#")
             for need in self._find(self.element, "informationRequirement")
@@ -201,7 +205,7 @@ class _DecisionReader:
         )
         return Decision(
             self.id,
-            self.element.get("name") or self.id,
+            (self.element.get("name") or self.id)[:MAX_ID],
             hit_policy,
             aggregation,
             inputs,

@@ -176,6 +176,12 @@ def test_decisions_that_require_each_other_are_refused(system):
     ]
 
 
+def test_a_decision_id_longer_than_its_column_is_refused(system):
+    long_id = "d" * 201
+    [(element, said)] = refusals(system, ("d.dmn", table(ONE_RULE, decision_id=long_id)))
+    assert (element, said) == (long_id, "a decision id is at most 200 characters: it is the key")
+
+
 def test_a_decision_id_in_two_files_is_refused(system):
     found = refusals(system, ("a.dmn", table(ONE_RULE)), ("b.dmn", table(ONE_RULE)))
     assert found == [("decide", "decision 'decide' is also in a.dmn")]
