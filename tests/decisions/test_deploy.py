@@ -192,3 +192,23 @@ def test_a_dmn_file_with_a_doctype_is_refused(system):
     with pytest.raises(DefinitionInvalid) as caught:
         system.engine.deploy([("d.dmn", hostile)], SYSTEM)
     assert "DOCTYPE" in str(caught.value.problems[0])
+
+
+def test_a_business_rule_task_does_not_consume_sensitive_fields(system):
+    """It runs in the form's step but hands nothing to a handler: a user task after it
+    still loses the fields, and the deploy says so."""
+    form = (
+        '<bpmn:extensionElements><camunda:formData><camunda:formField id="card" type="string">'
+        '<camunda:properties><camunda:property id="sensitive" value="true"/>'
+        "</camunda:properties></camunda:formField></camunda:formData></bpmn:extensionElements>"
+    )
+    diagram = (
+        process(mapping="singleEntry")
+        .decode()
+        .replace('<bpmn:startEvent id="start"/>',
+                 '<bpmn:startEvent id="start"/><bpmn:sequenceFlow id="f0" sourceRef="start" '
+                 f'targetRef="pay"/><bpmn:userTask id="pay">{form}</bpmn:userTask>')
+        .replace('id="f1" sourceRef="start"', 'id="f1" sourceRef="pay"')
+    )  # fmt: skip
+    found = refusals(system, ("d.dmn", table(ONE_RULE)), ("p.bpmn", diagram.encode()))
+    assert [element for element, said in found if "are lost at 'look'" in said] == ["pay"]
