@@ -48,7 +48,7 @@ _PASSING = frozenset(
     f"{_B}{tag}"
     for tag in (
         "exclusiveGateway", "parallelGateway", "inclusiveGateway", "complexGateway",
-        "task", "manualTask", "scriptTask", "intermediateThrowEvent",
+        "task", "manualTask", "scriptTask", "businessRuleTask", "intermediateThrowEvent",
     )
 )  # fmt: skip
 _WAITING = frozenset(

@@ -1,20 +1,29 @@
-"""Deployed process definitions: numbered versions per content hash, spec bundles."""
+"""Deployed process definitions: numbered versions per content hash, spec bundles.
+A deploy takes BPMN and DMN files together (`decisions.py` keeps the decisions)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import assignment, audit, retention, starters
+from . import assignment, audit, decisions, dmn, retention, starters, versions
 from .errors import DefinitionInvalid, NotFound, Problem
-from .models import Group, ProcessDefinition, SpecBundle
-from .parser import BPMN_NS, ParsedFile, UnsafeXml, build_parser, parse_xml, read_file
+from .models import DecisionDefinition, Group, ProcessDefinition, SpecBundle
+from .parser import (
+    BPMN_NS,
+    ParsedFile,
+    UnsafeXml,
+    as_utf8,
+    build_parser,
+    parse_xml,
+    read_file,
+)
 from .persistence import Specs
 from .validation import Known, validate
 
@@ -27,27 +36,44 @@ class Deployed:
     changed: bool
     # The warnings of the file that holds this process (the same for each of its processes).
     warnings: tuple[Problem, ...] = ()
+    kind: str = "process"  # or "decision"
 
 
-def read_files(sources: list[tuple[str, bytes]]) -> list[ParsedFile]:
-    problems, files = [], []
+@dataclass
+class Batch:
+    """The files of one deploy: BPMN diagrams and DMN decision tables."""
+
+    files: list[ParsedFile] = field(default_factory=list)
+    dmn: list[dmn.DmnFile] = field(default_factory=list)
+
+
+def read_files(sources: list[tuple[str, bytes]]) -> Batch:
+    problems, batch = [], Batch()
     for name, data in sources:
         try:
-            files.append(read_file(name, data))
+            root = parse_xml(data)
+            if dmn.is_dmn(root):
+                xml = as_utf8(data, root)
+                batch.dmn.append(dmn.read(name, xml, parse_xml(xml)))
+            else:
+                batch.files.append(read_file(name, data))
         except UnsafeXml as exc:
             problems.append(Problem(str(exc), file=name))
     if problems:
         raise DefinitionInvalid(problems)
-    return files
+    return batch
 
 
-def check(session: Session, files: list[ParsedFile], known: Known) -> list[Problem]:
+def check(session: Session, batch: Batch, known: Known) -> list[Problem]:
     deployed = set(session.scalars(select(ProcessDefinition.key).distinct()))
-    known = Known(known.topics, known.validators, known.roles, deployed)
+    usable = decisions.available(session, batch.dmn)
+    known = replace(known, process_keys=deployed, decisions=usable)
     # Each role is a group; admins create the others.
     groups = set(known.roles) | set(session.scalars(select(Group.name)))
+    files = batch.files
     return (
-        validate(files, known)
+        decisions.check_files(batch.dmn)
+        + validate(files, known)
         + starters.check(files, groups)
         + assignment.check(files, groups)
         + retention.check(files)
@@ -59,14 +85,14 @@ def deploy(
 ) -> list[Deployed]:
     """Validate every file, then store a new version of each process whose file changed.
     Any error refuses them all (the warnings listed beside it); warnings alone do not."""
-    files = read_files(sources)
-    problems = check(session, files, known)
+    batch = read_files(sources)
+    problems = check(session, batch, known)
     if any(p.is_error for p in problems):
         raise DefinitionInvalid(sorted(problems, key=lambda p: not p.is_error))
     results = []
-    for f in files:
+    for f in batch.files:
         digest = hashlib.sha256(f.xml).hexdigest()
-        warnings = tuple(p for p in problems if p.file == f.name)
+        warnings = _warnings(problems, f.name)
         for key in f.process_ids:
             latest = latest_definition(session, key)
             if latest is not None and latest.hash == digest:
@@ -90,8 +116,17 @@ def deploy(
                 session, "definition.deployed", actor=actor, key=key, version=version, hash=digest
             )
             results.append(Deployed(key, version, digest, True, warnings))
+    # The decisions after the processes: the first result stays the first process.
+    results += [
+        Deployed(key, version, digest, changed, _warnings(problems, name), kind="decision")
+        for key, version, digest, changed, name in decisions.store(session, batch.dmn, actor)
+    ]
     session.flush()
     return results
+
+
+def _warnings(problems: list[Problem], file: str) -> tuple[Problem, ...]:
+    return tuple(p for p in problems if p.file == file)
 
 
 def warnings_of(deployed: list[Deployed]) -> list[Problem]:
@@ -100,54 +135,20 @@ def warnings_of(deployed: list[Deployed]) -> list[Problem]:
 
 
 def latest_definition(session: Session, key: str) -> ProcessDefinition | None:
-    return session.scalars(
-        select(ProcessDefinition)
-        .where(ProcessDefinition.key == key)
-        .order_by(ProcessDefinition.version.desc())
-        .limit(1)
-    ).first()
+    return versions.latest(session, ProcessDefinition, key)
 
 
 def latest_definitions(session: Session) -> list[ProcessDefinition]:
     """The latest version of every deployed process."""
-    newest = (
-        select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("version"))
-        .group_by(ProcessDefinition.key)
-        .subquery()
-    )
-    return list(
-        session.scalars(
-            select(ProcessDefinition).join(
-                newest,
-                (ProcessDefinition.key == newest.c.key)
-                & (ProcessDefinition.version == newest.c.version),
-            )
-        )
-    )
+    return versions.latest_of_each(session, ProcessDefinition)
 
 
 def get_definition(session: Session, key: str, version: int | None) -> ProcessDefinition:
-    if version is None:
-        found = latest_definition(session, key)
-    else:
-        found = session.scalars(
-            select(ProcessDefinition).where(
-                ProcessDefinition.key == key, ProcessDefinition.version == version
-            )
-        ).first()
-    if found is None:
-        raise NotFound(
-            f"No process definition {key!r}" + (f" version {version}" if version else "")
-        )
-    return found
+    return versions.find(session, ProcessDefinition, key, version, "process definition")
 
 
 def list_definitions(session: Session) -> list[ProcessDefinition]:
-    return list(
-        session.scalars(
-            select(ProcessDefinition).order_by(ProcessDefinition.key, ProcessDefinition.version)
-        )
-    )
+    return versions.every(session, ProcessDefinition)
 
 
 def bundle_for(session: Session, top: ProcessDefinition) -> SpecBundle:
@@ -167,7 +168,10 @@ def bundle_for(session: Session, top: ProcessDefinition) -> SpecBundle:
             chosen[called] = found
             pending.append(found)
     ids = sorted(d.id for d in chosen.values())
-    digest = hashlib.sha256(json.dumps([top.id, *ids]).encode()).hexdigest()
+    rules = [d.id for d in decisions.for_processes(session, chosen.values())]
+    # Bundles without decisions keep the hash they had before decisions existed.
+    pinned = ["decisions", *rules] if rules else []
+    digest = hashlib.sha256(json.dumps([top.id, *ids, *pinned]).encode()).hexdigest()
     bundle = session.scalars(select(SpecBundle).where(SpecBundle.hash == digest)).first()
     if bundle is not None:
         return bundle
@@ -176,7 +180,9 @@ def bundle_for(session: Session, top: ProcessDefinition) -> SpecBundle:
     try:
         with session.begin_nested():
             bundle = SpecBundle(
-                hash=digest, definition_ids=[top.id, *[i for i in ids if i != top.id]]
+                hash=digest,
+                definition_ids=[top.id, *[i for i in ids if i != top.id]],
+                decision_ids=rules,
             )
             session.add(bundle)
     except IntegrityError:
@@ -212,11 +218,13 @@ class SpecCache:
             raise NotFound(f"spec bundle {bundle_id} is missing")
         found = [session.get(ProcessDefinition, i) for i in bundle.definition_ids]
         chosen = [d for d in found if d is not None]
-        key = _content_key(chosen)
+        tables = [session.get(DecisionDefinition, i) for i in bundle.decision_ids or []]
+        pinned = [t for t in tables if t is not None]
+        key = _content_key(chosen, pinned)
         with self._lock:
             specs = self._specs.get(key)
         if specs is None:
-            specs = _parse(chosen)
+            specs = _parse(chosen, pinned)
             with self._lock:
                 self._specs[key] = specs
         session.info.setdefault(_UNCOMMITTED, []).append((self, bundle_id, key))
@@ -230,20 +238,22 @@ class SpecCache:
 _UNCOMMITTED = "spec_bundles_read"
 
 
-def _content_key(chosen: list[ProcessDefinition]) -> str:
+def _content_key(chosen: list[ProcessDefinition], pinned: list[DecisionDefinition]) -> str:
     """The top process's key and the content of every file the bundle parses."""
     parts = [chosen[0].key, *sorted({(d.key, d.hash) for d in chosen})]
+    if pinned:
+        parts += ["decisions", *sorted({(d.key, d.hash) for d in pinned})]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
-def _parse(chosen: list[ProcessDefinition]) -> Specs:
+def _parse(chosen: list[ProcessDefinition], pinned: list[DecisionDefinition]) -> Specs:
     files, seen = [], set()
     for d in chosen:
         if d.hash not in seen:
             seen.add(d.hash)
             files.append(read_file(d.file_name, d.xml.encode("utf-8")))
     top_key = chosen[0].key
-    parser = build_parser(files)
+    parser = build_parser(files, decisions.compiled(pinned))
     return Specs(parser.get_spec(top_key), parser.get_subprocess_specs(top_key))
 
 

@@ -20,11 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .db import Base, utcnow
 
 
-class ProcessDefinition(Base):
-    """One numbered version of one process, from a deployed BPMN file."""
-
-    __tablename__ = "process_definitions"
-    __table_args__ = (UniqueConstraint("key", "version"),)
+class _Deployed:
+    """What every deployed version holds: numbered per key, the file it came from."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), index=True)
@@ -35,20 +32,37 @@ class ProcessDefinition(Base):
     xml: Mapped[str] = mapped_column(Text)
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProcessDefinition(_Deployed, Base):
+    """One numbered version of one process, from a deployed BPMN file."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
     # Who may start this version (engine/starters.py), read from the diagram at deploy.
     starters: Mapped[dict[str, Any]] = mapped_column(JSON)
     # camunda:historyTimeToLive in days (engine/retention.py); None: the configured default.
     history_ttl_days: Mapped[int | None] = mapped_column(Integer)
 
 
+class DecisionDefinition(_Deployed, Base):
+    """One numbered version of one DMN decision (its id is the key), from a deployed file."""
+
+    __tablename__ = "decision_definitions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+
 class SpecBundle(Base):
-    """The definition versions an instance runs on: its process and every called one."""
+    """The definition versions an instance runs on: its process and every called one,
+    and the decision versions their business rule tasks evaluate."""
 
     __tablename__ = "spec_bundles"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     definition_ids: Mapped[list[int]] = mapped_column(JSON)
+    decision_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
 
 
 class ProcessInstance(Base):

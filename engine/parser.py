@@ -28,6 +28,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.defaults import ManualTask, NoneTask, ServiceTask
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.CamundaParser import CallActivityParser
@@ -36,10 +37,13 @@ from SpiffWorkflow.camunda.parser.task_spec import (
     CamundaTaskParser,
     UserTaskParser,
 )
+from SpiffWorkflow.camunda.specs.business_rule_task import BusinessRuleTask
 from SpiffWorkflow.camunda.specs.user_task import Form, FormField, UserTask
 from SpiffWorkflow.specs.base import TaskSpec
 
 from . import assignment, call_variables, io_mapping, task_attributes
+from .decision_task import DecisionTaskParser
+from .dmn import Decision
 from .juel import variable_name
 from .scopes import MappedCallActivity
 
@@ -197,7 +201,23 @@ class TokenflowParser(CamundaParser):
         full_tag("task"): (PassThroughTaskParser, NoneTask),
         full_tag("manualTask"): (PassThroughTaskParser, ManualTask),
         full_tag("callActivity"): (CallActivityParser, MappedCallActivity),
+        full_tag("businessRuleTask"): (DecisionTaskParser, BusinessRuleTask),
     }
+
+    def __init__(self, decisions: dict[str, Decision] | None = None) -> None:
+        super().__init__()
+        self.decisions = decisions or {}
+
+    def get_engine(self, decision_ref: str, node: Any) -> Decision:
+        """The compiled decision a business rule task names (deploy checked it exists)."""
+        found = self.decisions.get(decision_ref)
+        if found is None:
+            raise ValidationException(
+                f"business rule task names decision {decision_ref!r}, which is not deployed",
+                node=node,
+                file_name="",
+            )
+        return found
 
     def _get_parser_class(self, tag: str) -> tuple[Any, Any]:
         parser_class, spec_class = super()._get_parser_class(tag)
@@ -280,8 +300,10 @@ def name_juel_collections(root: etree._Element) -> None:
             loop.set(attribute, name)
 
 
-def build_parser(files: list[ParsedFile]) -> TokenflowParser:
-    parser = TokenflowParser()
+def build_parser(
+    files: list[ParsedFile], decisions: dict[str, Decision] | None = None
+) -> TokenflowParser:
+    parser = TokenflowParser(decisions)
     for f in files:
         parser.add_bpmn_xml(f.root, filename=f.name)
     return parser

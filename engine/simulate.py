@@ -20,13 +20,20 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from . import definitions, queries
+from . import decisions, definitions, queries
 from .actors import Actor
 from .clock import SimulatedTime, clock
 from .db import make_engine, make_session_factory, unit_of_work
-from .errors import EngineError, ProcessIncident
+from .errors import EngineError, InvalidInput, ProcessIncident
 from .jobs import run_due_jobs
-from .models import AuditEvent, Job, MessageSubscription, ProcessDefinition, ProcessInstance
+from .models import (
+    AuditEvent,
+    DecisionDefinition,
+    Job,
+    MessageSubscription,
+    ProcessDefinition,
+    ProcessInstance,
+)
 from .parser import parse_xml
 from .registry import Registry
 from .runtime import Engine
@@ -98,6 +105,8 @@ def dry_run(
         metadata.create_all(db)
         sandbox = Engine(make_session_factory(db), registry, roles, services=services)
         drafted = _deploy(source, sandbox, draft)
+        if not (scenario.start or drafted):
+            raise InvalidInput("The draft has no process to run: name one to start.")
         process = scenario.start or drafted[0]
         with clock.simulated() as time:
             return _run(sandbox, process, scenario, time)
@@ -106,12 +115,14 @@ def dry_run(
 
 
 def _deploy(source: sessionmaker[Session], sandbox: Engine, draft: list) -> list[str]:
-    files = definitions.read_files(draft)
+    files = definitions.read_files(draft).files
     keys = [k for f in files for k in f.process_ids]
     with unit_of_work(source) as real, unit_of_work(sandbox.session_factory) as s:
         for d in definitions.latest_definitions(real):
             if d.key not in keys:  # copied as they are: they passed validation when deployed
                 s.add(ProcessDefinition(**{c: getattr(d, c) for c in _COPIED}))
+        for t in decisions.latest_definitions(real):  # the tables the draft may evaluate
+            s.add(DecisionDefinition(**{c: getattr(t, c) for c in _COPIED if c != "starters"}))
     sandbox.deploy(draft, RUNNER)
     return keys
 

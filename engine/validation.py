@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from . import assignment, call_variables, camunda_checks, dataflow
+from . import assignment, call_variables, camunda_checks, dataflow, decisions
+from .dmn import Decision
 from .errors import ERROR, WARNING, Problem
 from .expression_checks import check_condition, check_multi_instance, check_timer
 from .forms import KNOWN_TYPES
@@ -37,6 +39,8 @@ class Known:
     validators: Collection[str]
     roles: Collection[str]
     process_keys: Collection[str]
+    # The decisions business rule tasks may name: deployed ones and the deploy's own.
+    decisions: Mapping[str, Decision] = dataclasses.field(default_factory=dict)
 
 
 def validate(files: list[ParsedFile], known: Known) -> list[Problem]:
@@ -51,8 +55,9 @@ def validate(files: list[ParsedFile], known: Known) -> list[Problem]:
         for proc in f.root.iter(f"{_B}process"):
             problems.extend(_guarded(f.name, _check_process, f.name, proc, known, batch_keys))
             problems.extend(_guarded(f.name, dataflow.check, f.name, proc, available))
+            problems.extend(decisions.check_tasks(f.name, proc, known.decisions))
     if not any(p.is_error for p in problems):
-        problems.extend(_check_with_spiff(files))
+        problems.extend(_check_with_spiff(files, known.decisions))
     return problems
 
 
@@ -281,10 +286,10 @@ def _unreachable(scope: etree._Element) -> list[etree._Element]:
     return found
 
 
-def _check_with_spiff(files: list[ParsedFile]) -> list[Problem]:
+def _check_with_spiff(files: list[ParsedFile], decisions: Mapping[str, Decision]) -> list[Problem]:
     problems = []
     try:
-        parser = build_parser(files)
+        parser = build_parser(files, dict(decisions))
         for f in files:
             for pid in f.process_ids:
                 parser.get_spec(pid)

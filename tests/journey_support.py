@@ -86,6 +86,7 @@ class Journey:
 def journey_system(config: Config, services: Any = None) -> System:
     """A system with every diagram of processes/ deployed (on `services`, if given)."""
     system = build_system(config, services=services)
-    sources = [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))]
+    diagrams = [*PROCESSES.glob("*.bpmn"), *PROCESSES.glob("*.dmn")]
+    sources = [(p.name, p.read_bytes()) for p in sorted(diagrams)]
     system.engine.deploy(sources, SYSTEM)
     return system

@@ -1,4 +1,4 @@
-"""Migration 0010_retention adds the retention columns and takes them away again on a
+"""Migration 0010 (retention) adds the retention columns and takes them away again on a
 downgrade; audit events then keep an empty object where retention removed their details."""
 
 from __future__ import annotations

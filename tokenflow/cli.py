@@ -58,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     restore = db.add_parser("restore", help="restore a backup into an empty database")
     restore.add_argument("file")
     restore.set_defaults(func=cmd_db_restore)
-    deploy = sub.add_parser("deploy", help="validate and deploy BPMN files")
+    deploy = sub.add_parser("deploy", help="validate and deploy BPMN and DMN files")
     deploy.add_argument("paths", nargs="*", default=["processes"])
     deploy.set_defaults(func=cmd_deploy)
     users = sub.add_parser("users", help="create | roles NAME --role ROLE").add_subparsers(
@@ -185,13 +185,14 @@ def bpmn_sources(paths: list[str]) -> list[tuple[str, bytes]]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            sources.extend((f.name, f.read_bytes()) for f in sorted(path.glob("*.bpmn")))
+            found = [*path.glob("*.bpmn"), *path.glob("*.dmn")]
+            sources.extend((f.name, f.read_bytes()) for f in sorted(found))
         elif path.is_file():
             sources.append((path.name, path.read_bytes()))
         else:
             raise CliError(f"{raw}: no such file or directory")
     if not sources:
-        raise CliError("no .bpmn files to deploy")
+        raise CliError("no .bpmn or .dmn files to deploy")
     return sources
 
 
@@ -210,7 +211,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     for warning in definitions.warnings_of(deployed):
         print(f"tokenflow: {warning}", file=sys.stderr)
     for d in deployed:
-        print(f"{d.key}: version {d.version}" + ("" if d.changed else " (unchanged)"))
+        kind = "decision " if d.kind == "decision" else ""
+        print(f"{kind}{d.key}: version {d.version}" + ("" if d.changed else " (unchanged)"))
     return 0
 
 

@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine import definitions, queries, starters
@@ -185,7 +186,7 @@ def deploy_definition() -> Any:
         name = request.args.get("filename", "upload.bpmn")
         sources = [(name, request.get_data())]
     if not any(data for _, data in sources):
-        raise ApiError(400, "Bad request", "Send the BPMN XML as the body.")
+        raise ApiError(400, "Bad request", "Send the BPMN or DMN XML as the body.")
     deployed = system().engine.deploy(sources, actor())
     first = deployed[0]
     return jsonify(
@@ -193,7 +194,8 @@ def deploy_definition() -> Any:
             "key": first.key,
             "version": first.version,
             "deployed": [
-                {"key": d.key, "version": d.version, "changed": d.changed} for d in deployed
+                {"key": d.key, "version": d.version, "changed": d.changed, "kind": d.kind}
+                for d in deployed
             ],
             "warnings": [w.as_dict() for w in definitions.warnings_of(deployed)],
         }
@@ -210,10 +212,14 @@ def start_form(key: str) -> Any:
 @bp.get("/process-definitions/<key>/xml")
 @authenticated("analyst")
 def definition_xml(key: str) -> Any:
+    return versioned_xml(definitions.get_definition, key)
+
+
+def versioned_xml(get: Callable[[Session, str, int | None], Any], key: str) -> Any:
+    """The file of a deployed version (`?version=n`, default the latest)."""
     version = int_arg("version", 0, high=10**9) or None
     with session() as s:
-        found = definitions.get_definition(s, key, version)
-        return current_app.response_class(found.xml, mimetype="application/xml")
+        return current_app.response_class(get(s, key, version).xml, mimetype="application/xml")
 
 
 # -- instances ----------------------------------------------------------------------------
@@ -383,4 +389,4 @@ def openapi() -> Any:
 
 # Routes of the credential's life (verification, resync, import, applications) and of
 # candidate groups live in their own modules on this blueprint; importing registers them.
-from . import api_groups, api_otp  # noqa: E402, F401
+from . import api_decisions, api_groups, api_otp  # noqa: E402, F401

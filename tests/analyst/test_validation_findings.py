@@ -404,7 +404,8 @@ def test_the_shipped_diagrams_deploy_with_no_findings(config):
     """Once the groups they name beside the roles exist (`make run`'s demo makes them
     before it deploys); before that, each such group is a warning and nothing else."""
     system = build_system(config)
-    sources = [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))]
+    diagrams = [*PROCESSES.glob("*.bpmn"), *PROCESSES.glob("*.dmn")]
+    sources = [(p.name, p.read_bytes()) for p in sorted(diagrams)]
     before = system.engine.check(sources)
     assert [(p.element, p.is_error) for p in before] == [("license_key_sla_breach", False)]
     with unit_of_work(system.session_factory) as s:

@@ -1,6 +1,7 @@
 """The analyst pages: process definitions and their versions, the bpmn-js viewer and
-modeler (validate, dry run, deploy), XML diffs, migration of running instances and
-statistics on the diagram. For analysts and admins, logged in through the UI's session.
+modeler (validate, dry run, deploy), DMN decisions in dmn-js, XML diffs, migration of
+running instances and statistics on the diagram. For analysts and admins, logged in
+through the UI's session.
 
 | route | view | what |
 | --- | --- | --- |
@@ -11,8 +12,10 @@ statistics on the diagram. For analysts and admins, logged in through the UI's s
 | `GET /analyst/processes/<key>/v<n>/statistics.json` | `actions.statistics` | per element |
 | `GET /analyst/processes/<key>/diff?from=&to=` | `views.diff` | XML diff of two versions |
 | `GET /analyst/processes/<key>/edit` | `views.edit` | the modeler (`?version=n`, default latest) |
-| `POST /analyst/check` | `actions.check` | BPMN XML -> Tokenflow's problems by element |
-| `POST /analyst/deploy` | `actions.deploy` | BPMN XML -> new version, or 422 with every problem |
+| `GET /analyst/decisions/<key>` | `decision_pages.decision` | versions; dmn-js editor |
+| `GET /analyst/decisions/<key>/v<n>.dmn` | `decision_pages.decision_xml` | the DMN file |
+| `POST /analyst/check` | `actions.check` | BPMN or DMN XML -> problems by element |
+| `POST /analyst/deploy` | `actions.deploy` | BPMN or DMN -> new version, or 422: every problem |
 | `POST /analyst/dry-run` | `actions.dry_run` | draft + scenario -> the path taken |
 | `GET /analyst/migrations` | `migrations.start` | choose process, versions, instances |
 | `POST /analyst/migrations/plan`, `/validate`, `/execute` | `migrations.*` | the three steps |
@@ -33,6 +36,6 @@ bp = Blueprint(
     static_folder="static",
 )
 
-from . import actions, migrations, views  # noqa: E402  (they add their routes to bp)
+from . import actions, decision_pages, migrations, views  # noqa: E402  (they add their routes)
 
-__all__ = ["actions", "bp", "migrations", "views"]
+__all__ = ["actions", "bp", "decision_pages", "migrations", "views"]

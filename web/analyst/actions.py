@@ -29,7 +29,7 @@ def _sources() -> list[tuple[str, bytes]]:
     name = request.args.get("filename") or "draft.bpmn"
     data = request.get_data()
     if not data:
-        raise InvalidInput("Send the diagram's BPMN XML as the body.")
+        raise InvalidInput("Send the diagram's BPMN (or the decision's DMN) XML as the body.")
     return [(Path(name).name, data)]
 
 
@@ -55,13 +55,20 @@ def deploy() -> Any:
                     "key": d.key,
                     "version": d.version,
                     "changed": d.changed,
-                    "url": url_for("analyst.version", key=d.key, number=d.version),
+                    "kind": d.kind,
+                    "url": _url(d),
                 }
                 for d in deployed
             ],
             "warnings": [w.as_dict() for w in definitions.warnings_of(deployed)],
         }
     ), 201
+
+
+def _url(d: definitions.Deployed) -> str:
+    if d.kind == "decision":
+        return url_for("analyst.decision", key=d.key, version=d.version)
+    return url_for("analyst.version", key=d.key, number=d.version)
 
 
 @bp.post("/dry-run")

@@ -10,7 +10,7 @@ from flask import Response, abort, render_template, request, url_for
 
 from engine.clock import clock
 
-from . import bp, diffs, reads
+from . import bp, decision_pages, diffs, reads
 from .access import page, system
 
 DEFAULT_DAYS = 30
@@ -19,7 +19,11 @@ DEFAULT_DAYS = 30
 @bp.get("/")
 @page
 def index() -> Any:
-    return render_template("analyst/index.html", processes=reads.processes(system()))
+    return render_template(
+        "analyst/index.html",
+        processes=reads.processes(system()),
+        decisions=decision_pages.all_decisions(),
+    )
 
 
 @bp.get("/processes/<key>")

@@ -25,6 +25,8 @@ await build({
     viewer: path.join(here, 'viewer.js'),
     modeler: path.join(here, 'modeler.js'),
     bpmn: path.join(here, 'bpmn.css'),
+    dmn: path.join(here, 'dmn.js'),
+    'dmn-css': path.join(here, 'dmn.css'),
   },
   outdir: out,
   bundle: true,

@@ -1,0 +1,73 @@
+"""The analyst's decision pages: every deployed DMN decision, and one decision's versions
+with its table in dmn-js (view, edit, validate, deploy through `actions.check`/`deploy`,
+which take DMN as they take BPMN)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Response, abort, render_template, request
+
+from engine import decisions
+from engine.db import unit_of_work
+from engine.models import DecisionDefinition
+
+from . import bp
+from .access import page, system
+
+
+@dataclass(frozen=True)
+class DecisionVersion:
+    key: str
+    name: str | None
+    version: int
+    file_name: str
+    deployed_at: datetime
+    deployed_by: str | None
+    xml: str = field(repr=False)
+
+
+def _version(row: DecisionDefinition) -> DecisionVersion:
+    return DecisionVersion(
+        row.key, row.name, row.version, row.file_name, row.deployed_at, row.deployed_by, row.xml
+    )
+
+
+def all_decisions() -> dict[str, list[DecisionVersion]]:
+    """Every deployed decision's versions, newest first."""
+    with unit_of_work(system().session_factory) as s:
+        rows = decisions.list_definitions(s)
+    found: dict[str, list[DecisionVersion]] = {}
+    for row in rows:
+        found.setdefault(row.key, []).insert(0, _version(row))
+    return found
+
+
+@bp.get("/decisions/<key>")
+@page
+def decision(key: str) -> Any:
+    versions = all_decisions().get(key)
+    if not versions:
+        abort(404, f"No decision {key!r}.")
+    raw = request.args.get("version", "")
+    if raw and (not raw.isdigit() or len(raw) > 9):
+        abort(400, "`version` must be a version number.")
+    shown = next((v for v in versions if str(v.version) == raw), None) if raw else versions[0]
+    if shown is None:
+        abort(404, f"No version {raw} of decision {key!r}.")
+    return render_template("analyst/decision.html", versions=versions, shown=shown)
+
+
+@bp.get("/decisions/<key>/v<int(max=2147483647):number>.dmn")
+@page
+def decision_xml(key: str, number: int) -> Any:
+    with unit_of_work(system().session_factory) as s:
+        found = _version(decisions.get_definition(s, key, number))
+    response = Response(found.xml, mimetype="application/xml")
+    # A download, never a page: the browser does not render what an analyst uploaded.
+    name = re.sub(r"[^\w.-]", "_", found.file_name)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,40 @@
+"""API routes of DMN decisions: their versions and files (deployed through
+`POST /api/v1/process-definitions`, which takes DMN files as it takes BPMN files)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+
+from engine import decisions
+
+from .api import authenticated, bp, session, versioned_xml
+
+
+@bp.get("/decision-definitions")
+@authenticated("analyst")
+def list_decision_definitions() -> Any:
+    """Every version of every deployed decision (its DMN id is its key)."""
+    with session() as s:
+        return jsonify(
+            [
+                {
+                    "key": d.key,
+                    "name": d.name,
+                    "version": d.version,
+                    "hash": d.hash,
+                    "file_name": d.file_name,
+                    "deployed_at": d.deployed_at.isoformat(),
+                    "deployed_by": d.deployed_by,
+                }
+                for d in decisions.list_definitions(s)
+            ]
+        )
+
+
+@bp.get("/decision-definitions/<key>/xml")
+@authenticated("analyst")
+def decision_definition_xml(key: str) -> Any:
+    """The DMN file of a decision's version (`?version=n`, default the latest)."""
+    return versioned_xml(decisions.get_definition, key)
