@@ -33,19 +33,37 @@ _PENDING = "audit_pending"
 
 
 def _digest(row: Any) -> str:
+    return hashlib.sha256(_canonical(row, row.prev_hash, row.seq).encode()).hexdigest()
+
+
+def _canonical(row: Any, prev_hash: str, seq: int) -> str:
     body = {
         "chain": row.chain,
-        "seq": row.seq,
+        "seq": seq,
         "instance_id": row.instance_id,
         "event": row.event,
         "actor": row.actor,
         "element": row.element,
         "details": row.details,
         "created_at": _iso(row.created_at),
-        "prev_hash": row.prev_hash,
+        "prev_hash": prev_hash,
     }
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+
+
+# What the database appends to `hash_prefix` to complete the text: the head's hash, the seq.
+_PREV_MARK = "\x00prev"
+_HASH_TAIL = f'{json.dumps(_PREV_MARK)},"seq":0}}'
+
+
+def hash_prefix(row: Any) -> str:
+    """The canonical text of `row` up to its previous hash, which with `seq` are the last
+    keys: a statement that holds the chain's head completes it with `<prev_hash>","seq":<n>}`
+    and hashes it (see `statements.append_event_with`), to the same hash as `_digest`."""
+    text = _canonical(row, _PREV_MARK, 0)
+    if not text.endswith(_HASH_TAIL):  # the canonical form changed: keep them in step
+        raise AssertionError("prev_hash and seq must be the last keys of an audit event")
+    return text[: -len(_HASH_TAIL)] + '"'
 
 
 def _iso(value: datetime) -> str:
@@ -123,6 +141,35 @@ def write_pending(session: Session) -> None:
             rows.append(vars(item))
         moved_heads.append({"b_chain": chain_id, "length": length, "head_hash": prev})
     sql.append_events(session, rows, moved_heads)
+
+
+def append_with(session: Session, statement: Any, params: dict[str, Any]) -> bool:
+    """Run `statement` (from `statements.append_event_with`: the caller's own writes and
+    the append of one event, hashed in the database under the chain head's lock) with the
+    caller's `params`, writing the transaction's one pending event in the same round trip.
+    True when the statement ran (the caller's writes are done); False, having done
+    nothing, when it does not apply: not PostgreSQL, or not exactly one pending event."""
+    pending = session.info.get(_PENDING)
+    if not pending or len(pending) != 1 or session.get_bind().dialect.name != "postgresql":
+        return False
+    item = pending[0]
+    values = {
+        "chain": item.chain,
+        "instance_id": item.instance_id,
+        "event": item.event,
+        "actor": item.actor,
+        "element": item.element,
+        "details": item.details,
+        "created_at": item.created_at,
+        "prefix": hash_prefix(item),
+    }
+    if sql.run(session, statement, {**params, **values}).rowcount == 0:
+        # The chain has no head yet (its first event): the caller's writes are done,
+        # the event is appended the ordinary way, which makes the head.
+        write_pending(session)
+    else:
+        session.info.pop(_PENDING)
+    return True
 
 
 def _lock_heads(session: Session, chains: list[str]) -> dict[str, tuple[int, str]]:

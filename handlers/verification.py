@@ -29,6 +29,8 @@ from sqlalchemy import bindparam, column, select, table, update
 from sqlalchemy.orm import Session
 
 from engine import audit
+from engine import statements as sql
+from engine.db import UTCDateTime
 from handlers import audit_subjects
 from handlers.adapters.messaging import MessageRejected
 from handlers.phone_otp import (
@@ -181,24 +183,34 @@ def held_by(session: Session, username: str, now: datetime, *, lock_tokens: bool
     return Held(owner_id, credentials, tokens)
 
 
+_TOKEN_STATE = ("counter", "last_time_step", "drift_steps", "failures", "status", "locked_at")
+# A verification's one token write and its audit event, in one round trip (PostgreSQL).
+_SAVE_TOKEN_AND_AUDIT = sql.append_event_with(
+    "saved_token AS (UPDATE hardware_tokens SET counter = :t_counter,"
+    " last_time_step = :t_last_time_step, drift_steps = :t_drift_steps,"
+    " failures = :t_failures, status = :t_status, locked_at = :t_locked_at WHERE id = :t_id)",
+    bindparam("t_locked_at", type_=UTCDateTime()),
+)
+
+
+def _state(token: HardwareToken, prefix: str = "") -> dict[str, Any]:
+    return {f"{prefix}{name}": getattr(token, name) for name in _TOKEN_STATE}
+
+
 def save_tokens(session: Session, tokens: list[HardwareToken]) -> None:
     """Write what a verification changed on tokens read by `held_by`."""
     if tokens:
-        session.connection().execute(
-            _SAVE_TOKEN,
-            [
-                {
-                    "b_id": t.id,
-                    "counter": t.counter,
-                    "last_time_step": t.last_time_step,
-                    "drift_steps": t.drift_steps,
-                    "failures": t.failures,
-                    "status": t.status,
-                    "locked_at": t.locked_at,
-                }
-                for t in tokens
-            ],
-        )
+        session.connection().execute(_SAVE_TOKEN, [{"b_id": t.id, **_state(t)} for t in tokens])
+
+
+def _save_with_audit(session: Session, tokens: list[HardwareToken]) -> None:
+    """Write the tokens, and with a single token the one pending audit event in the same
+    statement where the backend allows (PostgreSQL)."""
+    if len(tokens) == 1:
+        params = {"t_id": tokens[0].id, **_state(tokens[0], "t_")}
+        if audit.append_with(session, _SAVE_TOKEN_AND_AUDIT, params):
+            return
+    save_tokens(session, tokens)
 
 
 def verify(
@@ -216,7 +228,9 @@ def verify(
     policy = policy or VerifyPolicy.from_settings(getattr(services, "settings", None))
     held = held_by(session, username, now, lock_tokens=HARDWARE in app.accepted)
     subject = _subject(held, app)
-    outcome, serial = _verify(session, services.seed_key, app, held, subject, code, now, policy)
+    outcome, serial, changed = _verify(
+        session, services.seed_key, app, held, subject, code, now, policy
+    )
     audit.record(
         session,
         "otp.verified",
@@ -229,6 +243,7 @@ def verify(
         reason=outcome.reason,
         serial=serial,
     )
+    _save_with_audit(session, changed)
     return outcome
 
 
@@ -285,10 +300,11 @@ def _verify(
     code: str,
     now: datetime,
     policy: VerifyPolicy,
-) -> tuple[Outcome, str | None]:
+) -> tuple[Outcome, str | None, list[HardwareToken]]:
+    """The answer, the token it concerns, and the tokens changed (to be written)."""
     why_not = held.reason(now)
     if why_not or held.owner_id is None:
-        return Outcome(False, None, why_not or "no_credential"), None
+        return Outcome(False, None, why_not or "no_credential"), None, []
     owner_id, tokens = held.owner_id, held.tokens
     usable = [
         (t, open_sealed(seed_key, t.sealed_secret, t.serial))
@@ -300,31 +316,31 @@ def _verify(
         if match is not None:
             token.record_match(match)
             token.failures = 0
-            save_tokens(session, [token])
-            return Outcome(True, HARDWARE, None), token.serial
+            return Outcome(True, HARDWARE, None), token.serial, [token]
     phone_result = None
     if PHONE in app.accepted:
         phone_result = check_code(session, seed_key, owner_id, app_purpose(app.id), code, now)
         if phone_result == "ok":
-            return Outcome(True, PHONE, None), None
+            return Outcome(True, PHONE, None), None, []
     if phone_result in ("expired", "exhausted"):
         # The phone code itself, spent by time or tries: no guess at the token.
-        return Outcome(False, None, _PHONE_REASONS[phone_result]), None
+        return Outcome(False, None, _PHONE_REASONS[phone_result]), None, []
     for token, _ in usable:
         count_failure(session, token, now, policy.max_failures, f"app:{app.name}", subject)
-    save_tokens(session, [token for token, _ in usable])
+    failed = [token for token, _ in usable]
     if usable:
         token, secret = usable[0]
         replayed = _was_used(token, secret, code, now, policy.window(token))
-        return Outcome(False, None, "replayed" if replayed else "invalid_code"), token.serial
+        reason = "replayed" if replayed else "invalid_code"
+        return Outcome(False, None, reason), token.serial, failed
     if phone_result == "wrong":
-        return Outcome(False, None, "invalid_code"), None
+        return Outcome(False, None, "invalid_code"), None, []
     for status in ("locked", "revoked"):
         if any(t.status == status for t in tokens):
-            return Outcome(False, None, status), next(t.serial for t in tokens)
+            return Outcome(False, None, status), next(t.serial for t in tokens), []
     if PHONE in app.accepted and registered_phone(session, owner_id) is not None:
-        return Outcome(False, None, "invalid_code"), None
-    return Outcome(False, None, "no_credential"), None
+        return Outcome(False, None, "invalid_code"), None, []
+    return Outcome(False, None, "no_credential"), None, []
 
 
 def count_failure(
