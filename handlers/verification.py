@@ -11,11 +11,9 @@ requests race. Each failure counts towards a lockout and a success resets the co
 locked token verifies nothing until its owner resyncs it or support resets it, so a
 guesser gets `max_failures` tries per token, ever, not per time window.
 
-A relying application's sign-ins are the one load that grows with every user, so the
-path is kept to the database's pace: one prebuilt statement reads the person, their
-credentials and their locked tokens, one writes the token back, and the answer is
-audited in the person's own chain, so that verifications of different people share no
-row and no lock.
+The answer is audited in the person's own chain, so that verifications of different
+people share no row and no lock; what is read and written, and in how few round trips,
+is `held`'s part.
 """
 
 from __future__ import annotations
@@ -25,14 +23,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, column, select, table, update
 from sqlalchemy.orm import Session
 
 from engine import audit
-from engine import statements as sql
-from engine.db import UTCDateTime
 from handlers import audit_subjects
 from handlers.adapters.messaging import MessageRejected
+from handlers.held import Held, LockedToken, held_by, save_with_audit
 from handlers.phone_otp import (
     app_purpose,
     check_code,
@@ -40,9 +36,7 @@ from handlers.phone_otp import (
     registered_phone,
     send_code,
 )
-from handlers.proofing_models import Credential
 from handlers.relying_apps import KnownApp
-from handlers.tokens.models import HardwareToken
 from handlers.tokens.otp import LOGIN_HOTP_LOOKAHEAD, Match, find_login_match
 from handlers.tokens.seed_crypto import open_sealed
 
@@ -74,7 +68,7 @@ class VerifyPolicy:
             int(settings.get("otp_hotp_lookahead", LOGIN_HOTP_LOOKAHEAD)),
         )
 
-    def window(self, token: HardwareToken) -> int:
+    def window(self, token: LockedToken) -> int:
         return self.totp_window if token.kind == "totp" else self.hotp_lookahead
 
 
@@ -88,129 +82,6 @@ class Outcome:
 
     def as_dict(self) -> dict[str, Any]:
         return {"valid": self.valid, "credential": self.credential, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class Held:
-    """What a person holds, as one verification sees it: their id (None when the username
-    is unknown), their credentials' (status, expires_at), and the tokens of those in force
-    (locked until the commit when the caller asked for them)."""
-
-    owner_id: int | None
-    credentials: list[tuple[str, datetime]]
-    tokens: list[HardwareToken]
-
-    def reason(self, now: datetime) -> str | None:
-        """Why none of the person's credentials is in force, or None when one is."""
-        if any(status == "active" and expires > now for status, expires in self.credentials):
-            return None
-        if not self.credentials:
-            return "no_credential"
-        return "revoked" if all(s == "revoked" for s, _ in self.credentials) else "expired"
-
-
-# Accounts belong to the web layer, which handlers must not import: read two columns.
-_USERS = table("users", column("id"), column("username"))
-_CREDENTIALS = Credential.__table__
-_TOKENS = HardwareToken.__table__
-_IN_FORCE_SERIALS = (
-    select(_CREDENTIALS.c.token_serial)
-    .join(_USERS, _USERS.c.id == _CREDENTIALS.c.owner_id)
-    .where(
-        _USERS.c.username == bindparam("b_username"),
-        _CREDENTIALS.c.status == "active",
-        _CREDENTIALS.c.expires_at > bindparam("b_now"),
-    )
-)
-# Locked in id order, so concurrent requests for one person never deadlock; a locking
-# clause is allowed in a WITH query, which is what lets one round trip read the person,
-# their credentials and their tokens, and lock the tokens.
-_LOCKED_TOKENS = (
-    select(_TOKENS)
-    .where(_TOKENS.c.serial.in_(_IN_FORCE_SERIALS.scalar_subquery()))
-    .order_by(_TOKENS.c.id)
-    .with_for_update()
-    .cte("locked_tokens")
-)
-_PERSON = (
-    _USERS.c.id.label("person"),
-    _CREDENTIALS.c.status.label("credential_status"),
-    _CREDENTIALS.c.expires_at.label("credential_expires"),
-)
-_HELD = (
-    select(*_PERSON)
-    .select_from(_USERS.outerjoin(_CREDENTIALS, _CREDENTIALS.c.owner_id == _USERS.c.id))
-    .where(_USERS.c.username == bindparam("b_username"))
-)
-_HELD_WITH_TOKENS = (
-    select(*_PERSON, _LOCKED_TOKENS)
-    .select_from(
-        _USERS.outerjoin(_CREDENTIALS, _CREDENTIALS.c.owner_id == _USERS.c.id).outerjoin(
-            _LOCKED_TOKENS, _LOCKED_TOKENS.c.serial == _CREDENTIALS.c.token_serial
-        )
-    )
-    .where(_USERS.c.username == bindparam("b_username"))
-    .order_by(_LOCKED_TOKENS.c.id)
-)
-_TOKEN_FIELDS = [c.name for c in _LOCKED_TOKENS.c]
-_SAVE_TOKEN = (
-    update(_TOKENS)
-    .where(_TOKENS.c.id == bindparam("b_id"))
-    .values(
-        counter=bindparam("counter"),
-        last_time_step=bindparam("last_time_step"),
-        drift_steps=bindparam("drift_steps"),
-        failures=bindparam("failures"),
-        status=bindparam("status"),
-        locked_at=bindparam("locked_at"),
-    )
-)
-
-
-def held_by(session: Session, username: str, now: datetime, *, lock_tokens: bool) -> Held:
-    """One statement, prebuilt: the person, their credentials and, with `lock_tokens`,
-    the tokens of those in force, locked. The tokens are detached copies: a change is
-    written with `save_tokens`."""
-    statement = _HELD_WITH_TOKENS if lock_tokens else _HELD
-    rows = session.connection().execute(statement, {"b_username": username, "b_now": now})
-    owner_id, credentials, tokens = None, [], []
-    for row in rows:
-        owner_id = row.person
-        if row.credential_status is not None:
-            credentials.append((row.credential_status, row.credential_expires))
-        if lock_tokens and row.serial is not None:
-            tokens.append(HardwareToken(**{name: getattr(row, name) for name in _TOKEN_FIELDS}))
-    return Held(owner_id, credentials, tokens)
-
-
-_TOKEN_STATE = ("counter", "last_time_step", "drift_steps", "failures", "status", "locked_at")
-# A verification's one token write and its audit event, in one round trip (PostgreSQL).
-_SAVE_TOKEN_AND_AUDIT = sql.append_event_with(
-    "saved_token AS (UPDATE hardware_tokens SET counter = :t_counter,"
-    " last_time_step = :t_last_time_step, drift_steps = :t_drift_steps,"
-    " failures = :t_failures, status = :t_status, locked_at = :t_locked_at WHERE id = :t_id)",
-    bindparam("t_locked_at", type_=UTCDateTime()),
-)
-
-
-def _state(token: HardwareToken, prefix: str = "") -> dict[str, Any]:
-    return {f"{prefix}{name}": getattr(token, name) for name in _TOKEN_STATE}
-
-
-def save_tokens(session: Session, tokens: list[HardwareToken]) -> None:
-    """Write what a verification changed on tokens read by `held_by`."""
-    if tokens:
-        session.connection().execute(_SAVE_TOKEN, [{"b_id": t.id, **_state(t)} for t in tokens])
-
-
-def _save_with_audit(session: Session, tokens: list[HardwareToken]) -> None:
-    """Write the tokens, and with a single token the one pending audit event in the same
-    statement where the backend allows (PostgreSQL)."""
-    if len(tokens) == 1:
-        params = {"t_id": tokens[0].id, **_state(tokens[0], "t_")}
-        if audit.append_with(session, _SAVE_TOKEN_AND_AUDIT, params):
-            return
-    save_tokens(session, tokens)
 
 
 def verify(
@@ -243,7 +114,7 @@ def verify(
         reason=outcome.reason,
         serial=serial,
     )
-    _save_with_audit(session, changed)
+    save_with_audit(session, changed)
     return outcome
 
 
@@ -300,7 +171,7 @@ def _verify(
     code: str,
     now: datetime,
     policy: VerifyPolicy,
-) -> tuple[Outcome, str | None, list[HardwareToken]]:
+) -> tuple[Outcome, str | None, list[LockedToken]]:
     """The answer, the token it concerns, and the tokens changed (to be written)."""
     why_not = held.reason(now)
     if why_not or held.owner_id is None:
@@ -345,7 +216,7 @@ def _verify(
 
 def count_failure(
     session: Session,
-    token: HardwareToken,
+    token: LockedToken,
     now: datetime,
     max_failures: int,
     actor: str,
@@ -365,7 +236,7 @@ def count_failure(
         )
 
 
-def _was_used(token: HardwareToken, secret: bytes, code: str, now: datetime, window: int) -> bool:
+def _was_used(token: LockedToken, secret: bytes, code: str, now: datetime, window: int) -> bool:
     """Whether a refused code is one this token already spent: worth telling the
     application, since a replay suggests a phished or shoulder-surfed code."""
     params = token.otp_params()
