@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
 from . import statements as sql
@@ -73,8 +73,12 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def record(
-    session: Session,
+def record(session: Session, event: str, **fields: Any) -> None:
+    """Append one event (`new_event`'s arguments) when the transaction commits."""
+    session.info.setdefault(_PENDING, []).append(new_event(event, **fields))
+
+
+def new_event(
     event: str,
     *,
     instance_id: str | None = None,
@@ -82,25 +86,23 @@ def record(
     actor: str | None = None,
     element: str | None = None,
     **details: Any,
-) -> None:
-    """Append one event when the transaction commits. Callers pass no secrets: names of
-    fields, never their values.
+) -> Any:
+    """One event, as it waits to be written. Callers pass no secrets: names of fields,
+    never their values.
 
     The chain is the instance's; without an instance, `subject`'s (short and stable,
     such as `user:42`); with neither, `system`, which every such event then waits on."""
     chain = instance_id or subject or SYSTEM_CHAIN
     if len(chain) > MAX_CHAIN_CHARS:
         raise ValueError(f"an audit chain name has at most {MAX_CHAIN_CHARS} characters")
-    session.info.setdefault(_PENDING, []).append(
-        SimpleNamespace(
-            chain=chain,
-            instance_id=instance_id,
-            event=event,
-            actor=actor,
-            element=element,
-            details=details,
-            created_at=clock.now(),
-        )
+    return SimpleNamespace(
+        chain=chain,
+        instance_id=instance_id,
+        event=event,
+        actor=actor,
+        element=element,
+        details=details,
+        created_at=clock.now(),
     )
 
 
@@ -143,16 +145,12 @@ def write_pending(session: Session) -> None:
     sql.append_events(session, rows, moved_heads)
 
 
-def append_with(session: Session, statement: Any, params: dict[str, Any]) -> bool:
+def append_with(connection: Connection, statement: Any, params: dict[str, Any], item: Any) -> bool:
     """Run `statement` (from `statements.append_event_with`: the caller's own writes and
     the append of one event, hashed in the database under the chain head's lock) with the
-    caller's `params`, writing the transaction's one pending event in the same round trip.
-    True when the statement ran (the caller's writes are done); False, having done
-    nothing, when it does not apply: not PostgreSQL, or not exactly one pending event."""
-    pending = session.info.get(_PENDING)
-    if not pending or len(pending) != 1 or session.get_bind().dialect.name != "postgresql":
-        return False
-    item = pending[0]
+    caller's `params`, appending `item` (from `new_event`) in the same round trip, on
+    PostgreSQL. False when the chain has no head yet (its first event): the caller's
+    writes ran all the same, so it rolls back and appends the ordinary way."""
     values = {
         "chain": item.chain,
         "instance_id": item.instance_id,
@@ -163,13 +161,7 @@ def append_with(session: Session, statement: Any, params: dict[str, Any]) -> boo
         "created_at": item.created_at,
         "prefix": hash_prefix(item),
     }
-    if sql.run(session, statement, {**params, **values}).rowcount == 0:
-        # The chain has no head yet (its first event): the caller's writes are done,
-        # the event is appended the ordinary way, which makes the head.
-        write_pending(session)
-    else:
-        session.info.pop(_PENDING)
-    return True
+    return bool(connection.execute(statement, {**params, **values}).rowcount)
 
 
 def _lock_heads(session: Session, chains: list[str]) -> dict[str, tuple[int, str]]:

@@ -143,9 +143,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commits when the block ends cleanly, rolls back otherwise."""
-    session = factory()
+def unit_of_work(factory: sessionmaker[Session], bind: Any = None) -> Iterator[Session]:
+    """One transaction: commits when the block ends cleanly, rolls back otherwise; on
+    `bind` (a Connection outside a transaction) rather than a connection of the pool."""
+    session = factory() if bind is None else factory(bind=bind)
     try:
         yield session
         session.commit()

@@ -18,8 +18,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, column, select, table, true, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, column, select, table, true, update
 
 from engine import audit
 from engine import statements as sql
@@ -157,11 +156,10 @@ _SAVE_TOKEN = (
 )
 
 
-def held_by(session: Session, username: str, now: datetime, *, lock_tokens: bool) -> Held:
+def held_by(connection: Connection, username: str, now: datetime, *, lock_tokens: bool) -> Held:
     """One statement, prebuilt: the person, their credentials and, with `lock_tokens`,
-    the tokens of those in force, locked. The tokens are detached copies: a change is
-    written with `save_tokens`."""
-    connection = session.connection()
+    the tokens of those in force, locked. The tokens are plain copies: a change is
+    written with `save_tokens` or `save_token_with_event`."""
     statement = _HELD_LOCKED[connection.dialect.name] if lock_tokens else _HELD
     rows = connection.execute(statement, {"b_username": username, "b_now": now})
     owner_id, credentials, tokens = None, [], []
@@ -189,17 +187,15 @@ def _state(token: LockedToken, prefix: str = "") -> dict[str, Any]:
     return {f"{prefix}{name}": getattr(token, name) for name in _TOKEN_STATE}
 
 
-def save_tokens(session: Session, tokens: list[LockedToken]) -> None:
+def save_tokens(connection: Connection, tokens: list[LockedToken]) -> None:
     """Write what a verification changed on tokens read by `held_by`."""
     if tokens:
-        session.connection().execute(_SAVE_TOKEN, [{"b_id": t.id, **_state(t)} for t in tokens])
+        connection.execute(_SAVE_TOKEN, [{"b_id": t.id, **_state(t)} for t in tokens])
 
 
-def save_with_audit(session: Session, tokens: list[LockedToken]) -> None:
-    """Write the tokens, and with a single token the one pending audit event in the same
-    statement where the backend allows (PostgreSQL)."""
-    if len(tokens) == 1:
-        params = {"t_id": tokens[0].id, **_state(tokens[0], "t_")}
-        if audit.append_with(session, _SAVE_TOKEN_AND_AUDIT, params):
-            return
-    save_tokens(session, tokens)
+def save_token_with_event(connection: Connection, token: LockedToken, item: Any) -> bool:
+    """PostgreSQL: write `token` and append the audit event `item` (`audit.new_event`) in
+    one statement. False when the event's chain has no head yet: the token was written
+    all the same, so the caller rolls back and takes the ordinary way."""
+    params = {"t_id": token.id, **_state(token, "t_")}
+    return audit.append_with(connection, _SAVE_TOKEN_AND_AUDIT, params, item)

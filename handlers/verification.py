@@ -23,12 +23,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine import audit
+from engine.db import unit_of_work
 from handlers import audit_subjects
 from handlers.adapters.messaging import MessageRejected
-from handlers.held import Held, LockedToken, held_by, save_with_audit
+from handlers.held import Held, LockedToken, held_by, save_token_with_event, save_tokens
 from handlers.phone_otp import (
     app_purpose,
     check_code,
@@ -47,6 +49,7 @@ DEFAULT_MAX_FAILURES = 10
 # its owner and drifts between sign-ins; ±3 steps absorbs that, and the lockout bounds
 # guessing to max_failures x 7 codes per token before the owner must resync.
 TOTP_DRIFT_WINDOW = 3
+ANSWERED = "otp.verified"
 _PHONE_REASONS = {"expired": "code_expired", "exhausted": "too_many_attempts"}
 
 
@@ -96,26 +99,88 @@ def verify(
     """Check `code` for `username` under `app`'s policy; learn from a match, count a
     failure, and audit the answer in the person's chain (the application's when the
     username is unknown)."""
-    policy = policy or VerifyPolicy.from_settings(getattr(services, "settings", None))
-    held = held_by(session, username, now, lock_tokens=HARDWARE in app.accepted)
+    policy = policy or _policy(services)
+    held = held_by(session.connection(), username, now, lock_tokens=HARDWARE in app.accepted)
     subject = _subject(held, app)
     outcome, serial, changed = _verify(
         session, services.seed_key, app, held, subject, code, now, policy
     )
-    audit.record(
-        session,
-        "otp.verified",
-        subject=subject,
-        actor=f"app:{app.name}",
-        application=app.name,
-        username=username,
-        valid=outcome.valid,
-        credential=outcome.credential,
-        reason=outcome.reason,
-        serial=serial,
-    )
-    save_with_audit(session, changed)
+    audit.record(session, ANSWERED, **_answer(app, username, subject, outcome, serial))
+    save_tokens(session.connection(), changed)
     return outcome
+
+
+def verify_quickly(
+    connection: Connection,
+    factory: sessionmaker[Session],
+    services: Any,
+    app: KnownApp,
+    username: str,
+    code: str,
+    now: datetime,
+) -> Outcome:
+    """`verify` as the API runs it, committed on `connection`. The common case on
+    PostgreSQL, a token's code right or wrong without locking the token, takes two
+    statements and no ORM session: the locked read (`held_by`), then the token's write
+    and the audit event in one (`save_token_with_event`). Every other case (SQLite,
+    phone codes, a lockout, an unknown person, the person's first audit event) rolls
+    back and runs `verify` in a session on the same connection."""
+    outcome = _quickly(connection, services, app, username, code, now)
+    if outcome is not None:
+        connection.commit()
+        return outcome
+    connection.rollback()
+    with unit_of_work(factory, bind=connection) as session:
+        return verify(session, services, app, username, code, now)
+
+
+def _quickly(
+    connection: Connection,
+    services: Any,
+    app: KnownApp,
+    username: str,
+    code: str,
+    now: datetime,
+) -> Outcome | None:
+    if connection.dialect.name != "postgresql" or HARDWARE not in app.accepted:
+        return None
+    policy = _policy(services)
+    held = held_by(connection, username, now, lock_tokens=True)
+    if held.owner_id is None or held.reason(now) is not None:
+        return None
+    token, usable = _match(services.seed_key, held, code, now, policy)
+    if token is not None:
+        outcome, serial = Outcome(True, HARDWARE, None), token.serial
+    elif PHONE in app.accepted or len(usable) != 1:
+        return None
+    else:
+        token = usable[0][0]
+        if add_failure(token, now, policy.max_failures):
+            return None
+        outcome, serial = _refusal(usable, code, now, policy)
+    subject = _subject(held, app)
+    item = audit.new_event(ANSWERED, **_answer(app, username, subject, outcome, serial))
+    return outcome if save_token_with_event(connection, token, item) else None
+
+
+def _policy(services: Any) -> VerifyPolicy:
+    return VerifyPolicy.from_settings(getattr(services, "settings", None))
+
+
+def _answer(
+    app: KnownApp, username: str, subject: str, outcome: Outcome, serial: str | None
+) -> dict[str, Any]:
+    """The audit event's fields for one answer (never the code)."""
+    return {
+        "subject": subject,
+        "actor": f"app:{app.name}",
+        "application": app.name,
+        "username": username,
+        "valid": outcome.valid,
+        "credential": outcome.credential,
+        "reason": outcome.reason,
+        "serial": serial,
+    }
 
 
 def offer_phone_code(
@@ -123,7 +188,7 @@ def offer_phone_code(
 ) -> dict[str, Any]:
     """Send `username` a sign-in code for `app` by SMS or voice (the phone's registered
     channel). Raises `phone_otp.TooManyCodes` when too many went out lately."""
-    held = held_by(session, username, now, lock_tokens=False)
+    held = held_by(session.connection(), username, now, lock_tokens=False)
     reason = held.reason(now)
     phone = None
     if reason is None and held.owner_id is not None:
@@ -177,17 +242,9 @@ def _verify(
     if why_not or held.owner_id is None:
         return Outcome(False, None, why_not or "no_credential"), None, []
     owner_id, tokens = held.owner_id, held.tokens
-    usable = [
-        (t, open_sealed(seed_key, t.sealed_secret, t.serial))
-        for t in tokens
-        if t.status == "active"
-    ]
-    for token, secret in usable:
-        match = find_login_match(token.otp_params(), secret, code, now, policy.window(token))
-        if match is not None:
-            token.record_match(match)
-            token.failures = 0
-            return Outcome(True, HARDWARE, None), token.serial, [token]
+    token, usable = _match(seed_key, held, code, now, policy)
+    if token is not None:
+        return Outcome(True, HARDWARE, None), token.serial, [token]
     phone_result = None
     if PHONE in app.accepted:
         phone_result = check_code(session, seed_key, owner_id, app_purpose(app.id), code, now)
@@ -198,12 +255,8 @@ def _verify(
         return Outcome(False, None, _PHONE_REASONS[phone_result]), None, []
     for token, _ in usable:
         count_failure(session, token, now, policy.max_failures, f"app:{app.name}", subject)
-    failed = [token for token, _ in usable]
     if usable:
-        token, secret = usable[0]
-        replayed = _was_used(token, secret, code, now, policy.window(token))
-        reason = "replayed" if replayed else "invalid_code"
-        return Outcome(False, None, reason), token.serial, failed
+        return (*_refusal(usable, code, now, policy), [token for token, _ in usable])
     if phone_result == "wrong":
         return Outcome(False, None, "invalid_code"), None, []
     for status in ("locked", "revoked"):
@@ -214,6 +267,44 @@ def _verify(
     return Outcome(False, None, "no_credential"), None, []
 
 
+def _match(
+    seed_key: bytes, held: Held, code: str, now: datetime, policy: VerifyPolicy
+) -> tuple[LockedToken | None, list[tuple[LockedToken, bytes]]]:
+    """The active token `code` proves (its match learnt, its failures cleared), or None;
+    and every active token with its opened secret."""
+    usable = [
+        (t, open_sealed(seed_key, t.sealed_secret, t.serial))
+        for t in held.tokens
+        if t.status == "active"
+    ]
+    for token, secret in usable:
+        match = find_login_match(token.otp_params(), secret, code, now, policy.window(token))
+        if match is not None:
+            token.record_match(match)
+            token.failures = 0
+            return token, usable
+    return None, usable
+
+
+def _refusal(
+    usable: list[tuple[LockedToken, bytes]], code: str, now: datetime, policy: VerifyPolicy
+) -> tuple[Outcome, str]:
+    """The answer to a code no token took: a replay of a spent code, or just wrong."""
+    token, secret = usable[0]
+    replayed = _was_used(token, secret, code, now, policy.window(token))
+    return Outcome(False, None, "replayed" if replayed else "invalid_code"), token.serial
+
+
+def add_failure(token: LockedToken, now: datetime, max_failures: int) -> bool:
+    """One more failure; True when it locks the token (at `max_failures`), which stays
+    locked until resync or reset."""
+    token.failures = (token.failures or 0) + 1
+    if token.failures >= max_failures and token.status == "active":
+        token.status, token.locked_at = "locked", now
+        return True
+    return False
+
+
 def count_failure(
     session: Session,
     token: LockedToken,
@@ -222,10 +313,8 @@ def count_failure(
     actor: str,
     subject: str,
 ) -> None:
-    """One more failure; at `max_failures` the token locks until resync or reset."""
-    token.failures = (token.failures or 0) + 1
-    if token.failures >= max_failures and token.status == "active":
-        token.status, token.locked_at = "locked", now
+    """`add_failure`, auditing a lockout."""
+    if add_failure(token, now, max_failures):
         audit.record(
             session,
             "token.locked",
