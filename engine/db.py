@@ -133,7 +133,9 @@ def _ping_when_in_doubt(engine: Engine) -> None:
 def _has_news(dbapi_conn: Any) -> bool:
     """Whether an idle connection's socket has something to read (or cannot be asked)."""
     try:
-        return bool(select.select([dbapi_conn.fileno()], [], [], 0)[0])
+        poller = select.poll()
+        poller.register(dbapi_conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
     except (AttributeError, OSError, ValueError):
         return True
 
