@@ -7,7 +7,7 @@ token back together with the answer's audit event (hashed under the chain head's
 in the database), and the commit ends it: four round trips with BEGIN, where plain
 psycopg's lock, update, insert and commit take five.
 
-On PostgreSQL the read is two LATERAL joins, which PostgreSQL plans in a third of the
+On PostgreSQL the read is two LATERAL joins, which PostgreSQL plans in about half the
 time of the equivalent WITH query (each execution is planned: see `engine.db`); SQLite,
 which has neither LATERAL nor row locks, reads the WITH form.
 """
@@ -86,13 +86,16 @@ _HELD = (
     .select_from(_USERS.outerjoin(_CREDENTIALS, _CREDENTIALS.c.owner_id == _USERS.c.id))
     .where(_USERS.c.username == bindparam("b_username"))
 )
-# PostgreSQL: each credential (in serial order), then its token when it is in force,
-# locked as it is joined. Locks are taken in serial order, the same in every request, so
-# that concurrent requests for one person never deadlock.
+# PostgreSQL: each credential, then its token when it is in force, locked as it is
+# joined. The credentials come in their tokens' id order, so tokens are locked in id
+# order as everywhere else, and concurrent requests never wait for each other in a circle.
+_TOKEN_ID = (
+    select(_TOKENS.c.id).where(_TOKENS.c.serial == _CREDENTIALS.c.token_serial).scalar_subquery()
+)
 _HOLDS = (
     select(_CREDENTIALS.c.status, _CREDENTIALS.c.expires_at, _CREDENTIALS.c.token_serial)
     .where(_CREDENTIALS.c.owner_id == _USERS.c.id)
-    .order_by(_CREDENTIALS.c.token_serial)
+    .order_by(_TOKEN_ID)
     .lateral("holds")
 )
 _LOCKED = (
