@@ -12,13 +12,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from engine import audit
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditChain, AuditEvent
-from handlers.relying_apps import app_for_key
+from handlers.lifecycle_models import RelyingApp
+from handlers.relying_apps import KEY_CACHE_SECONDS, app_for_key
 from tests.lifecycle.support import Life, code_now, issue_credential, token_row
 from tokenflow.config import Config
 
@@ -138,3 +139,29 @@ def test_a_verification_waits_for_an_event_appended_meanwhile_and_chains_after_i
         )
         assert list(events)[-3:] == ["otp.verified", "probe.meanwhile", "otp.verified"]
         assert audit.verify(s) == []
+
+
+def test_a_remembered_key_costs_no_statement_until_it_is_forgotten_and_found_revoked(
+    postgres_life: Life, trips: Trips
+) -> None:
+    life = postgres_life
+    token = issue_credential(life, "alice", "TOK001")
+    clock.advance(timedelta(seconds=30))
+    assert life.verify("aerospace-portal", "alice", code_now(token))["valid"]  # key read now
+    with unit_of_work(life.system.session_factory) as s:  # another process revokes it
+        s.execute(
+            update(RelyingApp).where(RelyingApp.name == "aerospace-portal").values(active=False)
+        )
+    clock.advance(timedelta(seconds=KEY_CACHE_SECONDS - 1))
+    counted(trips, life, code_now(token))  # still remembered: answered, no key lookup
+    assert trips.counts["statement"] == 2, trips.statements
+    clock.advance(timedelta(seconds=2))
+    trips.counts.clear()
+    trips.statements.clear()
+    answer = life.client.post(
+        "/api/v1/otp/verify",
+        json={"username": "alice", "code": code_now(token)},
+        headers={"Authorization": f"Bearer {life.keys['aerospace-portal']}"},
+    )
+    assert answer.status_code == 401
+    assert len(trips.statements) == 1 and "relying_apps" in trips.statements[0]
