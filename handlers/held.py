@@ -50,7 +50,7 @@ class Held:
 class LockedToken:
     """What a verification reads of a token, locked, and may change: a plain copy of the
     row (an ORM instance costs more to build than the rest of the read), written back
-    with `save_tokens`."""
+    with `save_tokens` or `save_token_with_event`."""
 
     id: int
     serial: str
