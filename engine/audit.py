@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
 from . import statements as sql
@@ -32,33 +32,52 @@ GENESIS = "0" * 64
 _PENDING = "audit_pending"
 
 
-def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def details_digest(details: Any) -> str:
     """The hash of an event's details that its row keeps, and its chain hash covers."""
-    return hashlib.sha256(_canonical(details)).hexdigest()
+    return hashlib.sha256(_json(details).encode()).hexdigest()
 
 
 def _digest(row: Any) -> str:
+    return hashlib.sha256(_canonical(row, row.prev_hash, row.seq).encode()).hexdigest()
+
+
+def _canonical(row: Any, prev_hash: str, seq: int) -> str:
     body = {
         "chain": row.chain,
-        "seq": row.seq,
+        "seq": seq,
         "instance_id": row.instance_id,
         "event": row.event,
         "actor": row.actor,
         "element": row.element,
         "details": row.details,
         "created_at": _iso(row.created_at),
-        "prev_hash": row.prev_hash,
+        "prev_hash": prev_hash,
     }
     if row.details_hash is not None:
         # The details enter the chain through their own hash, so that the retention job
         # can remove them and the chain still verifies.
         del body["details"]
         body["details_sha256"] = row.details_hash
-    return hashlib.sha256(_canonical(body)).hexdigest()
+    return _json(body)
+
+
+# What the database appends to `hash_prefix` to complete the text: the head's hash, the seq.
+_PREV_MARK = "\x00prev"
+_HASH_TAIL = f'{json.dumps(_PREV_MARK)},"seq":0}}'
+
+
+def hash_prefix(row: Any) -> str:
+    """The canonical text of `row` up to its previous hash, which with `seq` are the last
+    keys: a statement that holds the chain's head completes it with `<prev_hash>","seq":<n>}`
+    and hashes it (see `statements.append_event_with`), to the same hash as `_digest`."""
+    text = _canonical(row, _PREV_MARK, 0)
+    if not text.endswith(_HASH_TAIL):  # the canonical form changed: keep them in step
+        raise AssertionError("prev_hash and seq must be the last keys of an audit event")
+    return text[: -len(_HASH_TAIL)] + '"'
 
 
 def _iso(value: datetime) -> str:
@@ -68,8 +87,12 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def record(
-    session: Session,
+def record(session: Session, event: str, **fields: Any) -> None:
+    """Append one event (`new_event`'s arguments) when the transaction commits."""
+    session.info.setdefault(_PENDING, []).append(new_event(event, **fields))
+
+
+def new_event(
     event: str,
     *,
     instance_id: str | None = None,
@@ -77,26 +100,24 @@ def record(
     actor: str | None = None,
     element: str | None = None,
     **details: Any,
-) -> None:
-    """Append one event when the transaction commits. Callers pass no secrets: names of
-    fields, never their values.
+) -> Any:
+    """One event, as it waits to be written. Callers pass no secrets: names of fields,
+    never their values.
 
     The chain is the instance's; without an instance, `subject`'s (short and stable,
     such as `user:42`); with neither, `system`, which every such event then waits on."""
     chain = instance_id or subject or SYSTEM_CHAIN
     if len(chain) > MAX_CHAIN_CHARS:
         raise ValueError(f"an audit chain name has at most {MAX_CHAIN_CHARS} characters")
-    session.info.setdefault(_PENDING, []).append(
-        SimpleNamespace(
-            chain=chain,
-            instance_id=instance_id,
-            event=event,
-            actor=actor,
-            element=element,
-            details=details,
-            details_hash=details_digest(details),
-            created_at=clock.now(),
-        )
+    return SimpleNamespace(
+        chain=chain,
+        instance_id=instance_id,
+        event=event,
+        actor=actor,
+        element=element,
+        details=details,
+        details_hash=details_digest(details),
+        created_at=clock.now(),
     )
 
 
@@ -137,6 +158,26 @@ def write_pending(session: Session) -> None:
             rows.append(vars(item))
         moved_heads.append({"b_chain": chain_id, "length": length, "head_hash": prev})
     sql.append_events(session, rows, moved_heads)
+
+
+def append_with(connection: Connection, statement: Any, params: dict[str, Any], item: Any) -> bool:
+    """Run `statement` (from `statements.append_event_with`: the caller's own writes and
+    the append of one event, hashed in the database under the chain head's lock) with the
+    caller's `params`, appending `item` (from `new_event`) in the same round trip, on
+    PostgreSQL. False when the chain has no head yet (its first event): the caller's
+    writes ran all the same, so it rolls back and appends the ordinary way."""
+    values = {
+        "chain": item.chain,
+        "instance_id": item.instance_id,
+        "event": item.event,
+        "actor": item.actor,
+        "element": item.element,
+        "details": item.details,
+        "details_hash": item.details_hash,
+        "created_at": item.created_at,
+        "prefix": hash_prefix(item),
+    }
+    return bool(connection.execute(statement, {**params, **values}).rowcount)
 
 
 def _lock_heads(session: Session, chains: list[str]) -> dict[str, tuple[int, str]]:

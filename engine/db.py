@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
@@ -82,7 +84,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     if url.startswith("postgresql"):
         # psycopg prepares a statement run five times, and PostgreSQL may then keep one
         # generic plan for it. A plan made while a table was small (a sequential scan)
@@ -91,7 +92,52 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # in a minute. Planning each execution for the table as it is costs less.
         args = kwargs.setdefault("connect_args", {})
         args["options"] = f"{args.get('options', '')} -c plan_cache_mode=force_custom_plan"
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_in_doubt(engine)
+    return engine
+
+
+# A pooled connection idle this long is pinged before use.
+PING_AFTER_IDLE_SECONDS = 5.0
+_CHECKED_IN = "tokenflow_checked_in"
+
+
+def _ping_when_in_doubt(engine: Engine) -> None:
+    """Hand out only live connections, without a round trip for the busy ones.
+
+    `pool_pre_ping` sends a query on every checkout: a round trip more for each request,
+    which is a fifth of a verification. A connection used a moment ago is alive unless
+    the server has said otherwise, and a server that ends a session (a restart, an
+    administrator's kill) writes to its socket first: so a connection is pinged only
+    when its socket has something to read while it sat idle, or when it sat idle
+    longer than `PING_AFTER_IDLE_SECONDS` (a firewall may have dropped it quietly). A
+    failed ping makes the pool replace the connection before anyone uses it."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _note_idle_since(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_in_doubt(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle = time.monotonic() - record.info.get(_CHECKED_IN, 0.0)
+        if idle < PING_AFTER_IDLE_SECONDS and not _has_news(dbapi_conn):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:
+            raise exc.DisconnectionError(f"a pooled connection was dead: {error}") from error
+
+
+def _has_news(dbapi_conn: Any) -> bool:
+    """Whether an idle connection's socket has something to read (or cannot be asked)."""
+    try:
+        poller = select.poll()
+        poller.register(dbapi_conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return True
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -99,9 +145,10 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One transaction: commits when the block ends cleanly, rolls back otherwise."""
-    session = factory()
+def unit_of_work(factory: sessionmaker[Session], bind: Any = None) -> Iterator[Session]:
+    """One transaction: commits when the block ends cleanly, rolls back otherwise; on
+    `bind` (a Connection outside a transaction) rather than a connection of the pool."""
+    session = factory() if bind is None else factory(bind=bind)
     try:
         yield session
         session.commit()

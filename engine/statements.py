@@ -152,6 +152,32 @@ _APPEND_ONE_EVENT_POSTGRESQL = text(
 ).bindparams(bindparam("details", type_=JSON), bindparam("created_at", type_=UTCDateTime()))
 
 
+def append_event_with(writes: str, *binds: Any) -> Any:
+    """A PostgreSQL statement running `writes` (data-modifying WITH items, `name AS
+    (UPDATE ...)`, with `binds` typing their parameters) and appending one audit event,
+    for `audit.append_with`: the chain's head is locked and moved, and the event hashed
+    from it, in the database (`:prefix` is `audit.hash_prefix`). One round trip for what
+    would take three; inserts no row when the chain has no head yet."""
+    return text(
+        f"WITH {writes},"  # noqa: S608  `writes` is the caller's constant SQL
+        " head AS (SELECT length, head_hash FROM audit_chains WHERE chain = :chain FOR UPDATE),"
+        " moved AS (UPDATE audit_chains AS c SET length = head.length + 1,"
+        ' head_hash = encode(sha256(convert_to(:prefix || head.head_hash || \'","seq":\''
+        " || (head.length + 1) || '}', 'UTF8')), 'hex')"
+        " FROM head WHERE c.chain = :chain"
+        " RETURNING head.head_hash AS prev_hash, c.length AS seq, c.head_hash AS hash)"
+        " INSERT INTO audit_events"
+        " (chain, seq, instance_id, event, actor, element, details, details_hash, created_at,"
+        " prev_hash, hash)"
+        " SELECT :chain, seq, :instance_id, :event, :actor, :element, CAST(:details AS JSON),"
+        " :details_hash, :created_at, prev_hash, hash FROM moved"
+    ).bindparams(
+        bindparam("details", type_=JSON),
+        bindparam("created_at", type_=UTCDateTime()),
+        *binds,
+    )
+
+
 def append_events(
     session: Session, rows: list[dict[str, Any]], moved_heads: list[dict[str, Any]]
 ) -> None:

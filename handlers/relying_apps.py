@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -114,16 +114,17 @@ _APP_BY_DIGEST = select(RelyingApp.id, RelyingApp.name, RelyingApp.accepts).wher
 )
 
 
-def app_for_key(session: Session, api_key: str) -> KnownApp | None:
+def app_for_key(session: Session | Connection, api_key: str) -> KnownApp | None:
     """The active application holding `api_key`, if any (as of `KEY_CACHE_SECONDS` ago
-    at most)."""
+    at most); read on `session`'s connection (or on a Core connection) when not known."""
     if not api_key.startswith(KEY_PREFIX):
         return None
     digest, now = key_digest(api_key), clock.now()
     known = _known_keys.get(digest, now)
     if known is not None:
         return known
-    row = session.connection().execute(_APP_BY_DIGEST, {"b_digest": digest}).first()
+    connection = session if isinstance(session, Connection) else session.connection()
+    row = connection.execute(_APP_BY_DIGEST, {"b_digest": digest}).first()
     if row is None:
         return None
     known = KnownApp(row.id, row.name, accepted_kinds(row.accepts))

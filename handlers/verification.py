@@ -11,11 +11,9 @@ requests race. Each failure counts towards a lockout and a success resets the co
 locked token verifies nothing until its owner resyncs it or support resets it, so a
 guesser gets `max_failures` tries per token, ever, not per time window.
 
-A relying application's sign-ins are the one load that grows with every user, so the
-path is kept to the database's pace: one prebuilt statement reads the person, their
-credentials and their locked tokens, one writes the token back, and the answer is
-audited in the person's own chain, so that verifications of different people share no
-row and no lock.
+The answer is audited in the person's own chain, so that verifications of different
+people share no row and no lock; what is read and written, and in how few round trips,
+is `held`'s part.
 """
 
 from __future__ import annotations
@@ -25,12 +23,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, column, select, table, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session, sessionmaker
 
 from engine import audit
+from engine.db import unit_of_work
 from handlers import audit_subjects
 from handlers.adapters.messaging import MessageRejected
+from handlers.held import Held, LockedToken, held_by, save_token_with_event, save_tokens
 from handlers.phone_otp import (
     app_purpose,
     check_code,
@@ -38,9 +38,7 @@ from handlers.phone_otp import (
     registered_phone,
     send_code,
 )
-from handlers.proofing_models import Credential
 from handlers.relying_apps import KnownApp
-from handlers.tokens.models import HardwareToken
 from handlers.tokens.otp import LOGIN_HOTP_LOOKAHEAD, Match, find_login_match
 from handlers.tokens.seed_crypto import open_sealed
 
@@ -51,6 +49,7 @@ DEFAULT_MAX_FAILURES = 10
 # its owner and drifts between sign-ins; ±3 steps absorbs that, and the lockout bounds
 # guessing to max_failures x 7 codes per token before the owner must resync.
 TOTP_DRIFT_WINDOW = 3
+ANSWERED = "otp.verified"
 _PHONE_REASONS = {"expired": "code_expired", "exhausted": "too_many_attempts"}
 
 
@@ -72,7 +71,7 @@ class VerifyPolicy:
             int(settings.get("otp_hotp_lookahead", LOGIN_HOTP_LOOKAHEAD)),
         )
 
-    def window(self, token: HardwareToken) -> int:
+    def window(self, token: LockedToken) -> int:
         return self.totp_window if token.kind == "totp" else self.hotp_lookahead
 
 
@@ -88,119 +87,6 @@ class Outcome:
         return {"valid": self.valid, "credential": self.credential, "reason": self.reason}
 
 
-@dataclass(frozen=True)
-class Held:
-    """What a person holds, as one verification sees it: their id (None when the username
-    is unknown), their credentials' (status, expires_at), and the tokens of those in force
-    (locked until the commit when the caller asked for them)."""
-
-    owner_id: int | None
-    credentials: list[tuple[str, datetime]]
-    tokens: list[HardwareToken]
-
-    def reason(self, now: datetime) -> str | None:
-        """Why none of the person's credentials is in force, or None when one is."""
-        if any(status == "active" and expires > now for status, expires in self.credentials):
-            return None
-        if not self.credentials:
-            return "no_credential"
-        return "revoked" if all(s == "revoked" for s, _ in self.credentials) else "expired"
-
-
-# Accounts belong to the web layer, which handlers must not import: read two columns.
-_USERS = table("users", column("id"), column("username"))
-_CREDENTIALS = Credential.__table__
-_TOKENS = HardwareToken.__table__
-_IN_FORCE_SERIALS = (
-    select(_CREDENTIALS.c.token_serial)
-    .join(_USERS, _USERS.c.id == _CREDENTIALS.c.owner_id)
-    .where(
-        _USERS.c.username == bindparam("b_username"),
-        _CREDENTIALS.c.status == "active",
-        _CREDENTIALS.c.expires_at > bindparam("b_now"),
-    )
-)
-# Locked in id order, so concurrent requests for one person never deadlock; a locking
-# clause is allowed in a WITH query, which is what lets one round trip read the person,
-# their credentials and their tokens, and lock the tokens.
-_LOCKED_TOKENS = (
-    select(_TOKENS)
-    .where(_TOKENS.c.serial.in_(_IN_FORCE_SERIALS.scalar_subquery()))
-    .order_by(_TOKENS.c.id)
-    .with_for_update()
-    .cte("locked_tokens")
-)
-_PERSON = (
-    _USERS.c.id.label("person"),
-    _CREDENTIALS.c.status.label("credential_status"),
-    _CREDENTIALS.c.expires_at.label("credential_expires"),
-)
-_HELD = (
-    select(*_PERSON)
-    .select_from(_USERS.outerjoin(_CREDENTIALS, _CREDENTIALS.c.owner_id == _USERS.c.id))
-    .where(_USERS.c.username == bindparam("b_username"))
-)
-_HELD_WITH_TOKENS = (
-    select(*_PERSON, _LOCKED_TOKENS)
-    .select_from(
-        _USERS.outerjoin(_CREDENTIALS, _CREDENTIALS.c.owner_id == _USERS.c.id).outerjoin(
-            _LOCKED_TOKENS, _LOCKED_TOKENS.c.serial == _CREDENTIALS.c.token_serial
-        )
-    )
-    .where(_USERS.c.username == bindparam("b_username"))
-    .order_by(_LOCKED_TOKENS.c.id)
-)
-_TOKEN_FIELDS = [c.name for c in _LOCKED_TOKENS.c]
-_SAVE_TOKEN = (
-    update(_TOKENS)
-    .where(_TOKENS.c.id == bindparam("b_id"))
-    .values(
-        counter=bindparam("counter"),
-        last_time_step=bindparam("last_time_step"),
-        drift_steps=bindparam("drift_steps"),
-        failures=bindparam("failures"),
-        status=bindparam("status"),
-        locked_at=bindparam("locked_at"),
-    )
-)
-
-
-def held_by(session: Session, username: str, now: datetime, *, lock_tokens: bool) -> Held:
-    """One statement, prebuilt: the person, their credentials and, with `lock_tokens`,
-    the tokens of those in force, locked. The tokens are detached copies: a change is
-    written with `save_tokens`."""
-    statement = _HELD_WITH_TOKENS if lock_tokens else _HELD
-    rows = session.connection().execute(statement, {"b_username": username, "b_now": now})
-    owner_id, credentials, tokens = None, [], []
-    for row in rows:
-        owner_id = row.person
-        if row.credential_status is not None:
-            credentials.append((row.credential_status, row.credential_expires))
-        if lock_tokens and row.serial is not None:
-            tokens.append(HardwareToken(**{name: getattr(row, name) for name in _TOKEN_FIELDS}))
-    return Held(owner_id, credentials, tokens)
-
-
-def save_tokens(session: Session, tokens: list[HardwareToken]) -> None:
-    """Write what a verification changed on tokens read by `held_by`."""
-    if tokens:
-        session.connection().execute(
-            _SAVE_TOKEN,
-            [
-                {
-                    "b_id": t.id,
-                    "counter": t.counter,
-                    "last_time_step": t.last_time_step,
-                    "drift_steps": t.drift_steps,
-                    "failures": t.failures,
-                    "status": t.status,
-                    "locked_at": t.locked_at,
-                }
-                for t in tokens
-            ],
-        )
-
-
 def verify(
     session: Session,
     services: Any,
@@ -213,23 +99,88 @@ def verify(
     """Check `code` for `username` under `app`'s policy; learn from a match, count a
     failure, and audit the answer in the person's chain (the application's when the
     username is unknown)."""
-    policy = policy or VerifyPolicy.from_settings(getattr(services, "settings", None))
-    held = held_by(session, username, now, lock_tokens=HARDWARE in app.accepted)
+    policy = policy or _policy(services)
+    held = held_by(session.connection(), username, now, lock_tokens=HARDWARE in app.accepted)
     subject = _subject(held, app)
-    outcome, serial = _verify(session, services.seed_key, app, held, subject, code, now, policy)
-    audit.record(
-        session,
-        "otp.verified",
-        subject=subject,
-        actor=f"app:{app.name}",
-        application=app.name,
-        username=username,
-        valid=outcome.valid,
-        credential=outcome.credential,
-        reason=outcome.reason,
-        serial=serial,
+    outcome, serial, changed = _verify(
+        session, services.seed_key, app, held, subject, code, now, policy
     )
+    audit.record(session, ANSWERED, **_answer(app, username, subject, outcome, serial))
+    save_tokens(session.connection(), changed)
     return outcome
+
+
+def verify_quickly(
+    connection: Connection,
+    factory: sessionmaker[Session],
+    services: Any,
+    app: KnownApp,
+    username: str,
+    code: str,
+    now: datetime,
+) -> Outcome:
+    """`verify` as the API runs it, committed on `connection`. The common case on
+    PostgreSQL, a token's code right or wrong without locking the token, takes two
+    statements and no ORM session: the locked read (`held_by`), then the token's write
+    and the audit event in one (`save_token_with_event`). Every other case (SQLite,
+    phone codes, a lockout, an unknown person, the person's first audit event) rolls
+    back and runs `verify` in a session on the same connection."""
+    outcome = _quickly(connection, services, app, username, code, now)
+    if outcome is not None:
+        connection.commit()
+        return outcome
+    connection.rollback()
+    with unit_of_work(factory, bind=connection) as session:
+        return verify(session, services, app, username, code, now)
+
+
+def _quickly(
+    connection: Connection,
+    services: Any,
+    app: KnownApp,
+    username: str,
+    code: str,
+    now: datetime,
+) -> Outcome | None:
+    if connection.dialect.name != "postgresql" or HARDWARE not in app.accepted:
+        return None
+    policy = _policy(services)
+    held = held_by(connection, username, now, lock_tokens=True)
+    if held.owner_id is None or held.reason(now) is not None:
+        return None
+    token, usable = _match(services.seed_key, held, code, now, policy)
+    if token is not None:
+        outcome, serial = Outcome(True, HARDWARE, None), token.serial
+    elif PHONE in app.accepted or len(usable) != 1:
+        return None
+    else:
+        token = usable[0][0]
+        if add_failure(token, now, policy.max_failures):
+            return None
+        outcome, serial = _refusal(usable, code, now, policy)
+    subject = _subject(held, app)
+    item = audit.new_event(ANSWERED, **_answer(app, username, subject, outcome, serial))
+    return outcome if save_token_with_event(connection, token, item) else None
+
+
+def _policy(services: Any) -> VerifyPolicy:
+    return VerifyPolicy.from_settings(getattr(services, "settings", None))
+
+
+def _answer(
+    app: KnownApp, username: str, subject: str, outcome: Outcome, serial: str | None
+) -> dict[str, Any]:
+    """The audit event's fields for one answer (never the code)."""
+    return {
+        "subject": subject,
+        "actor": f"app:{app.name}",
+        "application": app.name,
+        "username": username,
+        "valid": outcome.valid,
+        "credential": outcome.credential,
+        "reason": outcome.reason,
+        "serial": serial,
+    }
 
 
 def offer_phone_code(
@@ -237,7 +188,7 @@ def offer_phone_code(
 ) -> dict[str, Any]:
     """Send `username` a sign-in code for `app` by SMS or voice (the phone's registered
     channel). Raises `phone_otp.TooManyCodes` when too many went out lately."""
-    held = held_by(session, username, now, lock_tokens=False)
+    held = held_by(session.connection(), username, now, lock_tokens=False)
     reason = held.reason(now)
     phone = None
     if reason is None and held.owner_id is not None:
@@ -285,14 +236,45 @@ def _verify(
     code: str,
     now: datetime,
     policy: VerifyPolicy,
-) -> tuple[Outcome, str | None]:
+) -> tuple[Outcome, str | None, list[LockedToken]]:
+    """The answer, the token it concerns, and the tokens changed (to be written)."""
     why_not = held.reason(now)
     if why_not or held.owner_id is None:
-        return Outcome(False, None, why_not or "no_credential"), None
+        return Outcome(False, None, why_not or "no_credential"), None, []
     owner_id, tokens = held.owner_id, held.tokens
+    token, usable = _match(seed_key, held, code, now, policy)
+    if token is not None:
+        return Outcome(True, HARDWARE, None), token.serial, [token]
+    phone_result = None
+    if PHONE in app.accepted:
+        phone_result = check_code(session, seed_key, owner_id, app_purpose(app.id), code, now)
+        if phone_result == "ok":
+            return Outcome(True, PHONE, None), None, []
+    if phone_result in ("expired", "exhausted"):
+        # The phone code itself, spent by time or tries: no guess at the token.
+        return Outcome(False, None, _PHONE_REASONS[phone_result]), None, []
+    for token, _ in usable:
+        count_failure(session, token, now, policy.max_failures, f"app:{app.name}", subject)
+    if usable:
+        return (*_refusal(usable, code, now, policy), [token for token, _ in usable])
+    if phone_result == "wrong":
+        return Outcome(False, None, "invalid_code"), None, []
+    for status in ("locked", "revoked"):
+        if any(t.status == status for t in tokens):
+            return Outcome(False, None, status), next(t.serial for t in tokens), []
+    if PHONE in app.accepted and registered_phone(session, owner_id) is not None:
+        return Outcome(False, None, "invalid_code"), None, []
+    return Outcome(False, None, "no_credential"), None, []
+
+
+def _match(
+    seed_key: bytes, held: Held, code: str, now: datetime, policy: VerifyPolicy
+) -> tuple[LockedToken | None, list[tuple[LockedToken, bytes]]]:
+    """The active token `code` proves (its match learnt, its failures cleared), or None;
+    and every active token with its opened secret."""
     usable = [
         (t, open_sealed(seed_key, t.sealed_secret, t.serial))
-        for t in tokens
+        for t in held.tokens
         if t.status == "active"
     ]
     for token, secret in usable:
@@ -300,45 +282,39 @@ def _verify(
         if match is not None:
             token.record_match(match)
             token.failures = 0
-            save_tokens(session, [token])
-            return Outcome(True, HARDWARE, None), token.serial
-    phone_result = None
-    if PHONE in app.accepted:
-        phone_result = check_code(session, seed_key, owner_id, app_purpose(app.id), code, now)
-        if phone_result == "ok":
-            return Outcome(True, PHONE, None), None
-    if phone_result in ("expired", "exhausted"):
-        # The phone code itself, spent by time or tries: no guess at the token.
-        return Outcome(False, None, _PHONE_REASONS[phone_result]), None
-    for token, _ in usable:
-        count_failure(session, token, now, policy.max_failures, f"app:{app.name}", subject)
-    save_tokens(session, [token for token, _ in usable])
-    if usable:
-        token, secret = usable[0]
-        replayed = _was_used(token, secret, code, now, policy.window(token))
-        return Outcome(False, None, "replayed" if replayed else "invalid_code"), token.serial
-    if phone_result == "wrong":
-        return Outcome(False, None, "invalid_code"), None
-    for status in ("locked", "revoked"):
-        if any(t.status == status for t in tokens):
-            return Outcome(False, None, status), next(t.serial for t in tokens)
-    if PHONE in app.accepted and registered_phone(session, owner_id) is not None:
-        return Outcome(False, None, "invalid_code"), None
-    return Outcome(False, None, "no_credential"), None
+            return token, usable
+    return None, usable
+
+
+def _refusal(
+    usable: list[tuple[LockedToken, bytes]], code: str, now: datetime, policy: VerifyPolicy
+) -> tuple[Outcome, str]:
+    """The answer to a code no token took: a replay of a spent code, or just wrong."""
+    token, secret = usable[0]
+    replayed = _was_used(token, secret, code, now, policy.window(token))
+    return Outcome(False, None, "replayed" if replayed else "invalid_code"), token.serial
+
+
+def add_failure(token: LockedToken, now: datetime, max_failures: int) -> bool:
+    """One more failure; True when it locks the token (at `max_failures`), which stays
+    locked until resync or reset."""
+    token.failures = (token.failures or 0) + 1
+    if token.failures >= max_failures and token.status == "active":
+        token.status, token.locked_at = "locked", now
+        return True
+    return False
 
 
 def count_failure(
     session: Session,
-    token: HardwareToken,
+    token: LockedToken,
     now: datetime,
     max_failures: int,
     actor: str,
     subject: str,
 ) -> None:
-    """One more failure; at `max_failures` the token locks until resync or reset."""
-    token.failures = (token.failures or 0) + 1
-    if token.failures >= max_failures and token.status == "active":
-        token.status, token.locked_at = "locked", now
+    """`add_failure`, auditing a lockout."""
+    if add_failure(token, now, max_failures):
         audit.record(
             session,
             "token.locked",
@@ -349,7 +325,7 @@ def count_failure(
         )
 
 
-def _was_used(token: HardwareToken, secret: bytes, code: str, now: datetime, window: int) -> bool:
+def _was_used(token: LockedToken, secret: bytes, code: str, now: datetime, window: int) -> bool:
     """Whether a refused code is one this token already spent: worth telling the
     application, since a replay suggests a phished or shoulder-surfed code."""
     params = token.otp_params()
