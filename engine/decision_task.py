@@ -52,9 +52,14 @@ def evaluate(decision: Decision, values: list[Any]) -> list[dict[str, Any]]:
         matched = sorted(matched, key=lambda r: _priority(decision, r))[:1]
     elif policy in ("FIRST", "ANY"):
         matched = matched[:1]
-    results = [dict(zip(names, r.values, strict=True)) for r in matched]
+    # An empty output cell gives no entry (Camunda's way), so that a table of several
+    # outputs can still answer `singleEntry` with the one its rule fills.
+    results = [
+        {name: value for name, value in zip(names, r.values, strict=True) if value is not None}
+        for r in matched
+    ]
     if policy == "COLLECT" and decision.aggregation:
-        return _aggregate(decision, names[0], [r[names[0]] for r in results])
+        return _aggregate(decision, names[0], [r.get(names[0]) for r in results])
     return results
 
 

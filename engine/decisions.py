@@ -12,15 +12,16 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
 from sqlalchemy.orm import Session
 
 from . import audit, camunda_checks, dmn, versions
-from .decision_task import MAPPINGS, attribute
+from .decision_task import MAPPINGS, DecisionFailed, attribute, decide
 from .dmn import Decision, DmnFile
-from .errors import WARNING, NotFound, Problem
+from .errors import WARNING, InvalidInput, NotFound, Problem
 from .models import DecisionDefinition
 from .parser import BPMN_NS, parse_xml
 
@@ -65,6 +66,53 @@ def list_definitions(session: Session) -> list[DecisionDefinition]:
     return versions.every(session, DecisionDefinition)
 
 
+MAX_EVALUATE_VARIABLES = 100
+
+
+def evaluate_definition(
+    session: Session,
+    key: str,
+    version: int | None,
+    variables: Any,
+    script_engine: Any,
+) -> dict[str, Any]:
+    """A deployed decision's result on `variables` alone, as Camunda's REST `evaluate`
+    gives it: one dict of outputs per rule that counts (before any result mapping). Input
+    expressions run in the workflow's sandbox, as they do in a business rule task."""
+    if not isinstance(variables, dict) or len(variables) > MAX_EVALUATE_VARIABLES:
+        raise InvalidInput(
+            f"`variables` must be an object of at most {MAX_EVALUATE_VARIABLES} variables"
+        )
+    if bad := [n for n in variables if not (isinstance(n, str) and n.isidentifier())]:
+        raise InvalidInput(f"not variable names: {', '.join(map(repr, bad[:5]))}")
+    row = get_definition(session, key, version)
+    decision = compiled([row]).get(key)
+    if decision is None:  # pragma: no cover - a stored version always compiles
+        raise NotFound(f"decision {key!r} version {row.version} cannot be read")
+    given = _Given(data=dict(variables), workflow=_ScriptHolder(script_engine))
+    try:
+        result = decide(decision, given)
+    except DecisionFailed as exc:
+        raise InvalidInput(str(exc)) from exc
+    except Exception as exc:  # an input expression failed in the sandbox
+        raise InvalidInput(f"decision {key!r}: an input expression failed: {exc}") from exc
+    return {"key": key, "version": row.version, "result": result}
+
+
+@dataclass
+class _ScriptHolder:
+    script_engine: Any
+
+
+@dataclass
+class _Given:
+    """What `decide` reads of a task, for a decision evaluated on its own."""
+
+    data: dict[str, Any]
+    workflow: _ScriptHolder
+    task_spec: Any = None
+
+
 def available(session: Session, batch: list[DmnFile]) -> dict[str, Decision]:
     """The decisions a deploy may refer to: the latest deployed, and the batch's own."""
     found = compiled(latest_definitions(session))
@@ -95,6 +143,10 @@ def check_tasks(file: str, proc: etree._Element, known: Mapping[str, Decision]) 
     ]
 
 
+def _rules_filling_several_outputs(decision: Decision) -> list[int]:
+    return [r.row for r in decision.rules if sum(v is not None for v in r.values) > 1]
+
+
 def _task_problems(task: etree._Element, known: Mapping[str, Decision]) -> list[tuple[str, str]]:
     if camunda_checks.is_java_bound(task):
         return []  # refused by camunda_checks with what to use instead
@@ -122,12 +174,15 @@ def _task_problems(task: etree._Element, known: Mapping[str, Decision]) -> list[
         found.append(
             (f"camunda:mapDecisionResult {mapping!r} is not one of {', '.join(MAPPINGS)}", "error")
         )
-    elif mapping in _ONE_OUTPUT and len(decision.outputs) != 1:
+    elif mapping in _ONE_OUTPUT and (wide := _rules_filling_several_outputs(decision)):
+        # Camunda checks this at run time: an empty output cell gives no entry, so a
+        # table of several outputs suits these mappings when each rule fills one.
         found.append(
             (
-                f"camunda:mapDecisionResult {mapping} needs a decision with one output; "
-                f"{ref!r} has {len(decision.outputs)}",
-                "error",
+                f"camunda:mapDecisionResult {mapping} takes one output per result, and "
+                f"rule(s) {', '.join(map(str, wide))} of {ref!r} fill several: the task "
+                "fails (an incident) when one of them matches",
+                WARNING,
             )
         )
     variable = attribute(task, "resultVariable")

@@ -9,7 +9,7 @@ from flask import jsonify
 
 from engine import decisions
 
-from .api import authenticated, bp, session, versioned_xml
+from .api import authenticated, body, bp, int_arg, session, system, versioned_xml
 
 
 @bp.get("/decision-definitions")
@@ -38,3 +38,18 @@ def list_decision_definitions() -> Any:
 def decision_definition_xml(key: str) -> Any:
     """The DMN file of a decision's version (`?version=n`, default the latest)."""
     return versioned_xml(decisions.get_definition, key)
+
+
+@bp.post("/decision-definitions/<key>/evaluate")
+@authenticated("analyst")
+def evaluate_decision(key: str) -> Any:
+    """The decision's result on the variables given (`{"variables": {...}}`), as a list
+    of one object of outputs per rule that counts: for an analyst trying a table
+    (`?version=n`, default the latest). Nothing is stored."""
+    version = int_arg("version", 0, high=10**9) or None
+    with session() as s:
+        return jsonify(
+            decisions.evaluate_definition(
+                s, key, version, body().get("variables", {}), system().engine.script_engine
+            )
+        )

@@ -82,13 +82,20 @@ def test_business_rule_task_attributes_are_checked(system, task, message):
     assert said.startswith(message)
 
 
-def test_single_entry_needs_a_one_output_decision(system):
+def test_single_entry_on_rules_filling_two_outputs_deploys_with_a_warning(system):
+    # Camunda checks this at run time (an empty cell gives no entry), so it is a warning
     two = table([(["-"], ['"a"', '"b"'])], outputs=("x", "y"))
-    [(element, said)] = refusals(system, ("d.dmn", two), ("p.bpmn", process(mapping="singleEntry")))
-    assert (element, said) == (
-        "rule",
-        "camunda:mapDecisionResult singleEntry needs a decision with one output; 'decide' has 2",
+    deployed = deploy(system, ("d.dmn", two), ("p.bpmn", process(mapping="singleEntry")))
+    [warning] = {w for d in deployed for w in d.warnings if w.element == "rule"}
+    assert "takes one output per result, and rule(s) 1 of 'decide' fill several" in (
+        warning.message
     )
+
+
+def test_single_entry_on_rules_filling_one_output_each_deploys_clean(system):
+    each_one = table([(["> 5"], ['"a"', ""]), (["<= 5"], ["", '"b"'])], outputs=("x", "y"))
+    deployed = deploy(system, ("d.dmn", each_one), ("p.bpmn", process(mapping="singleEntry")))
+    assert not [w for d in deployed for w in d.warnings if w.element == "rule"]
 
 
 def test_a_task_without_result_variable_deploys_with_a_warning(system):

@@ -150,3 +150,19 @@ def test_an_input_expression_runs_in_the_sandbox(system):
         run(system, rules, {"s": "x"}, inputs=("s * 10000000",))
     assert caught.value.element == "rule"
     assert incidents(system)[0]["element"] == "rule"
+
+
+def test_an_empty_output_cell_gives_no_entry_so_single_entry_takes_the_filled_one(system):
+    each_one = table([(["> 5"], ['"a"', ""]), (["<= 5"], ["", '"b"'])], outputs=("x", "y"))
+    deploy(system, ("d.dmn", each_one), ("p.bpmn", process(mapping="singleEntry")))
+    assert decided(system, {"amount": 9})["outcome"] == "a"
+    assert decided(system, {"amount": 1})["outcome"] == "b"
+
+
+def test_single_entry_on_a_result_of_two_entries_is_an_incident(system):
+    two = table([(["-"], ['"a"', '"b"'])], outputs=("x", "y"))
+    deploy(system, ("d.dmn", two), ("p.bpmn", process(mapping="singleEntry")))
+    with pytest.raises(ProcessIncident) as caught:
+        decided(system, {"amount": 1})
+    assert "singleEntry needs one output" in caught.value.detail
+    assert incidents(system)[0]["element"] == "rule"

@@ -13,7 +13,9 @@ import pytest
 from engine.registry import Registry
 from tests.engine_support import engine_system
 from tests.web.camunda_walk import (
+    ANALYST,
     CAMUNDA_DIR,
+    OUTSIDER,
     Walk,
     deploy,
     make_people,
@@ -24,6 +26,7 @@ from tests.web.camunda_walk import (
 from tests.web.groups_support import api_client
 
 BUSINESS_KEY = "CAMUNDA-1"
+MAPPING_DMN = "DmnBusinessRuleTaskResultMappingTest.dmn11.xml"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class Case:
     tasks: tuple[str, ...] = ()
     timers: int = 0
     messages: int = 0
+    # Variables the instance must hold at its end (decisions' results).
+    variables: dict[str, Any] = field(default_factory=dict)
 
 
 def case(file: str, process: str, **kw: Any) -> Any:
@@ -160,6 +165,43 @@ CASES = [
         ),
         id="CallActivity.testCallSimpleSubProcess",
     ),
+    # business rule tasks: DMN 1.1 and 1.3 decision tables deployed beside the BPMN
+    *(
+        pytest.param(
+            Case(
+                ("DmnBusinessRuleTaskTest.testDecisionRef.bpmn20.xml", dmn),
+                "testProcess",
+                variables={"result": "okay"},
+            ),
+            id=f"DmnBusinessRuleTaskTest.testDecisionRef+{dmn}",
+        )
+        for dmn in (
+            "DmnBusinessRuleTaskTest.testDecisionOkay.dmn11.xml",
+            "dmn13_DmnBusinessRuleTaskTest.testDecisionOkay.dmn",
+        )
+    ),
+    *(
+        pytest.param(
+            Case(
+                (f"DmnBusinessRuleTaskResultMappingTest.{test}.bpmn20.xml", MAPPING_DMN),
+                "testProcess",
+                data={"input": given},
+                variables={"result": expected},
+            ),
+            id=f"DmnBusinessRuleTaskResultMappingTest.{test}",
+        )
+        for test, given, expected in (
+            ("testSingleEntry", "single entry", "foo"),
+            ("testSingleResult", "multiple entries", {"result1": "foo", "result2": "bar"}),
+            ("testCollectEntries", "single entry list", ["foo", "foo"]),
+            (
+                "testResultList",
+                "multiple entries list",
+                [{"result1": "foo", "result2": "bar"}] * 2,
+            ),
+            ("testDefaultMapping", "multiple entries", [{"result1": "foo", "result2": "bar"}]),
+        )
+    ),
 ]
 
 # Diagrams that need what Tokenflow cannot run, refused at deploy with the reason.
@@ -173,6 +215,19 @@ REFUSED = [
         "IntermediateTimerEventTest.testTimeCycle.bpmn20.xml",
         "is a cron expression, and Tokenflow's timers have no cron",
         id="cron cycle",
+    ),
+    pytest.param(
+        ("DmnBusinessRuleTaskResultMappingTest.testInvalidMapping.bpmn20.xml", MAPPING_DMN),
+        "camunda:mapDecisionResult 'invalid' is not one of resultList, singleResult",
+        id="unknown decision result mapping",
+    ),
+    pytest.param(
+        (
+            "DmnBusinessRuleTaskTest.testDecisionRefVersionBinding.bpmn20.xml",
+            "DmnBusinessRuleTaskTest.testDecisionOkay.dmn11.xml",
+        ),
+        "camunda:decisionRefBinding: only 'latest' (at the instance's start) is supported",
+        id="decision bound to a version",
     ),
 ]
 
@@ -215,6 +270,8 @@ def test_a_camunda_diagram_runs_to_its_end_through_the_api(walk_for, case):
         assert walk.completed_tasks.count(task) >= case.tasks.count(task), walk.completed_tasks
     assert len(walk.fired_timers) == case.timers
     assert len(walk.sent_messages) == case.messages
+    for name, value in case.variables.items():
+        assert view["variables"].get(name) == value, (name, view["variables"])
 
 
 def test_at_least_fifteen_of_camunda_s_diagrams_run_here():
@@ -227,8 +284,83 @@ def test_at_least_fifteen_of_camunda_s_diagrams_run_here():
 def test_a_camunda_diagram_that_needs_what_cannot_run_here_is_refused_in_words(
     walk_for, config, file, reason
 ):
+    files = [file] if isinstance(file, str) else list(file)
     system = engine_system(config, Registry())
-    walk = make_people(system, api_client(config, system), people_in([file]))
-    r = post_files(walk, [file])
+    walk = make_people(system, api_client(config, system), people_in(files))
+    r = post_files(walk, files)
     assert r.status_code == 422, r.json
     assert any(reason in p["message"] for p in r.json["problems"]), r.json["problems"]
+
+
+# Camunda's DMN examples (camunda-bpm-examples, dmn-engine/): evaluated through the API as
+# an analyst tries a table, the DRG's required decision first.
+EVALUATED = [
+    pytest.param(
+        "ex_dish-decision.dmn11.xml",
+        "decision",
+        {"season": "Spring", "guestCount": 6},
+        [{"desiredDish": "Steak"}],
+        id="dish, a range",
+    ),
+    pytest.param(
+        "ex_dish-decision.dmn11.xml",
+        "decision",
+        {"season": "Winter", "guestCount": 12},
+        [{"desiredDish": "Stew"}],
+        id="dish, a list and a comparison",
+    ),
+    pytest.param(
+        "ex_dish-decision.dmn11.xml",
+        "decision",
+        {"season": "Summer", "guestCount": 40},
+        [{"desiredDish": "Light Salad and a nice Steak"}],
+        id="dish, any guests",
+    ),
+    pytest.param(  # the example's own test (DrgDecisionTest.shouldServeGuiness)
+        "ex_dinnerDecisions.dmn",
+        "beverages",
+        {"season": "Spring", "guestCount": 10, "guestsWithChildren": False},
+        [{"beverages": "Guiness"}, {"beverages": "Water"}],
+        id="dinner DRG, the example's own case",
+    ),
+    pytest.param(
+        "ex_dinnerDecisions.dmn",
+        "beverages",
+        {"season": "Fall", "guestCount": 4, "guestsWithChildren": True},
+        [
+            {"beverages": "Aecht Schlenkerla Rauchbier"},
+            {"beverages": "Apple Juice"},
+            {"beverages": "Water"},
+        ],
+        id="dinner DRG, COLLECT over the dish decision",
+    ),
+]
+
+
+@pytest.mark.parametrize(("file", "key", "variables", "expected"), EVALUATED)
+def test_a_camunda_dmn_example_evaluates_through_the_api(config, file, key, variables, expected):
+    system = engine_system(config, Registry())
+    walk = make_people(system, api_client(config, system), {})
+    deploy(walk, [file])
+    r = walk.api(ANALYST).post(
+        f"/api/v1/decision-definitions/{key}/evaluate", json={"variables": variables}
+    )
+    assert r.status_code == 200, r.json
+    assert r.json == {"key": key, "version": 1, "result": expected}
+
+
+def test_evaluating_a_decision_says_what_is_wrong_and_is_for_analysts(config):
+    system = engine_system(config, Registry())
+    walk = make_people(system, api_client(config, system), {})
+    deploy(walk, ["ex_dish-decision.dmn11.xml"])
+    url = "/api/v1/decision-definitions/decision/evaluate"
+    missing = walk.api(ANALYST).post(url, json={"variables": {"season": "Fall"}})
+    assert missing.status_code == 422
+    assert "variable 'guestCount' is not set" in missing.json["detail"]
+    bad = walk.api(ANALYST).post(url, json={"variables": {"not a name": 1}})
+    assert bad.status_code == 422
+    assert walk.api(OUTSIDER).post(url, json={"variables": {}}).status_code == 403
+    unknown = walk.api(ANALYST).post(
+        "/api/v1/decision-definitions/nothing/evaluate", json={"variables": {}}
+    )
+    assert unknown.status_code == 404
