@@ -31,7 +31,7 @@ from engine.parser import build_parser, read_file
 from engine.registry import Registry
 from engine.scripting import RestrictedScriptEngine
 from engine.stepper import is_service
-from tokenflow.config import Config
+from service_layer.config import Config
 from tokenflow.migrate import upgrade
 from tokenflow.system import build_system
 

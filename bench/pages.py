@@ -24,14 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select
 
+from domain.accounts.users import create_user
 from engine.actors import SYSTEM, Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import ProcessInstance, WorkItem
-from tokenflow.config import Config
+from service_layer.config import Config
 from tokenflow.migrate import upgrade
 from tokenflow.system import build_system
-from web.accounts import create_user
 from web.app import create_app
 
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
@@ -131,10 +131,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        system, config = build(Path(tmp), args.instances)
+        system, _config = build(Path(tmp), args.instances)
         with unit_of_work(system.session_factory) as s:
             total = len(list(s.scalars(select(ProcessInstance.id))))
-        app = create_app(config, system)
+        app = create_app(system)
         pages = [
             ("adm", "/admin/instances"),
             ("adm", "/admin/instances?offset=5000"),

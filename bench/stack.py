@@ -116,8 +116,8 @@ def drop_database(url: str) -> None:
 
 
 def create_users(url: str, users: dict[str, list[str]]) -> None:
+    from domain.accounts.users import create_user
     from engine.db import make_engine, make_session_factory, unit_of_work
-    from web.accounts import create_user
 
     engine = make_engine(url)
     with unit_of_work(make_session_factory(engine)) as s:

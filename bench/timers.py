@@ -39,7 +39,7 @@ from bench.stack import Stack, create_database, drop_database
 from engine.actors import SYSTEM, Actor
 from engine.db import make_engine
 from engine.jobs import run_due_jobs
-from tokenflow.config import Config
+from service_layer.config import Config
 from tokenflow.system import build_system
 
 DIAGRAM = Path(__file__).with_name("sla_timers.bpmn")

@@ -52,6 +52,7 @@ from werkzeug.serving import make_server
 from bench.cpu import Spent, spent
 from bench.raw_transaction import RAW_SERIAL, RawTransaction
 from bench.serving import gunicorn
+from domain.accounts.models import User
 from engine.clock import clock
 from engine.db import make_engine, unit_of_work
 from handlers import verification
@@ -62,11 +63,11 @@ from handlers.tokens.models import HardwareToken
 from handlers.tokens.otp import find_login_match
 from handlers.tokens.pskc_import import TokenSeed, import_tokens
 from handlers.tokens.seed_crypto import open_sealed
-from tokenflow.config import Config
+from service_layer.config import Config
+from service_layer.system import System
 from tokenflow.migrate import upgrade
-from tokenflow.system import System, build_system
+from tokenflow.system import build_system
 from web.app import create_app
-from web.models import User
 
 USERS = 64
 CPU_CALLS = 2000
@@ -134,7 +135,7 @@ def rate(count: int, run: Callable[[], None]) -> float:
 def via_test_client(
     system: System, config: Config, key: str, people: Customers, count: int
 ) -> float:
-    client = create_app(config, system).test_client()
+    client = create_app(system).test_client()
     names = sorted(people.counter)
     headers = {"Authorization": f"Bearer {key}"}
 
@@ -151,7 +152,7 @@ def via_test_client(
 def via_http(
     system: System, config: Config, key: str, people: Customers, count: int, threads: int
 ) -> float:
-    server = make_server("127.0.0.1", 0, create_app(config, system), threaded=True)
+    server = make_server("127.0.0.1", 0, create_app(system), threaded=True)
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
     try:

@@ -35,7 +35,7 @@ CANDIDATE_USERS = "candidateUsers"
 CANDIDATE_GROUPS = "candidateGroups"
 _ATTRIBUTES = (ASSIGNEE, CANDIDATE_USERS, CANDIDATE_GROUPS)
 _VARIABLE = re.compile(r"^[$#]\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
-# The characters a username may have (web.accounts) and a group name too: no comma, so
+# The characters a username may have (domain.accounts.users) and a group name too: no comma, so
 # the stored lists split back exactly.
 NAME = re.compile(r"^[A-Za-z0-9._@-]{1,150}$")
 

@@ -138,7 +138,7 @@ class Group(Base):
     """A candidate group an admin created, beside the roles (each role is a group too).
 
     The engine knows only the names, to check the diagrams that name them; who belongs
-    to a group is the accounts' part (web.models.GroupMember)."""
+    to a group is the accounts' part (domain.accounts.models.GroupMember)."""
 
     __tablename__ = "groups"
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import crockford, registry
@@ -26,7 +27,6 @@ from handlers.adapters.common import ADDRESS_FIELDS
 from handlers.notifications import customer_name, send_email
 from handlers.proofing import order_number, record_attempt
 from handlers.proofing_models import ActivationCode, code_digest
-from handlers.ratelimit import RateLimited, check_allowed, record_failure, reset
 
 CODE_LENGTH = 10  # Crockford base32 characters
 DEFAULT_VALIDITY = "P30D"

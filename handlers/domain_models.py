@@ -1,5 +1,4 @@
-"""The purchase side's tables: card charges, sales orders and their numbers, license keys,
-attempt counters.
+"""The purchase side's tables: card charges, sales orders and their numbers, license keys.
 
 Rows hold what the business needs to answer "what happened to order SO-10042": never card
 data (it only passes through `charge_card`) and never a license key in clear (only its
@@ -130,18 +129,3 @@ class LicenseKey(Base):
 
     def __repr__(self) -> str:
         return f"LicenseKey(id={self.id!r}, order={self.order_number!r}, status={self.status!r})"
-
-
-class AttemptCounter(Base):
-    """Failures of one subject (an owner, an instance) in one scope; see `ratelimit`."""
-
-    __tablename__ = "attempt_counters"
-    __table_args__ = (UniqueConstraint("scope", "subject"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(128))
-    failures: Mapped[int] = mapped_column(default=0)
-    window_started_at: Mapped[datetime | None]
-    last_failure_at: Mapped[datetime | None]
-    locked_until: Mapped[datetime | None]

@@ -18,8 +18,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, column, select, table, true, update
+from sqlalchemy import Connection, bindparam, select, true, update
 
+from domain.accounts.models import User
 from engine import audit
 from engine import statements as sql
 from engine.db import UTCDateTime
@@ -72,8 +73,7 @@ class LockedToken:
 
 
 _TOKEN_FIELDS = [f.name for f in fields(LockedToken)]
-# Accounts belong to the web layer, which handlers must not import: read two columns.
-_USERS = table("users", column("id"), column("username"))
+_USERS = User.__table__
 _CREDENTIALS = Credential.__table__
 _TOKENS = HardwareToken.__table__
 _PERSON = (

@@ -21,8 +21,9 @@ from typing import Any, NoReturn
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from domain import ratelimit
 from engine.registry import FieldErrors, HandlerContext
-from handlers import crockford, ratelimit, registry
+from handlers import crockford, registry
 from handlers.domain_models import LicenseKey, SalesOrder
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of

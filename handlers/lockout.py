@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import audit_subjects
+from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
 from engine import audit
 from engine.registry import FieldErrors, HandlerContext
-from handlers import audit_subjects, registry
-from handlers.ratelimit import RateLimited, check_allowed, record_failure, reset
+from handlers import registry
 from handlers.registration import normalize_serial
 from handlers.tokens.models import HardwareToken
 from handlers.tokens.otp import (

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.ratelimit import Limit, RateLimited, check_allowed, record_failure
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
@@ -23,7 +24,6 @@ from handlers.lifecycle_models import TokenReplacement
 from handlers.notifications import credentials_link, send_email
 from handlers.phone_otp import check_code, registered_phone, send_code
 from handlers.proofing_models import Credential
-from handlers.ratelimit import Limit, RateLimited, check_allowed, record_failure
 from handlers.registration import normalize_serial
 from handlers.shipping import shipping_address, take_from_stock
 from handlers.tokens.models import HardwareToken

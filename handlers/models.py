@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from domain.ratelimit import AttemptCounter
 from handlers.catalog import Product
 from handlers.domain_models import (
-    AttemptCounter,
     CardCharge,
     LicenseKey,
     OrderNumber,

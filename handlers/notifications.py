@@ -11,16 +11,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 
+from domain.accounts.models import User
 from engine.registry import HandlerContext
 from handlers.adapters.email import render_email
 
 log = logging.getLogger(__name__)
 
-# Accounts belong to the web layer, which handlers must not import; only these two
-# columns of its table are read, to find where the customer's mail goes.
-_USERS = table("users", column("id"), column("email"))
+_USERS = User.__table__
 SANDBOX_MAIL_DOMAIN = "customers.tokenflow.local"
 
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
 from handlers.adapters.messaging import MessageRejected, validate_e164
 from handlers.proofing import order_number
 from handlers.proofing_models import PhoneCode, PhoneCredential, code_digest
-from handlers.ratelimit import RateLimited, check_allowed, record_failure, reset
 from handlers.tokens.otp import normalize_code
 
 CODE_DIGITS = 6

@@ -14,13 +14,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
 from engine.registry import FieldErrors, HandlerContext
 from handlers import registry
 from handlers.domain_models import SalesOrder
 from handlers.notifications import send_email
 from handlers.proofing import order_number
 from handlers.proofing_models import Credential
-from handlers.ratelimit import RateLimited, check_allowed, record_failure, reset
 from handlers.tokens.models import HardwareToken
 from handlers.tokens.otp import (
     REGISTRATION_HOTP_LOOKAHEAD,

@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
+from domain import audit_subjects
 from engine import audit
 from engine.clock import clock
-from handlers import audit_subjects
 from handlers.lifecycle_models import CREDENTIAL_KINDS, RelyingApp, accepted_kinds
 
 KEY_PREFIX = "tfk_"

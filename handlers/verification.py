@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain import audit_subjects
 from engine import audit
 from engine.db import unit_of_work
-from handlers import audit_subjects
 from handlers.adapters.messaging import MessageRejected
 from handlers.held import Held, LockedToken, held_by, save_token_with_event, save_tokens
 from handlers.phone_otp import (

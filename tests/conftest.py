@@ -15,7 +15,7 @@ from sqlalchemy import Connection, MetaData, Table, make_url, text
 
 from engine.clock import clock
 from engine.db import make_engine
-from tokenflow.config import Config
+from service_layer.config import Config
 from tokenflow.migrate import upgrade
 
 PG_URL = os.environ.get("TOKENFLOW_TEST_POSTGRES_URL")
@@ -159,9 +159,9 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Production argon2 parameters cost ~50 ms a hash; tests only need the same code path."""
     from argon2 import PasswordHasher
 
-    import web.accounts
+    import domain.accounts.users
 
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(web.accounts, "_hasher", cheap)
+    monkeypatch.setattr(domain.accounts.users, "_hasher", cheap)
     # Unknown usernames are checked against this hash, whose own parameters set the cost.
-    monkeypatch.setattr(web.accounts, "_DUMMY_HASH", cheap.hash("not a password"))
+    monkeypatch.setattr(domain.accounts.users, "_DUMMY_HASH", cheap.hash("not a password"))

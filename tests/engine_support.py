@@ -9,8 +9,9 @@ from engine.actors import SYSTEM, Actor
 from engine.db import unit_of_work
 from engine.queries import list_tasks
 from engine.registry import Registry
-from tokenflow.config import Config
-from tokenflow.system import System, build_system
+from service_layer.config import Config
+from service_layer.system import System
+from tokenflow.system import build_system
 
 BPMN_DIR = Path(__file__).parent / "bpmn"
 

@@ -12,8 +12,9 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from engine.queries import list_tasks
-from tokenflow.config import Config
-from tokenflow.system import System, build_system
+from service_layer.config import Config
+from service_layer.system import System
+from tokenflow.system import build_system
 
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 

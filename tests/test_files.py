@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from service_layer.config import Config
 from tokenflow import files
-from tokenflow.config import Config
 from tokenflow.system import build_system
 
 

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from domain.accounts.roles import ROLES
+from service_layer.config import Config, ConfigError
+
 from . import files, gc_tuning, logging_setup
-from .config import ROLES, Config, ConfigError
 
 
 class CliError(Exception):
@@ -217,7 +219,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
-    from web.accounts import AccountError, create_user
+    from domain.accounts.users import AccountError, create_user
 
     groups = [g.strip() for g in args.groups.split(",") if g.strip()]
     password = _read_secret("Password: ", args.password_stdin)
@@ -235,7 +237,7 @@ def cmd_users_create(args: argparse.Namespace) -> int:
 
 
 def cmd_groups_add(args: argparse.Namespace) -> int:
-    from web.accounts import AccountError, add_members
+    from domain.accounts.users import AccountError, add_members
 
     system = _system()
     try:
@@ -248,7 +250,7 @@ def cmd_groups_add(args: argparse.Namespace) -> int:
 
 
 def cmd_users_roles(args: argparse.Namespace) -> int:
-    from web.accounts import AccountError, set_roles
+    from domain.accounts.users import AccountError, set_roles
 
     system = _system()
     try:
@@ -362,7 +364,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .embedded import serve, stop_on_signals
 
     system = _system()
-    return serve(system, create_app(system.config, system), stop_on_signals())
+    return serve(system, create_app(system), stop_on_signals())
 
 
 def cmd_web(args: argparse.Namespace) -> int:

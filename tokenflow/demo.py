@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from domain.accounts.users import create_user, find_user
 from engine.db import unit_of_work
 from handlers.relying_apps import create_app, find_app
 from handlers.tokens.inventory import load_demo_batch
-from web.accounts import create_user, find_user
 
 DEMO_PASSWORD = "tokenflow-demo"  # noqa: S105  demo accounts, printed on purpose
 DEMO_USERS = [

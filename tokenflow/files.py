@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import make_url
 
-from .config import Config
+from service_layer.config import Config
 
 log = logging.getLogger(__name__)
 

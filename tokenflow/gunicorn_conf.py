@@ -26,8 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from service_layer.config import Config
 from tokenflow import files, gc_tuning, logging_setup
-from tokenflow.config import Config
 
 # Generating the instance's secret files here, once, keeps workers from racing to do it.
 _config = Config.from_env()

@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
-instance_id: ContextVar[str | None] = ContextVar("instance_id", default=None)
+from service_layer.log_context import instance_id, request_id
+
+__all__ = ["instance_id", "request_id"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 FORMATS = ("json", "text")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import domain.accounts.models  # noqa: F401
 import engine.models  # noqa: F401
 import handlers.models  # noqa: F401
-import web.models  # noqa: F401
 from engine.db import Base
 
 metadata = Base.metadata

@@ -10,34 +10,22 @@ process (web and worker) needs the same list.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.engine import Engine as DbEngine
-from sqlalchemy.orm import Session, sessionmaker
-
 import handlers
+from domain.accounts.roles import ROLES
 from engine.db import make_engine, make_session_factory
 from engine.registry import Registry
 from engine.runtime import Engine
 from engine.scripting import ScriptLimits
 from engine.stepper import StepSettings
 from handlers.services import build_services
+from service_layer.config import Config
+from service_layer.system import System
 
-from . import files
-from .config import ROLES, Config
+from . import files, migrate, schema
 
-
-@dataclass
-class System:
-    config: Config
-    db: DbEngine
-    session_factory: sessionmaker[Session]
-    engine: Engine
-    services: Any
-
-    def close(self) -> None:
-        self.db.dispose()
+__all__ = ["System", "build_system", "load_registry"]
 
 
 def build_system(config: Config, registry: Registry | None = None, services: Any = None) -> System:
@@ -49,7 +37,15 @@ def build_system(config: Config, registry: Registry | None = None, services: Any
     limits = ScriptLimits(time_budget=config.script_time_budget_ms / 1000)
     settings = StepSettings(script_limits=limits)
     engine = Engine(factory, registry, ROLES, settings=settings, services=services)
-    return System(config, db, factory, engine, services)
+    return System(
+        config,
+        db,
+        factory,
+        engine,
+        services,
+        tables=schema.metadata,
+        schema_head=migrate.head(),
+    )
 
 
 def load_registry(extra_modules: tuple[str, ...] = ()) -> Registry:

@@ -9,7 +9,7 @@ from flask import jsonify
 
 from engine import decisions
 
-from .api import authenticated, body, bp, int_arg, session, system, versioned_xml
+from .api_support import authenticated, body, bp, int_arg, session, system, versioned_xml
 
 
 @bp.get("/decision-definitions")

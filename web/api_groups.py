@@ -6,8 +6,9 @@ from typing import Any
 
 from flask import jsonify
 
-from . import accounts
-from .api import actor, authenticated, body, bp, field, session
+from domain.accounts import users as accounts
+
+from .api_support import actor, authenticated, body, bp, field, session
 from .problems import ApiError
 
 MAX_MEMBERS = 100

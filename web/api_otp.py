@@ -24,7 +24,7 @@ from handlers.relying_apps import KnownApp
 from handlers.tokens.inventory import import_seed_file
 from handlers.tokens.pskc_import import PskcImportError
 
-from .api import actor, authenticated, body, bp, field, session, system
+from .api_support import actor, authenticated, body, bp, field, session, system
 from .problems import ApiError
 
 MAX_CODE = 32

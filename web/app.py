@@ -10,10 +10,13 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 
-from tokenflow.config import Config
-from tokenflow.system import System, build_system
+from service_layer.system import System
 
-from . import metrics, observability, problems, ui
+from . import api, api_decisions, api_groups, api_otp, metrics, observability, problems, ui
+from .api_support import bp as api_bp
+
+# The API's routes register on `api_bp` when their modules are imported.
+_API_ROUTES = (api, api_decisions, api_groups, api_otp)
 
 MAX_BODY = 2 * 1024 * 1024
 # A year, the value browsers' preload lists ask for; subdomains are the operator's to decide.
@@ -23,9 +26,10 @@ PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
 csrf = CSRFProtect()
 
 
-def create_app(config: Config | None = None, system: System | None = None) -> Flask:
-    config = config or Config.from_env()
-    system = system or build_system(config)
+def create_app(system: System) -> Flask:
+    """The web application over a system the composition root built
+    (`tokenflow.system.build_system`)."""
+    config = system.config
     app = App(__name__, config.secret_key.reveal)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY,
@@ -42,8 +46,6 @@ def create_app(config: Config | None = None, system: System | None = None) -> Fl
     if config.force_https:
         _force_https(app)
     csrf.init_app(app)
-
-    from .api import bp as api_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF cannot ride on them
     app.register_blueprint(api_bp)

@@ -16,7 +16,7 @@ from functools import cache
 
 from flask import current_app, request
 
-from .sessions import device_of
+from domain.accounts.sessions import device_of
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import Incident, Job, ProcessInstance, WorkItem
-from tokenflow.system import System
+from service_layer.system import System
 
 from .problems import problem
 

@@ -23,8 +23,8 @@ from flask import Flask, Response, g, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
-from tokenflow import logging_setup, migrate
-from tokenflow.system import System
+from service_layer import log_context
+from service_layer.system import System
 
 from .problems import problem
 
@@ -34,7 +34,7 @@ _INSTANCE_RESPONSES = ("/api/v1/process-instances", "/api/v1/tasks/", "/api/v1/m
 
 
 def register(app: Flask, system: System) -> None:
-    head = migrate.head()
+    head = system.schema_head
 
     @app.before_request
     def _begin() -> None:
@@ -42,8 +42,8 @@ def register(app: Flask, system: System) -> None:
         g.request_id = given if REQUEST_ID.fullmatch(given) else uuid4().hex
         g.request_started = time.perf_counter()
         g.log_tokens = (
-            logging_setup.request_id.set(g.request_id),
-            logging_setup.instance_id.set((request.view_args or {}).get("instance_id")),
+            log_context.request_id.set(g.request_id),
+            log_context.instance_id.set((request.view_args or {}).get("instance_id")),
         )
 
     @app.after_request
@@ -65,7 +65,7 @@ def register(app: Flask, system: System) -> None:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2)
                 if started is not None
                 else None,
-                "instance_id": logging_setup.instance_id.get() or _answered_instance(response),
+                "instance_id": log_context.instance_id.get() or _answered_instance(response),
                 "remote_addr": request.remote_addr,
             },
         )
@@ -75,8 +75,8 @@ def register(app: Flask, system: System) -> None:
     def _end(_exc: BaseException | None) -> None:
         tokens = g.pop("log_tokens", None)
         if tokens:
-            logging_setup.request_id.reset(tokens[0])
-            logging_setup.instance_id.reset(tokens[1])
+            log_context.request_id.reset(tokens[0])
+            log_context.instance_id.reset(tokens[1])
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

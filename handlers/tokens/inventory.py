@@ -10,8 +10,8 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import audit_subjects
 from engine import audit
-from handlers import audit_subjects
 
 from .models import HardwareToken
 from .pskc_import import PskcImportError, TokenSeed, import_tokens, read_pskc

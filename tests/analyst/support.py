@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.models import Job
+from service_layer.config import Config
+from service_layer.system import System
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import BrokenMailServer, system_with_broken_mail
 from tests.journey_support import PROCESSES
 from tests.web.ui_support import PASSWORD, USERS
-from tokenflow.config import Config
-from tokenflow.system import System
-from web.accounts import create_user
 
 ANALYST = "ana"
 SLA_TIMER = "license_key_email_sla"

@@ -28,8 +28,8 @@ from engine.parser import BPMN_NS
 from engine.persistence import load
 from engine.registry import Registry
 from engine.retention import ATTRIBUTE, PURGED_ERROR, parse_days, purge_expired
+from service_layer.config import Config, ConfigError
 from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
-from tokenflow.config import Config, ConfigError
 from tokenflow.worker import Worker
 
 PERSON = "Alice Example"

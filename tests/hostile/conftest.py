@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from tests.journey_support import journey_system
-from web.accounts import create_user
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -22,7 +22,7 @@ def app(config) -> Flask:
     with unit_of_work(system.session_factory) as s:
         create_user(s, "root", PASSWORD, ["admin"])
         create_user(s, "alice", PASSWORD, ["customer"])
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     return app
 

@@ -21,17 +21,17 @@ from xml.sax.saxutils import escape
 import pytest
 from sqlalchemy import select, text
 
+from domain.accounts.users import create_user
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import DefinitionInvalid, ProcessIncident
 from engine.models import Base, Incident
 from engine.simulate import Scenario, dry_run
+from service_layer.config import Config
 from tests.hostile.conftest import PASSWORD, bearer
 from tests.hostile.test_diagram_code import ISSUE_MATCH_ESCAPE, RUNAWAY
-from tokenflow.config import Config
 from tokenflow.schema import metadata
 from tokenflow.system import build_system
-from web.accounts import create_user
 from web.app import create_app
 
 pytestmark = pytest.mark.hostile
@@ -156,7 +156,7 @@ def test_hostile_code_that_deploys_stops_with_its_reason_and_leaks_no_secret(
     system, secret_values, caplog, kind, source, reason
 ):
     caplog.set_level(logging.DEBUG)
-    client = create_app(system.config, system).test_client()
+    client = create_app(system).test_client()
     admin = bearer(client.application, "root")
     deployed = client.post(
         "/api/v1/process-definitions",
@@ -183,7 +183,7 @@ def test_hostile_code_that_deploys_stops_with_its_reason_and_leaks_no_secret(
 def test_hostile_code_is_refused_at_deploy_with_its_reason(
     system, secret_values, caplog, kind, source, reason
 ):
-    client = create_app(system.config, system).test_client()
+    client = create_app(system).test_client()
     reply = client.post(
         "/api/v1/process-definitions",
         data=hostile_bpmn("hostile", kind, source),
@@ -203,7 +203,7 @@ RUNAWAY_STARTS = 16
 def test_healthz_answers_within_a_second_while_runaway_scripts_run(system):
     # On SQLite every transaction, /healthz's too, begins with BEGIN IMMEDIATE and so
     # waits for the step in hand: it is the script's time budget that bounds that wait.
-    app = create_app(system.config, system)
+    app = create_app(system)
     admin = bearer(app, "root")
     deployed = app.test_client().post(
         "/api/v1/process-definitions",
@@ -292,7 +292,7 @@ def _step(obj: object, pending: list, stop: tuple) -> list[str | bytes]:
 
 
 def test_no_key_is_a_plain_value_in_the_objects_request_code_can_walk_to(system):
-    app = create_app(system.config, system)
+    app = create_app(system)
     assert app.test_client().get("/healthz").status_code == 200
     keys = [
         system.config.secret_key.reveal(),

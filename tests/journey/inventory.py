@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.db import unit_of_work
 from handlers.tokens.models import HardwareToken
 from handlers.tokens.pskc_import import import_tokens, read_pskc
-from tokenflow.system import System
+from service_layer.system import System
 
 _KEY_PACKAGE = """
   <KeyPackage>

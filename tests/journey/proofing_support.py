@@ -20,10 +20,10 @@ from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from handlers.tokens.models import HardwareToken
+from service_layer.system import System
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import buy, license_keys_emailed
 from tests.journey_support import AGENT, CUSTOMER, Journey
-from tokenflow.system import System
 
 SSN_LAST4 = "7395"
 HOME = {

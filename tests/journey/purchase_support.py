@@ -15,10 +15,10 @@ from sqlalchemy import select
 from engine.actors import Actor
 from engine.db import unit_of_work
 from handlers.services import build_services
+from service_layer.config import Config
+from service_layer.system import System
 from tests.journey_support import CUSTOMER, Journey, journey_system
-from tokenflow.config import Config
 from tokenflow.schema import metadata
-from tokenflow.system import System
 
 APPROVED_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"

@@ -11,6 +11,8 @@ from engine.errors import InvalidInput
 from engine.registry import FieldErrors, HandlerContext
 from handlers.activation import check_activation_code, grouped, issue
 from handlers.proofing_models import ActivationCode
+from service_layer.config import Config
+from service_layer.system import System
 from tests.journey.proofing_support import (
     activation_code_in_letter,
     order_to_proofing,
@@ -18,8 +20,6 @@ from tests.journey.proofing_support import (
     try_experian,
 )
 from tests.journey_support import CUSTOMER, Journey, journey_system
-from tokenflow.config import Config
-from tokenflow.system import System
 
 
 def refusal(journey: Journey, code: str) -> str:

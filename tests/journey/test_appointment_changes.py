@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from engine.clock import clock
 from handlers.appointment_changes import TOO_LATE
+from service_layer.config import Config
 from tests.journey.proofing_support import emails, interview, order_to_proofing, reach_interview
 from tests.journey_support import AGENT, Journey, journey_system
-from tokenflow.config import Config
 
 MOVE = "appointment_move_requested"
 CANCEL = "appointment_cancel_requested"

@@ -16,10 +16,10 @@ from engine.registry import Registry
 from handlers.domain_models import SalesOrder
 from handlers.shipping_models import TrackingEvent
 from handlers.tracking import tracking_events
+from service_layer.config import Config, ConfigError
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import buy
 from tests.journey_support import journey_system
-from tokenflow.config import Config, ConfigError
 from tokenflow.demo import in_words, load_demo
 from tokenflow.system import build_system
 from tokenflow.worker import Worker, follow_parcels

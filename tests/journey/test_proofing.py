@@ -10,6 +10,7 @@ from engine.errors import InvalidInput
 from handlers import activation
 from handlers.domain_models import LicenseKey
 from handlers.proofing_models import ActivationCode, ProofingAttempt
+from service_layer.config import Config
 from tests.journey.proofing_support import (
     HOME,
     INTERVIEW_PASSED,
@@ -23,7 +24,6 @@ from tests.journey.proofing_support import (
     try_experian,
 )
 from tests.journey_support import AGENT, journey_system
-from tokenflow.config import Config
 
 INTERVIEW_NOT_PASSED = "Your video interview did not confirm your identity"
 

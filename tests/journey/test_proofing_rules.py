@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from engine.actors import SYSTEM
+from service_layer.config import Config
 from tests.journey.proofing_support import start_proofing
 from tests.journey_support import PROCESSES, journey_system
-from tokenflow.config import Config
 
 
 @pytest.mark.parametrize("country", ["US", "us", "Us"])

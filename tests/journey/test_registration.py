@@ -13,11 +13,11 @@ from engine.errors import InvalidInput
 from handlers.proofing_models import Credential, PhoneCredential
 from handlers.tokens.models import HardwareToken
 from handlers.tokens.otp import Match
+from service_layer.config import Config
+from service_layer.system import System
 from tests.journey.proofing_support import emails, outbox_files
 from tests.journey.tokens_fixture import TestToken, add_token, token_row
 from tests.journey_support import CUSTOMER, Journey, journey_system
-from tokenflow.config import Config
-from tokenflow.system import System
 
 ORDER = "SO-10001"
 PAID_AT = "2026-01-15T10:00:00+00:00"

@@ -18,7 +18,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from handlers.tokens.models import HardwareToken
 from handlers.tokens.pskc_import import TokenSeed, import_tokens
-from tokenflow.system import System
+from service_layer.system import System
 
 _DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from service_layer.config import Config
 from tests.lifecycle.support import Life, wire
-from tokenflow.config import Config
 
 
 @pytest.fixture

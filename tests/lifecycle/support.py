@@ -12,18 +12,18 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from domain.accounts.users import create_user
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from handlers.proofing_models import Credential, PhoneCredential
 from handlers.relying_apps import create_app as create_relying_app
 from handlers.tokens.models import HardwareToken
+from service_layer.system import System
 from tests.journey.proofing_support import outbox_files
 from tests.journey.tokens_fixture import TestToken, add_token
 from tests.journey.tokens_fixture import token_row as journey_token_row
 from tests.journey_support import journey_system
-from tokenflow.system import System
-from web.accounts import create_user
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -81,7 +81,7 @@ def wire(config: Any) -> Life:
             users[name] = create_user(s, name, PASSWORD, [role], email=f"{name}@example.com").id
         for name, accepts in APPS.items():
             keys[name] = create_relying_app(s, name, accepts)[1]
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     return Life(system, app.test_client(), users, keys)
 

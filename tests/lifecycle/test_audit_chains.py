@@ -16,8 +16,8 @@ from engine.models import AuditChain, AuditEvent
 from handlers import verification
 from handlers.lifecycle_models import RelyingApp
 from handlers.relying_apps import app_for_key
+from service_layer.config import Config
 from tests.lifecycle.support import Life, code_now, issue_credential
-from tokenflow.config import Config
 
 
 def chains_of(life: Life, event: str) -> list[str]:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from service_layer.config import Config
 from tests.lifecycle.support import Life, code_now, issue_credential, token_row
-from tokenflow.config import Config
 
 RACERS = 20
 

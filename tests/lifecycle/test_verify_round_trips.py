@@ -20,8 +20,8 @@ from engine.db import unit_of_work
 from engine.models import AuditChain, AuditEvent
 from handlers.lifecycle_models import RelyingApp
 from handlers.relying_apps import KEY_CACHE_SECONDS, app_for_key
+from service_layer.config import Config
 from tests.lifecycle.support import Life, code_now, issue_credential, token_row
-from tokenflow.config import Config
 
 # BEGIN, the locked read, the write, COMMIT: plain psycopg's lock, update, insert and
 # commit take five.

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
+from domain import ratelimit
+from domain.ratelimit import AttemptCounter
 from engine.db import Base
-from handlers import ratelimit
-from handlers.domain_models import AttemptCounter
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 LIMIT = ratelimit.Limit(max_failures=3, window=timedelta(minutes=15), lockout=timedelta(minutes=10))

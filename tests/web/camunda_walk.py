@@ -14,10 +14,10 @@ from typing import Any
 
 from lxml import etree
 
+from domain.accounts.users import create_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from tests.web.groups_support import PASSWORD, Api
-from web.accounts import create_user
 
 CAMUNDA_DIR = Path(__file__).resolve().parents[1] / "data" / "camunda"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.accounts.users import add_members, create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
+from service_layer.config import Config
+from service_layer.system import System
 from tests.engine_support import engine_system
-from tokenflow.config import Config
-from tokenflow.system import System
-from web.accounts import add_members, create_user
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -38,7 +38,7 @@ def groups_system(config: Config) -> System:
 
 
 def api_client(config: Config, system: System) -> Any:
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     return app.test_client()
 

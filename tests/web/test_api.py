@@ -5,10 +5,10 @@ import re
 
 import pytest
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
 from tests.engine_support import BPMN_DIR, engine_system
-from web.accounts import create_user
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -50,7 +50,7 @@ def app(config, flaky):
             ("root", ["admin"]),
         ]:
             create_user(s, name, PASSWORD, roles)
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     return app
 

@@ -7,11 +7,11 @@ import itertools
 
 import pytest
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
 from tests.engine_support import BPMN_DIR, engine_system
 from tests.web.test_api import PASSWORD, Api, problem
-from web.accounts import create_user
 from web.app import create_app
 
 
@@ -35,7 +35,7 @@ def app(config):
         for name, roles in [("alice", ["customer"]), ("fran", ["finance"]), ("ana", ["analyst"])]:
             create_user(s, name, PASSWORD, roles)
         create_user(s, "root", PASSWORD, ["admin"])
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     return app
 

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from domain.accounts.users import create_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from engine.registry import Registry
 from tests.engine_support import engine_system
 from tests.web.test_api import PASSWORD, Api, problem
-from web.accounts import create_user
 from web.app import create_app
 
 
@@ -35,7 +35,7 @@ def as_(config, system):
     with unit_of_work(system.session_factory) as s:
         for name, role in [("alice", "customer"), ("fran", "finance"), ("sam", "support")]:
             create_user(s, name, PASSWORD, [role])
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     client = app.test_client()
     return lambda name: Api(client, name)

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
+from domain.accounts.users import create_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.registry import Registry
 from engine.retention import purge_expired
 from tests.engine_support import engine_system
 from tests.web.groups_support import PASSWORD, Api, api_client
-from web.accounts import create_user
 
 
 @pytest.fixture

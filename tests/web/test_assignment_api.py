@@ -9,11 +9,11 @@ import re
 
 import pytest
 
+from domain.accounts.users import add_members
 from engine.db import unit_of_work
 from tests.engine_support import BPMN_DIR
 from tests.web.groups_support import EVERY_TASK, PASSWORD, Api, api_client, groups_system
 from tests.web.ui_support import Browser, ui_app
-from web.accounts import add_members
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from tokenflow.config import Config, ConfigError
+from service_layer.config import Config, ConfigError
 from web.clients import client_address
 
 GUNICORN = {"gunicorn.socket": object()}
@@ -16,10 +16,11 @@ GUNICORN = {"gunicorn.socket": object()}
 
 @pytest.fixture
 def app(config):
+    from tokenflow.system import build_system
     from web.app import create_app
 
     proxied = dataclasses.replace(config, trusted_proxies=("127.0.0.1", "::1", "10.1.0.0/16"))
-    return create_app(proxied)
+    return create_app(build_system(proxied))
 
 
 @pytest.mark.parametrize(

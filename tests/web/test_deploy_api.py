@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
 from tests.engine_support import BPMN_DIR, engine_system
-from web.accounts import create_user
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -26,7 +26,7 @@ def api(config):
     with unit_of_work(system.session_factory) as s:
         create_user(s, "ana", PASSWORD, ["analyst"])
         create_user(s, "alice", PASSWORD, ["customer"])
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     client = app.test_client()
 

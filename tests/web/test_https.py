@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
+from service_layer.config import Config, ConfigError
 from tests.web.ui_support import PASSWORD, Browser, ui_app
-from tokenflow.config import Config, ConfigError
 from tokenflow.system import build_system
-from web.accounts import create_user
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from email import message_from_bytes, policy
 
 import pytest
 
+from domain.accounts.login_throttle import ACCOUNT_THRESHOLD, duration_text
 from engine.clock import clock
 from tests.web.ui_support import PASSWORD, Browser, ui_app, ui_system
-from web.login_throttle import ACCOUNT_THRESHOLD, duration_text
 
 STRANGER, OWNER = "203.0.113.66", "198.51.100.7"
 

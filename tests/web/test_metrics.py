@@ -8,16 +8,16 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from domain.accounts.models import User
+from domain.accounts.users import create_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from engine.models import WorkItem
 from engine.registry import Registry
 from tests.engine_support import engine_system
-from web.accounts import create_user
 from web.app import create_app
 from web.metrics import RequestStats
-from web.models import User
 
 PASSWORD = "correct horse battery"
 
@@ -46,7 +46,7 @@ def make_app(config, flaky, **overrides):
     with unit_of_work(system.session_factory) as s:
         if not list_users(s):
             create_user(s, "root", PASSWORD, ["admin"])
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     return app
 

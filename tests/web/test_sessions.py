@@ -12,13 +12,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
+from domain.accounts import users as accounts
+from domain.accounts.models import LoginSession
+from domain.accounts.sessions import device_of
 from engine.clock import clock
 from engine.db import unit_of_work
+from service_layer.config import Config
 from tests.web.ui_support import PASSWORD, Browser, ui_app, ui_system
-from tokenflow.config import Config
-from web import accounts
-from web.models import LoginSession
-from web.sessions import device_of
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 IPHONE = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
 from tests.engine_support import engine_system
 from tests.web.ui_support import PASSWORD, Browser
-from web.accounts import create_user
 from web.app import create_app
 
 
@@ -20,7 +20,7 @@ def app(config):
         create_user(s, "alice", PASSWORD, ["customer"])
         create_user(s, "sam", PASSWORD, ["support"])
         create_user(s, "root", PASSWORD, ["admin"])
-    app = create_app(config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     return app
 

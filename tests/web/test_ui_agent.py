@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from domain.accounts.users import create_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
@@ -18,7 +19,6 @@ from tests.web.ui_support import (
     order_number,
     submit_task,
 )
-from web.accounts import create_user
 
 INTERVIEW = {
     "customer_attended": "true",

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from domain.accounts.models import User
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from tests.journey.proofing_support import interview, order_to_proofing
 from tests.journey_support import Journey
 from tests.web.ui_support import Browser
-from web.models import User
 
 SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "local-time.js"
 

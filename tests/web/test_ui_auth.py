@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from domain.accounts.users import find_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from tests.web.ui_support import PASSWORD, Browser, ui_app, ui_system
-from web.accounts import find_user
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from domain.accounts import users as accounts
 from engine.db import unit_of_work
 from tests.web.ui_support import Browser, ui_system
-from web import accounts
 
 
 @pytest.fixture

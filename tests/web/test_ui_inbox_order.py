@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from domain.accounts.models import User
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from tests.journey.proofing_support import order_to_proofing
 from tests.journey_support import Journey
 from tests.web.ui_support import CHECKOUT, Browser, buy
-from web.models import User
 
 
 def customer(system, name: str) -> Actor:

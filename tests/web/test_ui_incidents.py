@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from domain.accounts.users import actor_of, find_user
 from engine.db import unit_of_work
 from engine.errors import ProcessIncident
 from tests.engine_support import BPMN_DIR
 from tests.web.ui_support import Browser
-from web.accounts import actor_of, find_user
 
 
 def deploy(system, *names: str) -> None:

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from tests.web.ui_support import (
     CHECKOUT,
@@ -18,7 +19,6 @@ from tests.web.ui_support import (
     start_order,
     submit_task,
 )
-from web.accounts import create_user
 
 DECLINED = "4000000000000002"
 

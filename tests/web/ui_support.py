@@ -8,13 +8,13 @@ import re
 from html import unescape
 from typing import Any
 
+from domain.accounts.users import create_user
 from engine.db import unit_of_work
+from service_layer.config import Config
+from service_layer.system import System
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import CHECKOUT as JOURNEY_CHECKOUT
 from tests.journey_support import journey_system
-from tokenflow.config import Config
-from tokenflow.system import System
-from web.accounts import create_user
 from web.app import create_app
 
 PASSWORD = "correct horse battery"
@@ -42,7 +42,7 @@ def ui_system(config: Config, tokens: int = 3) -> System:
 
 
 def ui_app(system: System) -> Any:
-    app = create_app(system.config, system)
+    app = create_app(system)
     app.config["TESTING"] = True
     return app
 

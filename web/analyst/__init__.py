@@ -26,16 +26,7 @@ The modeler's JavaScript is bundled by `make assets` (npm, esbuild) from `assets
 
 from __future__ import annotations
 
-from flask import Blueprint
-
-bp = Blueprint(
-    "analyst",
-    __name__,
-    url_prefix="/analyst",
-    template_folder="templates",
-    static_folder="static",
-)
-
-from . import actions, decision_pages, migrations, views  # noqa: E402  (they add their routes)
+from . import actions, decision_pages, migrations, views  # they add their routes to bp
+from .blueprint import bp
 
 __all__ = ["actions", "bp", "decision_pages", "migrations", "views"]

@@ -15,10 +15,9 @@ from flask import jsonify, request, url_for
 from engine import definitions, simulate
 from engine.errors import DefinitionInvalid, InvalidInput
 from handlers.services import build_services
-from tokenflow.schema import metadata
 
-from . import bp
 from .access import actor, json_route, system
+from .blueprint import bp
 from .views import version_statistics
 
 MAX_STEPS = 500
@@ -91,7 +90,7 @@ def dry_run() -> Any:
             registry=the_system.engine.registry,
             roles=the_system.engine.roles,
             services=build_services(config),
-            metadata=metadata,
+            metadata=the_system.tables,
         )
     return jsonify(
         {

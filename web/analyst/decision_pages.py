@@ -15,8 +15,8 @@ from engine import decisions
 from engine.db import unit_of_work
 from engine.models import DecisionDefinition
 
-from . import bp
 from .access import page, system
+from .blueprint import bp
 
 
 @dataclass(frozen=True)

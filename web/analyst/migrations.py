@@ -12,8 +12,9 @@ from flask import render_template, request
 from engine import migration
 from engine.errors import InvalidInput
 
-from . import bp, reads
+from . import reads
 from .access import actor, page, system
+from .blueprint import bp
 
 MAP_PREFIX = "map:"
 STATUSES = ("running", "incident", "suspended")

@@ -10,8 +10,9 @@ from flask import Response, abort, render_template, request, url_for
 
 from engine.clock import clock
 
-from . import bp, decision_pages, diffs, reads
+from . import decision_pages, diffs, reads
 from .access import page, system
+from .blueprint import bp
 
 DEFAULT_DAYS = 30
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from web import accounts, sessions, signin
+from domain.accounts import sessions
+from domain.accounts import users as accounts
+from web import signin
 
 from . import guard
 

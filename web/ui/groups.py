@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from domain.accounts import users as accounts
 from engine.db import unit_of_work
 
-from .. import accounts
 from . import guard
 
 bp = Blueprint("groups", __name__, url_prefix="/admin/groups")

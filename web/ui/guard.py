@@ -1,6 +1,6 @@
 """Who is logged in, and the one decorator every page goes through.
 
-The signed session cookie holds the secret of a server-side session (`web.sessions`):
+The signed session cookie holds the secret of a server-side session (`domain.accounts.sessions`):
 the request is logged in while that session's row lives, so logout, "log out
 everywhere", a password or role change and the idle and absolute lifetimes end it at
 once. Anonymous visitors are sent to the login page; a logged-in user without the role
@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
+from domain.accounts import sessions
+from domain.accounts import users as accounts
+from domain.accounts.models import User
 from engine.actors import Actor
-from web import accounts, sessions, signin
-from web.models import User
+from web import signin
 
 _NO_USER = object()
 

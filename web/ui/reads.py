@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from domain.accounts.models import User
 from engine import queries
 from engine.actors import (
     CUSTOMER,
@@ -25,7 +26,6 @@ from handlers.domain_models import LicenseKey, SalesOrder
 from handlers.proofing_models import Credential, PhoneCredential
 from handlers.tokens.models import HardwareToken
 from handlers.tracking import tracking_events
-from web.models import User
 
 
 def _uow(system: Any) -> Any:

@@ -19,9 +19,6 @@ class ConfigError(ValueError):
     """A setting in the environment that cannot be used as given."""
 
 
-ROLES = ("customer", "proofing_agent", "support", "finance", "analyst", "admin")
-
-
 class Secret:
     """A key that is no plain attribute: its value lives in a closure, `reveal()` gives it to
     the composition root, and its repr hides it. Code that walks objects by their

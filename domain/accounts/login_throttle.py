@@ -1,7 +1,7 @@
 """Failed logins are throttled so that guessing is slow and no stranger can lock anyone out
 (NIST SP 800-63B 5.2.2). One implementation for the HTML login and the API's token.
 
-Three counters, each a row in `attempt_counters` (`handlers.ratelimit`), so every web
+Three counters, each a row in `attempt_counters` (`domain.ratelimit`), so every web
 process sees them and a restart forgives nothing:
 
 - per (account, client address): each failure doubles the wait before the next attempt
@@ -27,8 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from handlers import ratelimit
-from handlers.domain_models import AttemptCounter
+from domain import ratelimit
+from domain.ratelimit import AttemptCounter
 
 from .models import KnownClient, User
 

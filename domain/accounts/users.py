@@ -10,15 +10,15 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain import audit_subjects
 from engine import audit
 from engine.actors import CUSTOMER, Actor
 from engine.assignment import NAME
 from engine.models import Group
-from handlers import audit_subjects
-from tokenflow.config import ROLES
 
 from . import sessions
 from .models import GroupMember, User
+from .roles import ROLES
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
@@ -91,7 +91,7 @@ def create_user(
 
 
 def authenticate(s: Session, username: str, password: str) -> User:
-    """The user, or AccountError; throttling failures is `web.login_throttle`'s part."""
+    """The user, or AccountError; throttling failures is `domain.accounts.login_throttle`'s part."""
     user = s.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         _verify(_DUMMY_HASH, password)
