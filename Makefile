@@ -40,6 +40,7 @@ browser:
 
 test: $(STAMP) browser assets
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@if [ "$$CI" = "true" ] && [ -z "$$TOKENFLOW_TEST_POSTGRES_URL" ]; then \
 		export TOKENFLOW_TEST_POSTGRES_URL="$(PG_URL)"; fi; \
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -53,6 +54,7 @@ test-another-day: $(STAMP) browser assets
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py --repeat 5

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import BPMN_MODEL_NS
@@ -90,7 +90,7 @@ def of_element(node: etree._Element) -> Assignment:
     """The assignment attributes of a userTask element, as written."""
 
     def attr(name: str) -> str | None:
-        return node.get(f"{{{CAMUNDA_MODEL_NS}}}{name}")
+        return cast(str | None, node.get(f"{{{CAMUNDA_MODEL_NS}}}{name}"))
 
     return Assignment(
         assignee=(attr(ASSIGNEE) or "").strip() or None,

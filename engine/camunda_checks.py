@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from lxml import etree
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 
 from . import call_variables, form_checks, io_mapping, task_attributes
-from .parser import BPMN_NS, CAMUNDA_MODEL_NS
+from .parser import BPMN_NS
 
 _B = f"{{{BPMN_NS}}}"
 _C = f"{{{CAMUNDA_MODEL_NS}}}"

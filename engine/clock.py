@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from SpiffWorkflow import task as _spiff_task
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _spiff_timer
@@ -78,12 +78,12 @@ clock = Clock()
 
 class _ClockedDatetime(datetime):
     @classmethod
-    def now(cls, tz=None):  # type: ignore[override]
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
         current = clock.now()
         return current if tz is None else current.astimezone(tz)
 
 
-_spiff_timer.datetime = _ClockedDatetime  # type: ignore[misc]
+_spiff_timer.datetime = _ClockedDatetime
 
 
 class _ClockedTime:
@@ -94,4 +94,4 @@ class _ClockedTime:
         return clock.now().timestamp()
 
 
-_spiff_task.time = _ClockedTime  # type: ignore[assignment]
+_spiff_task.time = _ClockedTime

@@ -18,7 +18,7 @@ import functools
 import inspect
 import textwrap
 from collections.abc import Callable, Collection, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lxml import etree
 
@@ -107,7 +107,9 @@ def _is_sensitive(field: etree._Element) -> bool:
 
 
 def _waits_before_a_service_task(
-    start: str | None, nodes: dict[str | None, etree._Element], targets: dict
+    start: str | None,
+    nodes: dict[str | None, etree._Element],
+    targets: dict[str | None, list[str | None]],
 ) -> list[str]:
     """The waiting elements some path from `start` reaches before any service task. An end
     event or a call activity ends the search: the first uses nothing, the second hands the
@@ -127,7 +129,7 @@ def _waits_before_a_service_task(
         elif node.tag in (f"{_B}subProcess", f"{_B}transaction"):
             starts = [c.get("id") for c in node.iterchildren(f"{_B}startEvent")]
             pending.extend(t for s in starts for t in targets.get(s, []))
-    return sorted(waits)
+    return sorted(cast(list[str], waits))  # ids of elements in `nodes`
 
 
 # -- names read and set ------------------------------------------------------------------
@@ -194,7 +196,8 @@ def _free_names(source: str, mode: str) -> set[str]:
         tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
     except (SyntaxError, ValueError, RecursionError):
         return set()
-    loaded, stored = set(), set()
+    loaded: set[str] = set()
+    stored: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else stored).add(node.id)
@@ -261,7 +264,7 @@ def handler_outputs(handler: Callable[..., Any], depth: int = 2) -> frozenset[st
         tree = ast.parse(textwrap.dedent(inspect.getsource(handler)))
     except (OSError, TypeError, SyntaxError, ValueError):
         return frozenset()
-    keys: set[str] = set()
+    keys: set[object] = set()  # constant keys of any type: only the strings count
     for node in ast.walk(tree):
         if isinstance(node, ast.Dict):
             keys.update(k.value for k in node.keys if isinstance(k, ast.Constant))

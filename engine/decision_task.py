@@ -10,7 +10,8 @@ for a single result, two rules under UNIQUE) fails the task: an incident at its 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS, CamundaTaskParser
@@ -82,7 +83,8 @@ def _aggregate(decision: Decision, name: str, values: list[Any]) -> list[dict[st
         raise DecisionFailed(
             f"decision {decision.id!r}: COLLECT {decision.aggregation} needs numbers"
         )
-    total = {"SUM": sum, "MIN": min, "MAX": max}[decision.aggregation or ""](present)
+    totals: dict[str, Callable[[list[Any]], Any]] = {"SUM": sum, "MIN": min, "MAX": max}
+    total = totals[decision.aggregation or ""](present)
     return [{name: total}]
 
 
@@ -147,7 +149,7 @@ def input_value(column: Input, task: Any, given: dict[str, Any] | None = None) -
     return value
 
 
-class DecisionTask(BusinessRuleTask):
+class DecisionTask(BusinessRuleTask):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """A business rule task running one compiled decision table."""
 
     def __init__(
@@ -171,7 +173,7 @@ class DecisionTask(BusinessRuleTask):
             raise WorkflowTaskException(str(exc), task=my_task, exception=exc) from exc
         if self.result_variable:
             my_task.data[self.result_variable] = result
-        return TaskSpec._run_hook(self, my_task)
+        return cast(bool, TaskSpec._run_hook(self, my_task))
 
 
 def attribute(node: Any, name: str) -> str | None:
@@ -179,7 +181,7 @@ def attribute(node: Any, name: str) -> str | None:
     return value.strip() if value is not None else None
 
 
-class DecisionTaskParser(CamundaTaskParser):
+class DecisionTaskParser(CamundaTaskParser):  # type: ignore[misc]  # SpiffWorkflow is untyped
     def create_task(self) -> DecisionTask:
         ref = attribute(self.node, "decisionRef") or ""
         return DecisionTask(

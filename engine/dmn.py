@@ -256,7 +256,11 @@ class _DecisionReader:
         return Output(name, type_ref, priorities)
 
     def _rule(
-        self, row: int, element: etree._Element, inputs: tuple[Input, ...], outputs: tuple
+        self,
+        row: int,
+        element: etree._Element,
+        inputs: tuple[Input, ...],
+        outputs: tuple[Output, ...],
     ) -> Rule:
         entries = self._find(element, "inputEntry")
         results = self._find(element, "outputEntry")

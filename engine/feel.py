@@ -107,7 +107,7 @@ def _equals(expected: Any) -> Test:
     return test
 
 
-_COMPARE = {
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<": lambda v, e: v < e,
     "<=": lambda v, e: v <= e,
     ">": lambda v, e: v > e,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from . import form_formats, form_values, generic_form, juel
 
@@ -107,7 +107,7 @@ def options_for(field: Field, data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def label_for(field: Field, data: Mapping[str, Any]) -> str:
     if field.label_variable and isinstance(data.get(field.label_variable), str):
-        return data[field.label_variable]
+        return cast(str, data[field.label_variable])
     return field.label
 
 

@@ -74,7 +74,7 @@ def _guarded_update(self: TaskSpec, my_task: Task) -> None:
 
 # Installed once, and inert outside `watching`: SpiffWorkflow 3.2.0 is pinned, and
 # `_update` is the one method every task spec inherits unchanged.
-TaskSpec._update = _guarded_update  # type: ignore[method-assign]
+TaskSpec._update = _guarded_update
 
 
 @dataclass

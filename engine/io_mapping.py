@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import BPMN_MODEL_NS
@@ -154,7 +154,7 @@ def _structure(node: etree._Element) -> Value:
 
 def _local(node: etree._Element) -> str:
     prefix = "camunda:" if node.tag.startswith(_C) else ""
-    return prefix + etree.QName(node).localname
+    return prefix + cast(str, etree.QName(node).localname)
 
 
 def check(element: etree._Element) -> Iterator[str]:

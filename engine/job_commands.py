@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -22,11 +22,28 @@ from .models import Incident, ProcessInstance
 from .persistence import Loaded
 from .stepper import Step
 
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from .stepper import Stepper
+
 # An instance in one of these takes no step: not a job's, not a person's.
 STOPPED = ("suspended", "terminated", "completed")
 
 
 class JobCommands:
+    if TYPE_CHECKING:  # what `Engine` brings (declared for the type checker only)
+        stepper: Stepper
+
+        def _step_scope(
+            self, report: bool = True
+        ) -> AbstractContextManager[tuple[Session, Any]]: ...
+        def _run(self, step: Step) -> None: ...
+        def _load(self, s: Session, inst: ProcessInstance) -> Loaded: ...
+        def _load_many(self, s: Session, instances: list[ProcessInstance]) -> list[Loaded]: ...
+        @staticmethod
+        def _lock_instance(s: Session, instance_id: str) -> ProcessInstance: ...
+
     def execute_job(self, job_id: int, worker: str | None = None, actor: Actor = SYSTEM) -> bool:
         """Run one timer or retry. `worker` set: only if this worker holds its lease.
         Without a worker (an admin's "run now") a timer fires even before it is due."""
@@ -109,7 +126,7 @@ class JobCommands:
         finish(step)
         return step
 
-    def retry_incident(self, incident_id: int, actor: Actor) -> dict:
+    def retry_incident(self, incident_id: int, actor: Actor) -> dict[str, Any]:
         with self._step_scope() as (s, finish):
             incident = s.get(Incident, incident_id)
             if incident is None:

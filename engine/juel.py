@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -198,7 +198,7 @@ class _Compiled:
 def _compiled(text: str) -> _Compiled:
     if len(text) > MAX_SOURCE:
         raise JuelError(f"expression is longer than {MAX_SOURCE:,} characters")
-    pieces = segments(text)
+    pieces: Sequence[str | tuple[str, str]] = segments(text)
     expressions = [s for s in pieces if isinstance(s, tuple)]
     # One expression with only blanks around it keeps its type (a number, a list...).
     if len(expressions) == 1 and all(isinstance(s, tuple) or not s.strip() for s in pieces):
@@ -238,9 +238,10 @@ def _parse(source: str, body: str) -> Any:
     try:
         return _PARSER.parse(body)
     except UnexpectedCharacters as exc:
-        word = _WORD.match(body, exc.pos_in_stream)
+        pos = cast(int, exc.pos_in_stream)  # always set on UnexpectedCharacters
+        word = _WORD.match(body, pos)
         raise JuelError(
-            f"{source}: {word.group() if word else body[exc.pos_in_stream]!r} at column "
+            f"{source}: {word.group() if word else body[pos]!r} at column "
             f"{exc.column} is not supported; {_SUPPORTED}"
         ) from None
     except UnexpectedInput as exc:
@@ -258,7 +259,7 @@ def _parse(source: str, body: str) -> Any:
 
 
 @v_args(inline=True)
-class _Builder(Transformer):
+class _Builder(Transformer[Token, Any]):
     """Turns the parse tree into nested functions of a Scope; refuses what is unsupported."""
 
     def __init__(self, source: str) -> None:

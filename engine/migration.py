@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from SpiffWorkflow.task import Task
@@ -304,7 +304,7 @@ def remap(wf: Any, specs: Specs, plan: Plan) -> list[str]:
         if parent is None:  # its call activity left the history: so does its record
             del wf.subprocesses[parent_id]
             continue
-        spec = specs.subprocesses.get(getattr(parent.task_spec, "spec", None))
+        spec = specs.subprocesses.get(cast(str, getattr(parent.task_spec, "spec", None)))
         if spec is None:
             if sub.is_completed():
                 continue
@@ -322,7 +322,9 @@ def _find_task(wf: Any, task_id: Any) -> Task | None:
     return None
 
 
-def _target_name(name: str, mapping: dict, old_process: str, new_process: str) -> str | None:
+def _target_name(
+    name: str, mapping: dict[str, str | None], old_process: str, new_process: str
+) -> str | None:
     if name in _SPIFF_SPECS:
         return name
     if name == f"{old_process}.EndJoin":
@@ -335,7 +337,7 @@ def _target_name(name: str, mapping: dict, old_process: str, new_process: str) -
 
 
 def _element_of(spec: Any) -> str:
-    return getattr(spec, "bpmn_id", None) or spec.name.split(".", 1)[0]
+    return cast(str, getattr(spec, "bpmn_id", None) or spec.name.split(".", 1)[0])
 
 
 def _kind(spec: Any) -> tuple[str, str]:

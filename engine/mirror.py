@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, update
+from sqlalchemy import Table, delete, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -88,7 +88,7 @@ def _forget_abandoned(step: Step, tasks: list[Task], now: datetime) -> None:
     retrying = [tid for tid in step.mirror["retrying"] if tid not in started]
     if retrying:
         s.execute(
-            delete(Job.__table__).where(
+            delete(cast(Table, Job.__table__)).where(
                 Job.instance_id == iid, Job.kind == "service", Job.task_id.in_(retrying)
             )
         )
@@ -96,7 +96,7 @@ def _forget_abandoned(step: Step, tasks: list[Task], now: datetime) -> None:
     stale = [tid for tid in step.mirror["incidents"] if tid not in started | failed]
     if stale:
         s.execute(
-            update(Incident.__table__)
+            update(cast(Table, Incident.__table__))
             .where(
                 Incident.instance_id == iid,
                 Incident.task_id.in_(stale),
@@ -162,7 +162,7 @@ def _sync_work_items(step: Step, tasks: list[Task], now: datetime) -> None:
         sql.write(s, sql.INSERT_ITEMS, new_items)
     if inst.business_key != step.mirror["business_key"] and known:
         s.execute(
-            update(WorkItem.__table__)
+            update(cast(Table, WorkItem.__table__))
             .where(WorkItem.id.in_(list(known)))
             .values(business_key=inst.business_key)
         )
@@ -211,7 +211,9 @@ def _sync_subscriptions(step: Step) -> None:
     if wanted == step.mirror["messages"] and not key_changed:
         return
     s.execute(
-        delete(MessageSubscription.__table__).where(MessageSubscription.instance_id == inst.id)
+        delete(cast(Table, MessageSubscription.__table__)).where(
+            MessageSubscription.instance_id == inst.id
+        )
     )
     for name in wanted:
         s.add(
@@ -249,7 +251,7 @@ def _timer_due(task: Task) -> datetime | None:
     if isinstance(value, datetime):
         return value
     try:
-        return TimerEventDefinition.get_datetime(str(value))
+        return cast(datetime, TimerEventDefinition.get_datetime(str(value)))
     except ValueError:
         return None
 
@@ -277,4 +279,4 @@ def current_variables(wf: BpmnWorkflow, active: list[Task]) -> dict[str, Any]:
 
 
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(data, default=str))
+    return cast(dict[str, Any], json.loads(json.dumps(data, default=str)))

@@ -111,7 +111,7 @@ def _camunda_properties(parser: CamundaTaskParser) -> dict[str, str]:
     return props
 
 
-class ExternalServiceTaskParser(CamundaTaskParser):
+class ExternalServiceTaskParser(CamundaTaskParser):  # type: ignore[misc]  # SpiffWorkflow is untyped
     def create_task(self) -> ServiceTask:
         task = self.spec_class(self.spec, self.bpmn_id, **self.bpmn_attributes)
         task.topic = self.node.get(f"{{{CAMUNDA_MODEL_NS}}}topic")
@@ -121,7 +121,7 @@ class ExternalServiceTaskParser(CamundaTaskParser):
         return _camunda_properties(self)
 
 
-class FormUserTaskParser(UserTaskParser):
+class FormUserTaskParser(UserTaskParser):  # type: ignore[misc]  # SpiffWorkflow is untyped
     def create_task(self) -> UserTask:
         task = super().create_task()
         task.assignment = assignment.of_element(self.node)
@@ -164,7 +164,7 @@ def _read_field(parser: TaskParser, xml_field: Any) -> FormField:
 
 
 @functools.cache
-def _scoped(parser_class: type) -> type:
+def _scoped(parser_class: type[Any]) -> type:
     """`parser_class`, also keeping the element's mappings (and a start event's form)
     on the spec it creates. Malformed mappings are left off: the deploy checks refuse
     them with the reason."""
@@ -183,7 +183,7 @@ def _scoped(parser_class: type) -> type:
     return type(parser_class.__name__, (parser_class,), {"create_task": create_task})
 
 
-class PassThroughTaskParser(CamundaTaskParser):
+class PassThroughTaskParser(CamundaTaskParser):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """SpiffWorkflow makes `task` and `manualTask` manual: they would wait for a completion
     that no work item, form or API offers. Camunda runs them as pass-through; so do we."""
 
@@ -193,7 +193,7 @@ class PassThroughTaskParser(CamundaTaskParser):
         return task
 
 
-class TokenflowParser(CamundaParser):
+class TokenflowParser(CamundaParser):  # type: ignore[misc]  # SpiffWorkflow is untyped
     OVERRIDE_PARSER_CLASSES = {
         **CamundaParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (ExternalServiceTaskParser, ServiceTask),

@@ -96,7 +96,7 @@ def all_tasks(wf: BpmnWorkflow) -> Iterator[Task]:
 
 
 def _serialize(task: Task) -> dict[str, Any]:
-    payload = _registry.convert(task)
+    payload: dict[str, Any] = _registry.convert(task)
     if task._state & UNREACHED:
         # A task not reached yet has data of its own (empty until it inherits on becoming
         # ready), not a delta: so it need not be rewritten whenever its parent's changes.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -148,10 +148,10 @@ def task_fields(s: Session, engine: Any, item: WorkItem) -> list[dict[str, Any]]
     inst = s.get(ProcessInstance, item.instance_id)
     if inst is None:
         return []
-    return engine.describe_task(s, inst, item.id, item.name)
+    return cast(list[dict[str, Any]], engine.describe_task(s, inst, item.id, item.name))
 
 
-def list_jobs(s: Session, instance_id: str | None = None, limit: int = 200) -> list[dict]:
+def list_jobs(s: Session, instance_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     query = select(Job).order_by(Job.due_at).limit(limit)
     if instance_id:
         query = query.where(Job.instance_id == instance_id)
@@ -171,7 +171,7 @@ def list_jobs(s: Session, instance_id: str | None = None, limit: int = 200) -> l
 
 def list_incidents(
     s: Session, status: str | None = "open", instance_id: str | None = None, limit: int = 200
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     query = select(Incident).order_by(Incident.created_at.desc()).limit(limit)
     if status:
         query = query.where(Incident.status == status)
@@ -193,7 +193,7 @@ def list_incidents(
     ]
 
 
-def instance_events(s: Session, actor: Actor, instance_id: str) -> list[dict]:
+def instance_events(s: Session, actor: Actor, instance_id: str) -> list[dict[str, Any]]:
     require_instance(actor, s.get(ProcessInstance, instance_id))
     rows = s.scalars(
         select(AuditEvent).where(AuditEvent.chain == instance_id).order_by(AuditEvent.seq)
@@ -203,7 +203,7 @@ def instance_events(s: Session, actor: Actor, instance_id: str) -> list[dict]:
 
 def instance_events_page(
     s: Session, actor: Actor, instance_id: str, limit: int, offset: int
-) -> tuple[list[dict], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """One page of the audit trail, newest first, and how many events it has in all."""
     require_instance(actor, s.get(ProcessInstance, instance_id))
     where = AuditEvent.chain == instance_id
@@ -214,7 +214,7 @@ def instance_events_page(
     return [_event(e, actor) for e in rows], total
 
 
-def _event(e: AuditEvent, actor: Actor) -> dict:
+def _event(e: AuditEvent, actor: Actor) -> dict[str, Any]:
     return {
         "seq": e.seq,
         "event": e.event,
@@ -225,7 +225,7 @@ def _event(e: AuditEvent, actor: Actor) -> dict:
     }
 
 
-def waiting_messages(s: Session, actor: Actor, instance_id: str) -> list[dict]:
+def waiting_messages(s: Session, actor: Actor, instance_id: str) -> list[dict[str, Any]]:
     """The messages the instance waits for, each with the key that correlates it."""
     require_instance(actor, s.get(ProcessInstance, instance_id))
     rows = s.execute(

@@ -105,7 +105,7 @@ class Engine(JobCommands):
         data: dict[str, Any] | None = None,
         owner_id: int | None = None,
         business_key: str | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Start the latest version of `process_key`. A process with a start form takes
         the form's answers as `data` from anyone who may start it, checked as a task's
         form is; otherwise initial data is for admins (and tests): a customer starts with
@@ -304,7 +304,7 @@ class Engine(JobCommands):
             fields=sorted(data),
         )
 
-    def set_status(self, instance_id: str, action: str, actor: Actor) -> dict:
+    def set_status(self, instance_id: str, action: str, actor: Actor) -> dict[str, Any]:
         """suspend, resume or terminate an instance (admin)."""
         with self._step_scope() as (s, finish):
             inst = self._lock_instance(s, instance_id)
@@ -515,7 +515,7 @@ class Engine(JobCommands):
 
     def describe_task(
         self, s: Session, inst: ProcessInstance, task_id: str, element: str | None = None
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """The form of a ready task, with run-time labels and options. The spec comes from
         the parsed bundle and the run-time values from the instance's saved variables, so
         listing many tasks loads no workflow; an ambiguous element id falls back to it."""
@@ -530,7 +530,7 @@ class Engine(JobCommands):
         finally:
             self.cache.put(inst.id, inst.version, loaded)
 
-    def instance(self, instance_id: str, actor: Actor) -> dict:
+    def instance(self, instance_id: str, actor: Actor) -> dict[str, Any]:
         with self._session() as s:
             return instance_view(
                 actor, require_instance(actor, s.get(ProcessInstance, instance_id))

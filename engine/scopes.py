@@ -25,7 +25,7 @@ before the called process exists). A failing expression marks the task ERROR and
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.specs.defaults import CallActivity
 from SpiffWorkflow.exceptions import WorkflowException
@@ -57,7 +57,7 @@ def _failing(task: Task, where: str, exc: Exception) -> Exception:
     task whose completion fails, which is refused whole as in Camunda (its person hears
     why, the task stays open, nothing of the step is kept)."""
     if task.state == TaskState.COMPLETED and work_item.is_user_task(task.task_spec):
-        return WorkflowException(f"{where}: {exc}")
+        return cast(Exception, WorkflowException(f"{where}: {exc}"))
     if task.state != TaskState.ERROR:
         task._set_state(TaskState.ERROR)
     return MappingFailed(f"{where}: {exc}", task)
@@ -163,7 +163,7 @@ def _called_data(task: Task) -> dict[str, Any] | None:
     return called.last_task.data if called is not None and called.last_task else None
 
 
-class MappedCallActivity(CallActivity):
+class MappedCallActivity(CallActivity):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """A call activity that honours `camunda:in` and `camunda:out` when it has them."""
 
     def start_workflow(self, my_task: Task) -> None:
@@ -199,5 +199,5 @@ class MappedCallActivity(CallActivity):
 
 # Installed once, like incidents.py's guard: SpiffWorkflow 3.2.0 is pinned, every task
 # spec's hook chain ends in these two, and they do nothing for a spec without mappings.
-TaskSpec._update_hook = _ready_hook  # type: ignore[method-assign]
-TaskSpec._on_complete_hook = _complete_hook  # type: ignore[method-assign]
+TaskSpec._update_hook = _ready_hook
+TaskSpec._on_complete_hook = _complete_hook

@@ -78,7 +78,8 @@ def _zip(*iterables: Iterable[Any], strict: bool = False) -> Iterator[tuple[Any,
 
 
 def _tuple(values: Iterable[Any] = ()) -> tuple[Any, ...]:
-    return comparable(tuple(values))
+    made: tuple[Any, ...] = comparable(tuple(values))
+    return made
 
 
 _WRAPPED_TYPES: Mapping[Any, type] = MappingProxyType({_str: str, _range: range, _tuple: tuple})

@@ -312,7 +312,11 @@ def augmented(operator_: str, left: Any, right: Any) -> Any:
                 raise too_large("an extended list")
         else:
             _repeat_check(left, right)
-        return operator.iadd(left, right) if operator_ == "+" else operator.imul(left, right)
+        if operator_ == "+":
+            left += right
+        else:
+            left *= right
+        return left
     return _BINARY[operator_](left, right)
 
 

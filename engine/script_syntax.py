@@ -131,10 +131,11 @@ def _fields(text: ast.JoinedStr) -> int:
 
 def _format_spec_problems(spec: ast.expr, line: int) -> Iterator[tuple[int, str]]:
     parts = spec.values if isinstance(spec, ast.JoinedStr) else [spec]
-    if not all(isinstance(part, ast.Constant) for part in parts):
+    constants = [part for part in parts if isinstance(part, ast.Constant)]
+    if len(constants) < len(parts):
         yield line, f"line {line}: an f-string format spec must be written out, not computed"
         return
-    digits = "".join(c if c.isdigit() else " " for part in parts for c in str(part.value))
+    digits = "".join(c if c.isdigit() else " " for part in constants for c in str(part.value))
     if any(int(number) > MAX_FORMAT_WIDTH for number in digits.split()):
         yield line, f"line {line}: an f-string width above {MAX_FORMAT_WIDTH} is not allowed"
 
@@ -189,7 +190,7 @@ class _Guard(ast.NodeTransformer):
         value = _call("_tf_aug", symbol, ast.Name(id=target.id, ctx=ast.Load()), node.value)
         return ast.copy_location(ast.Assign(targets=[target], value=value), node)
 
-    def visit_For(self, node: ast.For) -> ast.AST:
+    def visit_For(self, node: ast.For | ast.While) -> ast.AST:
         self.generic_visit(node)
         node.body.insert(0, ast.copy_location(ast.Expr(_call("_tf_tick")), node))
         return node

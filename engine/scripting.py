@@ -134,7 +134,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """Runs checked diagram code on task data with SAFE_BUILTINS, the helpers `now` and
     `timedelta`, and each evaluation's budget; otherwise behaves like SpiffWorkflow's
     TaskDataEnvironment."""
@@ -152,7 +152,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         super().__init__(MappingProxyType({"now": now, "timedelta": timedelta}))
 
     def evaluate(
-        self, expression: str, context: dict[str, Any], external_context: Mapping | None = None
+        self,
+        expression: str,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
     ) -> Any:
         if is_juel(expression):
             variables = {**(external_context or {}), **context}
@@ -166,7 +169,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return result
 
     def execute(
-        self, script: str, context: dict[str, Any], external_context: Mapping | None = None
+        self,
+        script: str,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
     ) -> bool:
         code = _checked_code(script, "exec")
         external = external_context or {}
@@ -199,7 +205,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             "registered for their topic"
         )
 
-    def _namespace(self, context: Mapping, external_context: Mapping, budget: Budget) -> dict:
+    def _namespace(
+        self, context: Mapping[str, Any], external_context: Mapping[str, Any], budget: Budget
+    ) -> dict[str, Any]:
         # One dict serves as globals and locals, as in TaskDataEnvironment: with separate
         # locals, a comprehension could not see the task data. Guards and builtins go last
         # so that no task data key can replace them.
@@ -232,13 +240,15 @@ def _timer_of(task: Any, expression: str) -> TimerEventDefinition | None:
     return None
 
 
-class RestrictedScriptEngine(PythonScriptEngine):
+class RestrictedScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """PythonScriptEngine whose diagram code is checked and sandboxed by RestrictedEnvironment."""
 
     def __init__(self, clock: Clock | None = None, limits: ScriptLimits | None = None) -> None:
         super().__init__(environment=RestrictedEnvironment(clock, limits))
 
-    def evaluate(self, task: Any, expression: str, external_context: Mapping | None = None) -> Any:
+    def evaluate(
+        self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None
+    ) -> Any:
         timer = _timer_of(task, expression)
         if timer is not None and (literal := literal_timer_value(expression)) is not None:
             return literal

@@ -114,7 +114,9 @@ def dry_run(
         db.dispose()
 
 
-def _deploy(source: sessionmaker[Session], sandbox: Engine, draft: list) -> list[str]:
+def _deploy(
+    source: sessionmaker[Session], sandbox: Engine, draft: list[tuple[str, bytes]]
+) -> list[str]:
     files = definitions.read_files(draft).files
     keys = [k for f in files for k in f.process_ids]
     with unit_of_work(source) as real, unit_of_work(sandbox.session_factory) as s:
@@ -180,7 +182,9 @@ def _ready(engine: Engine, instance_id: str) -> list[dict[str, Any]]:
         return queries.list_tasks(s, RUNNER, engine, instance_id=instance_id)
 
 
-def _complete(engine: Engine, task: dict, scenario: Scenario, refused: dict[str, str]) -> None:
+def _complete(
+    engine: Engine, task: dict[str, Any], scenario: Scenario, refused: dict[str, str]
+) -> None:
     values = suggested_values(task["fields"], scenario.tasks.get(task["name"], {}))
     try:
         engine.complete_task(task["id"], values, RUNNER)
@@ -244,7 +248,11 @@ def _failures(engine: Engine, instance_id: str) -> list[dict[str, Any]]:
 
 
 def _why_stopped(
-    view: dict, refused: dict, waiting: list[str], next_due: Any, failed: list[dict]
+    view: dict[str, Any],
+    refused: dict[str, str],
+    waiting: list[str],
+    next_due: Any,
+    failed: list[dict[str, Any]],
 ) -> str:
     reasons = list(refused.values())
     for f in failed:  # a failing element's or a handler's whose retries ran out

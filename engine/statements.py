@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, bindparam, delete, insert, select, text, update
+from sqlalchemy import JSON, Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from .db import UTCDateTime
 from .models import AuditChain, AuditEvent, InstanceTask, Job, ProcessInstance, WorkItem
 
-_tasks = InstanceTask.__table__
-_items = WorkItem.__table__
-_instances = ProcessInstance.__table__
-_jobs = Job.__table__
-_chains = AuditChain.__table__
+_tasks = cast(Table, InstanceTask.__table__)
+_items = cast(Table, WorkItem.__table__)
+_instances = cast(Table, ProcessInstance.__table__)
+_jobs = cast(Table, Job.__table__)
+_chains = cast(Table, AuditChain.__table__)
 
 # instance tasks
 INSERT_TASKS = insert(_tasks)
@@ -137,7 +137,7 @@ MOVE_CHAIN = (
     .where(_chains.c.chain == bindparam("b_chain"))
     .values(length=bindparam("length"), head_hash=bindparam("head_hash"))
 )
-INSERT_EVENTS = insert(AuditEvent.__table__)
+INSERT_EVENTS = insert(cast(Table, AuditEvent.__table__))
 # One event and its chain's new head (the event's own seq and hash) in one statement:
 # a round trip less for the commonest append, one event in one chain. SQLite has no
 # data-modifying WITH.

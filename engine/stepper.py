@@ -12,14 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, mirror
@@ -196,7 +196,7 @@ class Stepper:
         if tid in step.mirror["retrying"]:
             step.mirror["retrying"].remove(tid)
             step.session.execute(
-                delete(Job.__table__).where(
+                delete(cast(Table, Job.__table__)).where(
                     Job.instance_id == step.instance.id, Job.task_id == tid, Job.kind == "service"
                 )
             )
@@ -259,7 +259,7 @@ class Stepper:
     def _failed(self, step: Step, task: Task, topic: str | None, error: str) -> None:
         s, iid, tid = step.session, step.instance.id, str(task.id)
         log.warning("handler %s failed on instance %s: %s", topic, iid, error)
-        jobs = Job.__table__
+        jobs = cast(Table, Job.__table__)
         mine = (jobs.c.instance_id == iid, jobs.c.task_id == tid, jobs.c.kind == "service")
         attempts = 1
         if tid in step.mirror["retrying"]:

@@ -47,7 +47,7 @@ def has_expressions(spec: TaskSpec) -> bool:
             assignment.has_expressions(people) or task_attributes.has_expressions(attributes)
         )
         setattr(spec, _HAS_EXPRESSIONS, known)
-    return known
+    return bool(known)
 
 
 def resolve(spec: TaskSpec, task: Task) -> dict[str, Any]:
