@@ -263,8 +263,7 @@ def cmd_users_roles(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_import(args: argparse.Namespace) -> int:
-    from handlers.tokens.inventory import import_seed_file
-    from handlers.tokens.pskc_import import PskcImportError
+    from service_layer import tokens
 
     path = Path(args.file)
     if not path.is_file():
@@ -279,18 +278,16 @@ def cmd_tokens_import(args: argparse.Namespace) -> int:
     password = _read_secret("PSKC password: ", True) if args.password_stdin else None
     system = _system()
     try:
-        with _session(system) as s:
-            serials = import_seed_file(
-                s,
-                path.read_bytes(),
-                system.services.seed_key,
-                batch=args.batch or path.stem,
-                psk=psk,
-                password=password,
-                iv=iv,
-                actor="cli",
-            )
-    except PskcImportError as exc:
+        serials = tokens.import_tokens(
+            system,
+            path.read_bytes(),
+            batch=args.batch or path.stem,
+            actor="cli",
+            psk=psk,
+            password=password,
+            iv=iv,
+        )
+    except tokens.PskcImportError as exc:
         raise CliError(f"{path.name}: {exc}") from exc
     print(f"imported {len(serials)} token(s): {', '.join(serials)}")
     return 0
@@ -311,28 +308,24 @@ def cmd_demo_codes(args: argparse.Namespace) -> int:
 
 
 def cmd_apps_create(args: argparse.Namespace) -> int:
-    from handlers.relying_apps import AppError, create_app
+    from service_layer import applications
 
     system = _system()
     try:
-        with _session(system) as s:
-            app, api_key = create_app(s, args.name, args.accepts, actor="cli")
-            accepts = app.accepts
-    except AppError as exc:
+        app, api_key = applications.register_application(system, "cli", args.name, args.accepts)
+    except applications.AppError as exc:
         raise CliError(str(exc)) from exc
-    print(f"created application {args.name.strip().lower()} (accepts {accepts})")
+    print(f"created application {app.name} (accepts {app.accepts})")
     print(f"API key (shown only now): {api_key}")
     return 0
 
 
 def cmd_apps_list(args: argparse.Namespace) -> int:
-    from handlers.relying_apps import list_apps
+    from service_layer import applications
 
-    system = _system()
-    with _session(system) as s:
-        for app in list_apps(s):
-            state = "" if app.active else " (inactive)"
-            print(f"{app.name}: accepts {app.accepts}{state}")
+    for app in applications.list_applications(_system()):
+        state = "" if app.active else " (inactive)"
+        print(f"{app.name}: accepts {app.accepts}{state}")
     return 0
 
 

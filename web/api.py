@@ -11,8 +11,9 @@ from flask import g, jsonify, request
 
 from domain.accounts import sessions
 from engine import definitions, queries, starters
+from service_layer import signin
 
-from . import clients, signin
+from . import clients
 from .api_support import (
     actor,
     authenticated,

@@ -17,12 +17,10 @@ from sqlalchemy.orm import Session
 
 from engine.clock import clock
 from engine.errors import Forbidden
-from handlers import lockout, relying_apps, verification
-from handlers.lifecycle_models import RelyingApp
+from handlers import relying_apps, verification
 from handlers.phone_otp import TooManyCodes
 from handlers.relying_apps import KnownApp
-from handlers.tokens.inventory import import_seed_file
-from handlers.tokens.pskc_import import PskcImportError
+from service_layer import applications, tokens
 
 from .api_support import actor, authenticated, body, bp, field, session, system
 from .problems import ApiError
@@ -94,25 +92,11 @@ def resync_token() -> Any:
     data = body()
     serial = field(data, "serial", str)
     code1, code2 = field(data, "code1", str), field(data, "code2", str)
-    refused: lockout.TokenRefused | None = None
-    with session() as s:  # a refusal still commits: the failed attempt must count
-        try:
-            token = lockout.resync(
-                s,
-                system().services.seed_key,
-                actor().user_id or 0,
-                serial,
-                code1,
-                code2,
-                clock.now(),
-                actor().name,
-            )
-            result = {"serial": token.serial, "status": token.status}
-        except lockout.TokenRefused as exc:
-            refused = exc
-    if refused is not None:
-        raise _refusal(refused)
-    return jsonify(result)
+    try:  # a refusal still commits: the failed attempt counts
+        state = tokens.resync(system(), actor(), serial, code1, code2)
+    except tokens.TokenRefused as exc:
+        raise _refusal(exc) from None
+    return jsonify({"serial": state.serial, "status": state.status})
 
 
 @bp.post("/tokens/<serial>/reset")
@@ -124,17 +108,14 @@ def reset_token(serial: str) -> Any:
     if (code1 is None) != (code2 is None):
         raise ApiError(422, "Invalid input", "Send both codes or neither.")
     codes = (code1, code2) if code1 is not None and code2 is not None else None
-    with session() as s:
-        try:
-            token = lockout.support_reset(
-                s, system().services.seed_key, serial, clock.now(), actor().name, codes
-            )
-        except lockout.TokenRefused as exc:
-            raise _refusal(exc) from None
-        return jsonify({"serial": token.serial, "status": token.status})
+    try:
+        state = tokens.support_reset(system(), actor().name, serial, codes)
+    except tokens.TokenRefused as exc:
+        raise _refusal(exc) from None
+    return jsonify({"serial": state.serial, "status": state.status})
 
 
-def _refusal(exc: lockout.TokenRefused) -> ApiError:
+def _refusal(exc: tokens.TokenRefused) -> ApiError:
     status, title = REFUSALS[exc.kind]
     extra = {"errors": {"code2": exc.message}} if exc.kind == "no_match" else {}
     return ApiError(status, title, exc.message, **extra)
@@ -156,18 +137,16 @@ def import_tokens() -> Any:
     except ValueError:
         raise ApiError(422, "Invalid input", "`psk` and `iv` must be hexadecimal.") from None
     try:
-        with session() as s:
-            serials = import_seed_file(
-                s,
-                upload.read(),
-                system().services.seed_key,
-                batch=request.form.get("batch") or Path(name).stem,
-                psk=psk,
-                password=request.form.get("password") or None,
-                iv=iv,
-                actor=actor().name,
-            )
-    except PskcImportError as exc:
+        serials = tokens.import_tokens(
+            system(),
+            upload.read(),
+            batch=request.form.get("batch") or Path(name).stem,
+            actor=actor().name,
+            psk=psk,
+            password=request.form.get("password") or None,
+            iv=iv,
+        )
+    except tokens.PskcImportError as exc:
         raise ApiError(422, "Seed file refused", f"{name}: {exc}") from None
     return jsonify({"imported": len(serials), "serials": serials})
 
@@ -176,8 +155,7 @@ def import_tokens() -> Any:
 @authenticated("admin")
 def list_apps() -> Any:
     """Registered relying applications and their policies."""
-    with session() as s:
-        return jsonify([_app_view(app) for app in relying_apps.list_apps(s)])
+    return jsonify([_app_view(app) for app in applications.list_applications(system())])
 
 
 @bp.post("/apps")
@@ -191,30 +169,28 @@ def create_app() -> Any:
         accepts = ",".join(accepts)
     if not isinstance(accepts, str):
         raise ApiError(422, "Invalid input", "`accepts` lists credential kinds.")
-    with session() as s:
-        try:
-            app, api_key = relying_apps.create_app(s, name, accepts, actor().name)
-        except relying_apps.AppError as exc:
-            raise ApiError(422, "Invalid input", str(exc)) from None
-        return jsonify({**_app_view(app), "api_key": api_key}), 201
+    try:
+        app, api_key = applications.register_application(system(), actor().name, name, accepts)
+    except applications.AppError as exc:
+        raise ApiError(422, "Invalid input", str(exc)) from None
+    return jsonify({**_app_view(app), "api_key": api_key}), 201
 
 
 @bp.post("/apps/<name>/deactivate")
 @authenticated("admin")
 def deactivate_app(name: str) -> Any:
     """Refuse the application's API key from now on (every web process within seconds)."""
-    with session() as s:
-        try:
-            app = relying_apps.deactivate_app(s, name, actor().name)
-        except relying_apps.AppError as exc:
-            raise ApiError(404, "Not found", str(exc)) from None
-        return jsonify(_app_view(app))
+    try:
+        app = applications.deactivate_application(system(), actor().name, name)
+    except applications.AppError as exc:
+        raise ApiError(404, "Not found", str(exc)) from None
+    return jsonify(_app_view(app))
 
 
-def _app_view(app: RelyingApp) -> dict[str, Any]:
+def _app_view(app: applications.Application) -> dict[str, Any]:
     return {
         "name": app.name,
-        "accepts": sorted(app.accepted),
+        "accepts": list(app.kinds),
         "active": app.active,
         "created_at": app.created_at.isoformat(),
     }

@@ -18,8 +18,8 @@ from engine import queries
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import Forbidden
+from service_layer import signin
 
-from . import signin
 from .problems import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -20,8 +20,9 @@ from flask import (
 )
 
 from engine.errors import Conflict, InvalidInput, NotFound, ProcessIncident
+from service_layer import applications
 
-from . import audit_words, credential_actions, guard, reads
+from . import audit_words, guard, reads
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZES = (25, 50, 100)
@@ -178,7 +179,7 @@ def _back(instance_id: str) -> Any:
 @guard.login_required("admin")
 def apps() -> Any:
     """Relying applications: who may verify codes, and which credentials they accept."""
-    return render_template("admin/apps.html", apps=credential_actions.list_apps(guard.system()))
+    return render_template("admin/apps.html", apps=applications.list_applications(guard.system()))
 
 
 @bp.post("/apps")
@@ -186,17 +187,20 @@ def apps() -> Any:
 def create_app() -> Any:
     name = request.form.get("name", "").strip()[:64]
     accepts = ",".join(request.form.getlist("accepts"))
-    key, said = credential_actions.create_app(guard.system(), guard.actor(), name, accepts)
-    if key is None:
-        flash(said, "error")
+    try:
+        app, key = applications.register_application(
+            guard.system(), guard.actor().name, name, accepts
+        )
+    except applications.AppError as exc:
+        flash(str(exc), "error")
         return redirect(url_for("admin.apps"))
     # The key is shown on this response only, never stored in clear nor put in a cookie.
     response = make_response(
         render_template(
             "admin/apps.html",
-            apps=credential_actions.list_apps(guard.system()),
+            apps=applications.list_applications(guard.system()),
             new_key=key,
-            new_name=said,
+            new_name=app.name,
         )
     )
     response.headers["Cache-Control"] = "no-store"

@@ -9,7 +9,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from domain.accounts import sessions
 from domain.accounts import users as accounts
-from web import clients, signin
+from service_layer import signin
+from web import clients
 
 from . import guard
 

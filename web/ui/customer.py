@@ -8,8 +8,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.errors import ProcessIncident
+from service_layer import tokens
 
-from . import appointments, credential_actions, guard, progress, reads, shop_reads, starting
+from . import appointments, guard, progress, reads, shop_reads, starting
 
 bp = Blueprint("customer", __name__)
 PROCESS = "hardware_token"
@@ -96,9 +97,10 @@ def resync() -> Any:
     if not all(form.values()):
         flash("Enter the token's serial number and two codes shown one after the other.", "error")
         return redirect(url_for("customer.credentials"))
-    refused = credential_actions.resync(guard.system(), guard.actor(), **form)
-    if refused:
-        flash(refused, "error")
+    try:
+        tokens.resync(guard.system(), guard.actor(), **form)
+    except tokens.TokenRefused as exc:
+        flash(exc.message, "error")
     else:
         flash(f"Token {form['serial']} is in step again and unlocked.")
     return redirect(url_for("customer.credentials"))

@@ -20,7 +20,7 @@ from domain.accounts import sessions
 from domain.accounts import users as accounts
 from domain.accounts.models import User
 from engine.actors import Actor
-from web import signin
+from service_layer import signin
 
 _NO_USER = object()
 
