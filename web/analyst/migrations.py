@@ -11,8 +11,8 @@ from flask import render_template, request
 
 from engine import migration
 from engine.errors import InvalidInput
+from service_layer.reads import analyst as reads
 
-from . import reads
 from .access import actor, page, system
 from .blueprint import bp
 

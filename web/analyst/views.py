@@ -9,8 +9,9 @@ from typing import Any
 from flask import Response, abort, render_template, request, url_for
 
 from engine.clock import clock
+from service_layer.reads import analyst as reads
 
-from . import decision_pages, diffs, reads
+from . import decision_pages, diffs
 from .access import page, system
 from .blueprint import bp
 

@@ -21,8 +21,9 @@ from flask import (
 
 from engine.errors import Conflict, InvalidInput, NotFound, ProcessIncident
 from service_layer import applications
+from service_layer.reads import pages as reads
 
-from . import audit_words, guard, reads
+from . import audit_words, guard
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZES = (25, 50, 100)

@@ -8,8 +8,10 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from engine.errors import Conflict, NotFound, ProcessIncident
+from service_layer.reads import inbox as inbox_reads
+from service_layer.reads import pages as reads
 
-from . import guard, inbox_reads, reads
+from . import guard
 
 bp = Blueprint("agent", __name__)
 LANES = {

@@ -14,8 +14,9 @@ from engine.clock import clock
 from engine.errors import Conflict, NotFound
 from handlers.adapters.email import when
 from handlers.appointment_changes import TOO_LATE, changeable_until, may_change
+from service_layer.reads import shop as shop_reads
 
-from . import guard, shop_reads
+from . import guard
 
 bp = Blueprint("appointments", __name__)
 MOVE = "appointment_move_requested"

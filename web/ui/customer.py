@@ -9,8 +9,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from engine.errors import ProcessIncident
 from service_layer import tokens
+from service_layer.reads import pages as reads
+from service_layer.reads import shop as shop_reads
 
-from . import appointments, guard, progress, reads, shop_reads, starting
+from . import appointments, guard, progress, starting
 
 bp = Blueprint("customer", __name__)
 PROCESS = "hardware_token"

@@ -10,8 +10,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from engine.errors import NotFound
 from handlers.catalog import parse_price
+from service_layer.reads import pages as reads
+from service_layer.reads import shop as shop_reads
 
-from . import guard, reads, shop_reads
+from . import guard
 from .filters import money
 
 bp = Blueprint("shop", __name__)

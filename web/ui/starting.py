@@ -11,8 +11,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from engine import starters
 from engine.db import unit_of_work
 from engine.errors import InvalidInput, ProcessIncident
+from service_layer.reads import pages as reads
 
-from . import formdata, guard, reads
+from . import formdata, guard
 
 bp = Blueprint("starting", __name__, url_prefix="/start")
 

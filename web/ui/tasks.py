@@ -8,8 +8,9 @@ from typing import Any
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 
 from engine.errors import Conflict, InvalidInput, ProcessIncident
+from service_layer.reads import pages as reads
 
-from . import formdata, guard, reads, shop
+from . import formdata, guard, shop
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 # Variables a staff member sees beside a task, in this order, when present.
