@@ -17,6 +17,7 @@ from . import audit
 from . import statements as sql
 from .actors import SYSTEM, Actor, instance_view
 from .clock import clock
+from .engine_scope import STOPPED
 from .errors import Conflict, NotFound
 from .models import Incident, ProcessInstance
 from .persistence import Loaded
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
     from .stepper import Stepper
-
-# An instance in one of these takes no step: not a job's, not a person's.
-STOPPED = ("suspended", "terminated", "completed")
 
 
 class JobCommands:

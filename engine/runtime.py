@@ -5,42 +5,34 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Collection, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session
 
-from . import audit, definitions, forms, messages, start_forms, starters, work_item
+from . import audit, definitions, forms, messages, start_forms, starters
 from . import statements as sql
 from .actors import (
     CUSTOMER,
     Actor,
     instance_view,
-    may_work_on,
-    require_instance,
     require_task_action,
 )
 from .clock import clock
-from .db import unit_of_work
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, ProcessIncident
-from .job_commands import STOPPED, JobCommands
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
+from .instance_reads import InstanceReads, next_tasks, staff_only
+from .job_commands import JobCommands
 from .models import MessageSubscription, ProcessInstance, WorkItem
-from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, all_tasks, load
-from .registry import FieldErrors, Registry
-from .scripting import RestrictedScriptEngine
-from .stepper import Step, Stepper, StepSettings
+from .persistence import SERIALIZER_VERSION, Loaded
+from .registry import FieldErrors
+from .stepper import Step
 from .tasks import definitions_of, is_user
-from .validation import Known, normalize_lane
+from .validation import Known
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
@@ -63,25 +55,9 @@ class Delivered(NamedTuple):
     started: bool
 
 
-class Engine(JobCommands):
-    def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        registry: Registry,
-        roles: Collection[str],
-        settings: StepSettings | None = None,
-        cache_capacity: int = 256,
-        services: Any = None,
-    ) -> None:
-        self.session_factory = session_factory
-        self.registry = registry
-        self.roles = frozenset(roles)
-        settings = settings or StepSettings()
-        self.stepper = Stepper(registry, settings, services)
-        self.script_engine = RestrictedScriptEngine(clock=clock.now, limits=settings.script_limits)
-        self.specs = definitions.SpecCache()
-        self.cache = WorkflowCache(cache_capacity)
-        self.services = services
+class Engine(InstanceReads, JobCommands):
+    """The engine's commands, on its transaction scope (`EngineScope`) with its reads
+    (`InstanceReads`) and its commands on jobs and incidents (`JobCommands`)."""
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -169,7 +145,7 @@ class Engine(JobCommands):
                 task.task_spec,
                 submitted,
                 task.data,
-                _staff_only(inst),
+                staff_only(inst),
                 may_add=item.lane != CUSTOMER,
             )
             if errors:
@@ -395,169 +371,10 @@ class Engine(JobCommands):
         self.stepper.apply_context(step, ctx)
         return result
 
-    def _load(self, s: Session, inst: ProcessInstance) -> Loaded:
-        return self._load_many(s, [inst])[0]
-
-    def _load_many(self, s: Session, instances: list[ProcessInstance]) -> list[Loaded]:
-        """The workflows of several instances, with one read for all that are not cached."""
-        found = {i.id: self.cache.take(i.id, i.version) for i in instances}
-        missing = [i.id for i in instances if found[i.id] is None]
-        rows: dict[str, list[Any]] = {i: [] for i in missing}
-        if missing:
-            for row in sql.run(s, sql.LOAD_TASKS, {"b_instances": missing}):
-                rows[row.instance_id].append(row)
-        return [
-            found[i.id]
-            or load(s, i, self.specs.get(s, i.bundle_id), self.script_engine, rows=rows[i.id])
-            for i in instances
-        ]
-
-    @staticmethod
-    def _lock_instance(s: Session, instance_id: str) -> ProcessInstance:
-        inst = s.scalars(sql.LOCK_INSTANCES, {"b_ids": [instance_id]}).first()
-        if inst is None:
-            raise NotFound("No such process instance.")
-        return inst
-
-    @staticmethod
-    def _require_running(inst: ProcessInstance) -> None:
-        if inst.status in STOPPED:
-            raise Conflict(f"The instance is {inst.status}.")
-
-    def transaction(self) -> AbstractContextManager[Session]:
-        """A unit of work for the engine's other commands (migration): like every
-        command here, a lost race raises Conflict."""
-        return self._session()
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        try:
-            with unit_of_work(self.session_factory) as s:
-                yield s
-        except (StaleDataError, IntegrityError) as exc:
-            log.warning("lost a race, answering 409: %s", str(exc).splitlines()[0][:300])
-            raise Conflict("Someone else changed this at the same time; try again.") from exc
-        except OperationalError as exc:
-            if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
-                raise Conflict("The database was busy with the same work; try again.") from exc
-            raise
-
-    @contextmanager
-    def _step_scope(self, report: bool = True) -> Iterator[tuple[Session, Any]]:
-        """A unit of work for a step; `finish(step)` saves it, and after the commit the
-        saved workflow goes back to the cache under its new version. Where the diagram
-        failed, the step commits standing at the failing element with an incident, and
-        then (`report`) the caller hears of it as ProcessIncident."""
-        finished: list[Step] = []
-
-        def finish(step: Step | None) -> None:
-            if step is None:
-                return
-            self.stepper.finish(step)
-            step.session.flush()
-            finished.append(step)
-            for key, data in step.spawn:  # processes a handler asked to start
-                child = self._create(
-                    step.session, key, step.actor or "system", step.instance.owner_id, data
-                )
-                audit.record(
-                    step.session,
-                    "instance.spawned",
-                    instance_id=step.instance.id,
-                    actor=step.actor,
-                    process=key,
-                    child=child.instance.id,
-                )
-                finish(child)
-
-        try:
-            with self._session() as s:
-                yield s, finish
-        except SpiffWorkflowException as exc:
-            # Not pinned on one element (`watching` pins what it can): the step rolled
-            # back whole, as Camunda does with a failure before the first wait state.
-            log.warning("a step failed and was rolled back: %s", str(exc)[:300])
-            raise InvalidInput(f"The process could not continue: {exc}"[:1000]) from exc
-        for step in finished:
-            self.cache.put(step.instance.id, step.instance.version, step.loaded)
-        failed = [(step, raised) for step in finished for raised in step.raised]
-        if report and failed:
-            step, (incident_id, failure) = failed[0]
-            raise ProcessIncident(
-                f"The process could not continue at {failure.name or failure.element}: "
-                f"{failure.reason}",
-                incident_id=incident_id,
-                instance_id=step.instance.id,
-                element=failure.element,
-                notices={k: v for f in finished if f.shows_notices for k, v in f.notices.items()},
-            )
-
-    # -- reads used by the API --------------------------------------------------------
-
-    def element_states(self, instance_id: str, actor: Actor) -> dict[str, list[str]]:
-        """Which diagram elements the instance passed and where it stands: for a viewer
-        that marks them (called processes' elements included)."""
-        with self._session() as s:
-            inst = require_instance(actor, s.get(ProcessInstance, instance_id))
-            if inst.purged_at is not None:  # retention removed the workflow with its data
-                return {"completed": [], "active": []}
-            loaded = self._load(s, inst)
-            try:
-                completed: set[str] = set()
-                for task in all_tasks(loaded.workflow):
-                    bpmn_id = getattr(task.task_spec, "bpmn_id", None)
-                    if bpmn_id and task.state == TaskState.COMPLETED:
-                        completed.add(bpmn_id)
-                active = list((inst.state or {}).get("active", []))
-                return {"completed": sorted(completed - set(active)), "active": active}
-            finally:
-                self.cache.put(inst.id, inst.version, loaded)
-
-    def describe_task(
-        self, s: Session, inst: ProcessInstance, task_id: str, element: str | None = None
-    ) -> list[dict[str, Any]]:
-        """The form of a ready task, with run-time labels and options. The spec comes from
-        the parsed bundle and the run-time values from the instance's saved variables, so
-        listing many tasks loads no workflow; an ambiguous element id falls back to it."""
-        spec = self.specs.get(s, inst.bundle_id).user_task(element) if element else None
-        if spec is not None:
-            variables = (inst.state or {}).get("variables") or {}
-            return forms.describe_form(spec, variables, _staff_only(inst))
-        loaded = self._load(s, inst)
-        try:
-            task = loaded.workflow.get_task_from_id(UUID(task_id))
-            return forms.describe_form(task.task_spec, task.data, _staff_only(inst))
-        finally:
-            self.cache.put(inst.id, inst.version, loaded)
-
-    def instance(self, instance_id: str, actor: Actor) -> dict[str, Any]:
-        with self._session() as s:
-            return instance_view(
-                actor, require_instance(actor, s.get(ProcessInstance, instance_id))
-            )
-
-
-def next_tasks(actor: Actor, step: Step) -> list[dict[str, Any]]:
-    """The instance's ready user tasks that `actor` may work on, oldest first."""
-    found = []
-    for tid in step.mirror["ready"]:
-        task = step.workflow.get_task_from_id(UUID(tid))
-        spec = task.task_spec
-        lane = normalize_lane(spec.lane)
-        named, _ = work_item.of_task(task)
-        if may_work_on(actor, lane, step.instance.owner_id, named):
-            title = spec.bpmn_name or spec.bpmn_id
-            found.append({"id": tid, "name": spec.bpmn_id, "title": title, "lane": lane})
-    return found
-
 
 def _work_item(s: Session, task_id: str) -> Any:
     """A work item as a plain row: a step writes work items with statements, not objects."""
     return sql.run(s, sql.GET_ITEM, {"b_id": task_id}).first()
-
-
-def _staff_only(inst: ProcessInstance) -> set[str]:
-    return set((inst.state or {}).get("staff_variables", []))
 
 
 def _check_json(data: Any, name: str) -> None:
