@@ -32,7 +32,7 @@ from engine.registry import Registry
 from engine.scripting import RestrictedScriptEngine
 from engine.stepper import is_service
 from service_layer.config import Config
-from tokenflow.migrate import upgrade
+from tokenflow.schema import upgrade
 from tokenflow.system import build_system
 
 USER = Actor("bench", frozenset({"customer"}), user_id=1)

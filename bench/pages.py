@@ -30,7 +30,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import ProcessInstance, WorkItem
 from service_layer.config import Config
-from tokenflow.migrate import upgrade
+from tokenflow.schema import upgrade
 from tokenflow.system import build_system
 from web.app import create_app
 

@@ -92,7 +92,7 @@ class PrivatePostgres:
 def create_database(server_url: str, prefix: str = "tokenflow") -> str:
     """A new, migrated database on the server of `server_url`; returns its URL."""
     from engine.db import make_engine
-    from tokenflow.migrate import upgrade
+    from tokenflow.schema import upgrade
 
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = make_engine(server_url, isolation_level="AUTOCOMMIT")

@@ -65,7 +65,7 @@ from handlers.tokens.pskc_import import TokenSeed, import_tokens
 from handlers.tokens.seed_crypto import open_sealed
 from service_layer.config import Config
 from service_layer.system import System
-from tokenflow.migrate import upgrade
+from tokenflow.schema import upgrade
 from tokenflow.system import build_system
 from web.app import create_app
 

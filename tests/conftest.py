@@ -16,7 +16,7 @@ from sqlalchemy import Connection, MetaData, Table, make_url, text
 from engine.clock import clock
 from engine.db import make_engine
 from service_layer.config import Config
-from tokenflow.migrate import upgrade
+from tokenflow.schema import upgrade
 
 PG_URL = os.environ.get("TOKENFLOW_TEST_POSTGRES_URL")
 if os.environ.get("CI") == "true" and not PG_URL:

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from engine.db import make_engine
 from tests.engine_support import BPMN_DIR
 from tokenflow.cli import main
-from tokenflow.migrate import head
+from tokenflow.schema import head
 
 
 @pytest.fixture

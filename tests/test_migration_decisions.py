@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from engine.db import make_engine
-from tokenflow.migrate import alembic_config
+from tokenflow.schema import alembic_config
 
 
 def test_bundles_made_before_decisions_pin_none_and_a_downgrade_removes_them(database_url):

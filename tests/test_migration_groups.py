@@ -7,7 +7,7 @@ from alembic import command
 from sqlalchemy import inspect
 
 from engine.db import make_engine
-from tokenflow.migrate import alembic_config
+from tokenflow.schema import alembic_config
 
 
 def _shape(database_url: str) -> tuple[set[str], set[str]]:

@@ -7,7 +7,7 @@ from alembic import command
 from sqlalchemy import inspect
 
 from engine.db import make_engine
-from tokenflow.migrate import alembic_config
+from tokenflow.schema import alembic_config
 
 
 def _columns(database_url: str) -> set[str]:

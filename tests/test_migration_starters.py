@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Integer, String, Text, column, select, table
 from engine.clock import clock
 from engine.db import UTCDateTime, make_engine
 from tests.engine.test_starters import diagram
-from tokenflow.migrate import alembic_config
+from tokenflow.schema import alembic_config
 
 DEFINITIONS = table(
     "process_definitions",

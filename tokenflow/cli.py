@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _system() -> Any:
     """The wired system, once the database is known to have the schema this code needs."""
-    from .migrate import schema_problem
+    from .schema import schema_problem
     from .system import build_system
 
     system = build_system(Config.from_env())
@@ -149,7 +149,7 @@ def _read_secret(prompt: str, from_stdin: bool) -> str:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from .migrate import upgrade
+    from .schema import upgrade
 
     config = Config.from_env()
     files.prepare(config)

@@ -23,7 +23,7 @@ from handlers.services import build_services
 from service_layer.config import Config
 from service_layer.system import System
 
-from . import files, migrate, schema
+from . import files, schema
 
 __all__ = ["System", "build_system", "load_registry"]
 
@@ -44,7 +44,7 @@ def build_system(config: Config, registry: Registry | None = None, services: Any
         engine,
         services,
         tables=schema.metadata,
-        schema_head=migrate.head(),
+        schema_head=schema.head(),
     )
 
 

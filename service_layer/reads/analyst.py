@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine import definitions, migration, starters, statistics
+from engine import definitions, instance_migration, starters, statistics
 from engine.db import unit_of_work
 from engine.errors import NotFound
-from engine.migration import OPEN_STATUSES
+from engine.instance_migration import OPEN_STATUSES
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.parser import parse_xml
 
@@ -113,6 +113,6 @@ def _version(d: ProcessDefinition, counts: dict[tuple[str, int], int]) -> Versio
 
 def migration_plan(
     system: Any, key: str, source: int, target: int, mapping: dict[str, str | None]
-) -> migration.PlanView:
+) -> instance_migration.PlanView:
     with unit_of_work(system.session_factory) as s:
-        return migration.prepare(s, key, source, target, mapping)
+        return instance_migration.prepare(s, key, source, target, mapping)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import migration
+from engine import instance_migration
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
@@ -100,8 +100,8 @@ def jobs_of(system, instance_id: str) -> list[tuple[str, str, object]]:
         ]
 
 
-def plan(mapping: dict | None = None) -> migration.Plan:
-    return migration.Plan("linear", 1, 2, mapping or {})
+def plan(mapping: dict | None = None) -> instance_migration.Plan:
+    return instance_migration.Plan("linear", 1, 2, mapping or {})
 
 
 def test_a_waiting_instance_keeps_its_data_and_timer_and_goes_on_in_the_new_version(system):
@@ -111,9 +111,11 @@ def test_a_waiting_instance_keeps_its_data_and_timer_and_goes_on_in_the_new_vers
     assert before["active"] == ["wait_hour"] and len(timers) == 1
     deploy(system, version_2(*WITH_NEW_STEP))
 
-    [checked] = migration.validate(system.engine, plan(), migration.Selection())
+    [checked] = instance_migration.validate(system.engine, plan(), instance_migration.Selection())
     assert (checked.instance_id, checked.ok) == (iid, True)
-    [outcome] = migration.execute(system.engine, plan(), migration.Selection(), ADMIN)
+    [outcome] = instance_migration.execute(
+        system.engine, plan(), instance_migration.Selection(), ADMIN
+    )
     assert outcome.migrated
 
     after = system.engine.instance(iid, ADMIN)
@@ -133,7 +135,7 @@ def test_a_waiting_instance_keeps_its_data_and_timer_and_goes_on_in_the_new_vers
 def test_migration_is_audited(system):
     iid = started(system, "Ann")
     deploy(system, version_2(*WITH_NEW_STEP))
-    migration.execute(system.engine, plan(), migration.Selection(), ADMIN)
+    instance_migration.execute(system.engine, plan(), instance_migration.Selection(), ADMIN)
     with unit_of_work(system.session_factory) as s:
         [event] = s.scalars(
             select(AuditEvent).where(
@@ -152,7 +154,9 @@ def test_a_mapping_moves_an_open_task_to_the_renamed_element(system):
     deploy(system, version_2(*RENAMED_REVIEW))
     mapping = {"review": "check_greeting"}
 
-    [outcome] = migration.execute(system.engine, plan(mapping), migration.Selection(), ADMIN)
+    [outcome] = instance_migration.execute(
+        system.engine, plan(mapping), instance_migration.Selection(), ADMIN
+    )
     assert outcome.migrated and outcome.active == ["check_greeting"]
 
     [item] = tasks_for(system, SUPPORT, instance_id=iid)
@@ -169,10 +173,12 @@ def test_an_instance_at_an_element_without_counterpart_is_reported_and_left_as_i
     iid = started(system, "Ann", review=False)
     deploy(system, version_2(*WITHOUT_REVIEW))
 
-    [checked] = migration.validate(system.engine, plan(), migration.Selection())
+    [checked] = instance_migration.validate(system.engine, plan(), instance_migration.Selection())
     assert not checked.ok
     assert "'review'" in checked.problems[0] and "version 2 does not have" in checked.problems[0]
-    [outcome] = migration.execute(system.engine, plan(), migration.Selection(), ADMIN)
+    [outcome] = instance_migration.execute(
+        system.engine, plan(), instance_migration.Selection(), ADMIN
+    )
     assert not outcome.migrated
 
     assert system.engine.instance(iid, ADMIN)["definition_version"] == 1
@@ -184,7 +190,9 @@ def test_an_instance_at_an_element_without_counterpart_is_reported_and_left_as_i
 def test_passed_elements_that_the_new_version_dropped_leave_the_history(system):
     iid = started(system, "Ann")  # review is behind it
     deploy(system, version_2(*WITHOUT_REVIEW))
-    [outcome] = migration.execute(system.engine, plan(), migration.Selection(), ADMIN)
+    [outcome] = instance_migration.execute(
+        system.engine, plan(), instance_migration.Selection(), ADMIN
+    )
     assert outcome.migrated
     clock.advance(timedelta(hours=1, seconds=1))
     run_due_jobs(system.engine, "test")
@@ -206,7 +214,7 @@ def test_an_element_of_another_kind_is_no_counterpart(system):
             ),
         ),
     )
-    [checked] = migration.validate(system.engine, plan(), migration.Selection())
+    [checked] = instance_migration.validate(system.engine, plan(), instance_migration.Selection())
     assert "UserTask" in checked.problems[0] and "ManualTask" in checked.problems[0]
 
 
@@ -214,10 +222,12 @@ def test_a_batch_is_narrowed_by_instance_or_order_number(system):
     ann, bea, cem = (started(system, name) for name in ("Ann", "Bea", "Cem"))
     deploy(system, version_2(*WITH_NEW_STEP))
 
-    one = migration.execute(system.engine, plan(), migration.Selection(instance_ids=(bea,)), ADMIN)
+    one = instance_migration.execute(
+        system.engine, plan(), instance_migration.Selection(instance_ids=(bea,)), ADMIN
+    )
     assert [o.instance_id for o in one] == [bea]
-    by_key = migration.execute(
-        system.engine, plan(), migration.Selection(business_key="SO-Cem"), ADMIN
+    by_key = instance_migration.execute(
+        system.engine, plan(), instance_migration.Selection(business_key="SO-Cem"), ADMIN
     )
     assert [o.instance_id for o in by_key] == [cem]
     versions = {i: system.engine.instance(i, ADMIN)["definition_version"] for i in (ann, bea, cem)}
@@ -227,12 +237,14 @@ def test_a_batch_is_narrowed_by_instance_or_order_number(system):
 def test_a_plan_names_only_existing_elements(system):
     deploy(system, version_2(*RENAMED_REVIEW))
     with unit_of_work(system.session_factory) as s:
-        view = migration.prepare(s, "linear", 1, 2, {})
+        view = instance_migration.prepare(s, "linear", 1, 2, {})
         assert view.unmapped == ["review"]
-        mapped = migration.prepare(s, "linear", 1, 2, {"review": "check_greeting", "done": "done"})
+        mapped = instance_migration.prepare(
+            s, "linear", 1, 2, {"review": "check_greeting", "done": "done"}
+        )
         assert mapped.plan.mapping == {"review": "check_greeting"}  # same-id entries dropped
         with pytest.raises(InvalidInput) as refused:
-            migration.prepare(s, "linear", 1, 2, {"review": "nowhere", "ghost": "done"})
+            instance_migration.prepare(s, "linear", 1, 2, {"review": "nowhere", "ghost": "done"})
     assert set(refused.value.errors) == {"review", "ghost"}
 
 
@@ -243,14 +255,16 @@ def test_a_running_journey_moves_onto_a_new_called_process_keeping_its_sla_timer
     xml = diagram("license_key_delivery").replace('"PT24H"', '"PT12H"')
     system.engine.deploy([("license_key_delivery.bpmn", xml.encode())], JOURNEY_ADMIN)
 
-    onto_new_calls = migration.Plan("hardware_token", 1, 1, {})
-    [outcome] = migration.execute(
-        system.engine, onto_new_calls, migration.Selection(), JOURNEY_ADMIN
+    onto_new_calls = instance_migration.Plan("hardware_token", 1, 1, {})
+    [outcome] = instance_migration.execute(
+        system.engine, onto_new_calls, instance_migration.Selection(), JOURNEY_ADMIN
     )
     assert outcome.migrated
     [kept] = timer_jobs(system, journey.instance_id)
     assert (kept.task_id, kept.due_at) == (timer.task_id, timer.due_at)
-    [again] = migration.validate(system.engine, onto_new_calls, migration.Selection())
+    [again] = instance_migration.validate(
+        system.engine, onto_new_calls, instance_migration.Selection()
+    )
     assert "already runs on version 1" in again.problems[0]
 
     journey.advance(hours=12, minutes=1)

@@ -76,16 +76,16 @@ def test_a_start_that_fails_answers_with_the_element_and_leaves_an_instance_with
 
 
 def test_a_failed_start_continues_after_a_migration_to_a_mended_version_and_a_retry(system):
-    from engine import migration
+    from engine import instance_migration
 
     with pytest.raises(ProcessIncident) as caught:
         system.engine.start("fail_script", CUSTOMER)
     iid = caught.value.instance_id
     mended = (deploy_source("fail_script.bpmn").replace(b"amount * 2", b"2"),)
     system.engine.deploy([("fail_script.bpmn", mended[0])], ADMIN)
-    plan = migration.Plan("fail_script", 1, 2)
-    [outcome] = migration.execute(
-        system.engine, plan, migration.Selection(instance_ids=(iid,)), ADMIN
+    plan = instance_migration.Plan("fail_script", 1, 2)
+    [outcome] = instance_migration.execute(
+        system.engine, plan, instance_migration.Selection(instance_ids=(iid,)), ADMIN
     )
     assert outcome.migrated, outcome.problems
     view = system.engine.retry_incident(caught.value.incident_id, ADMIN)

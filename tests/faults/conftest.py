@@ -16,7 +16,7 @@ import pytest
 
 from bench.stack import PrivatePostgres, Stack, create_database, create_users
 from engine.db import make_engine
-from tokenflow.migrate import upgrade
+from tokenflow.schema import upgrade
 
 RUN = os.environ.get("CI") == "true" or bool(os.environ.get("TOKENFLOW_TEST_POSTGRES_URL"))
 HERE = Path(__file__).parent

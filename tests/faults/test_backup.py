@@ -24,8 +24,7 @@ from tests.journey.proofing_support import PROFILE
 from tests.journey.purchase_support import buy, license_keys_emailed
 from tests.journey.test_full_journey import deliver_and_register
 from tests.journey_support import journey_system
-from tokenflow.migrate import upgrade
-from tokenflow.schema import metadata
+from tokenflow.schema import metadata, upgrade
 
 pytestmark = pytest.mark.faults
 CUSTOMERS = 3

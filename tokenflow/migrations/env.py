@@ -1,4 +1,4 @@
-"""Alembic environment: every table of engine/, handlers/ and web/ in one history."""
+"""Alembic environment: every table of engine/, domain/ and handlers/ in one history."""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ through the UI's session.
 | `POST /analyst/check` | `actions.check` | BPMN or DMN XML -> problems by element |
 | `POST /analyst/deploy` | `actions.deploy` | BPMN or DMN -> new version, or 422: every problem |
 | `POST /analyst/dry-run` | `actions.dry_run` | draft + scenario -> the path taken |
-| `GET /analyst/migrations` | `migrations.start` | choose process, versions, instances |
-| `POST /analyst/migrations/plan`, `/validate`, `/execute` | `migrations.*` | the three steps |
+| `GET /analyst/migrations` | `instance_migrations.start` | choose process, versions, instances |
+| `POST /analyst/migrations/plan`, `/validate`, `/execute` | `instance_migrations.*` | the steps |
 
 The modeler's JavaScript is bundled by `make assets` (npm, esbuild) from `assets/` into
 `static/dist/`; pages load it as files (the CSP allows no inline script or style).
@@ -26,7 +26,7 @@ The modeler's JavaScript is bundled by `make assets` (npm, esbuild) from `assets
 
 from __future__ import annotations
 
-from . import actions, decision_pages, migrations, views  # they add their routes to bp
+from . import actions, decision_pages, instance_migrations, views  # they add their routes to bp
 from .blueprint import bp
 
-__all__ = ["actions", "bp", "decision_pages", "migrations", "views"]
+__all__ = ["actions", "bp", "decision_pages", "instance_migrations", "views"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from engine.migration import Element
+from engine.instance_migration import Element
 from engine.parser import BPMN_NS, parse_xml
 
 _B = f"{{{BPMN_NS}}}"

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import render_template, request
 
-from engine import migration
+from engine import instance_migration
 from engine.errors import InvalidInput
 from service_layer.reads import analyst as reads
 
@@ -41,7 +41,7 @@ def plan() -> Any:
 @page
 def validate() -> Any:
     view = _plan_view()
-    outcomes = migration.validate(system().engine, view.plan, _selection())
+    outcomes = instance_migration.validate(system().engine, view.plan, _selection())
     return render_template(
         "analyst/migrate_result.html",
         view=view,
@@ -55,7 +55,7 @@ def validate() -> Any:
 @page
 def execute() -> Any:
     view = _plan_view()
-    outcomes = migration.execute(system().engine, view.plan, _selection(), actor())
+    outcomes = instance_migration.execute(system().engine, view.plan, _selection(), actor())
     return render_template(
         "analyst/migrate_result.html",
         view=view,
@@ -65,7 +65,7 @@ def execute() -> Any:
     )
 
 
-def _plan_view() -> migration.PlanView:
+def _plan_view() -> instance_migration.PlanView:
     form = request.form
     key = form.get("process", "")
     source, target = _version(form.get("source")), _version(form.get("target"))
@@ -77,13 +77,13 @@ def _plan_view() -> migration.PlanView:
     return reads.migration_plan(system(), key, source, target, mapping)
 
 
-def _selection() -> migration.Selection:
+def _selection() -> instance_migration.Selection:
     form = request.form
     status = form.get("status") or None
     if status is not None and status not in STATUSES:
         raise InvalidInput("Choose a status from the list.", {"status": "unknown status"})
     created_from, created_to = _day(form.get("created_from")), _day(form.get("created_to"))
-    return migration.Selection(
+    return instance_migration.Selection(
         instance_ids=tuple(i for i in re.split(r"[\s,]+", form.get("instance_ids", "")) if i),
         business_key=form.get("business_key", "").strip() or None,
         status=status,
