@@ -10,8 +10,8 @@ from typing import Any
 from flask import g, jsonify, request
 
 from domain.accounts import sessions
-from engine import definitions, queries, starters
-from service_layer import signin
+from engine import definitions
+from service_layer import processes, signin
 
 from . import clients
 from .api_support import (
@@ -22,10 +22,10 @@ from .api_support import (
     date_arg,
     field,
     int_arg,
-    session,
     system,
     task_order,
-    versioned_xml,
+    version_arg,
+    xml_response,
 )
 from .problems import ApiError, problem
 
@@ -66,29 +66,26 @@ def revoke_token() -> Any:
 @bp.get("/process-definitions")
 @authenticated("analyst")
 def list_definitions() -> Any:
-    with session() as s:
-        rows = definitions.list_definitions(s)
-        return jsonify(
-            [
-                {
-                    "key": d.key,
-                    "name": d.name,
-                    "version": d.version,
-                    "hash": d.hash,
-                    "deployed_at": d.deployed_at.isoformat(),
-                    "deployed_by": d.deployed_by,
-                    "starters": d.starters,
-                }
-                for d in rows
-            ]
-        )
+    return jsonify(
+        [
+            {
+                "key": d.key,
+                "name": d.name,
+                "version": d.version,
+                "hash": d.hash,
+                "deployed_at": d.deployed_at.isoformat(),
+                "deployed_by": d.deployed_by,
+                "starters": d.starters,
+            }
+            for d in processes.list_definitions(system())
+        ]
+    )
 
 
 @bp.get("/process-definitions/startable")
 @authenticated()
 def startable_definitions() -> Any:
-    with session() as s:
-        return jsonify(starters.startable(s, actor()))
+    return jsonify(processes.startable(system(), actor()))
 
 
 @bp.post("/process-definitions")
@@ -126,7 +123,7 @@ def start_form(key: str) -> Any:
 @bp.get("/process-definitions/<key>/xml")
 @authenticated("analyst")
 def definition_xml(key: str) -> Any:
-    return versioned_xml(definitions.get_definition, key)
+    return xml_response(processes.definition_xml(system(), key, version_arg()))
 
 
 @bp.post("/process-instances")
@@ -152,18 +149,17 @@ def start_instance() -> Any:
 @bp.get("/process-instances")
 @authenticated()
 def list_instances() -> Any:
-    with session() as s:
-        items, total = queries.list_instances(
-            s,
-            actor(),
-            business_key=request.args.get("business_key"),
-            status=request.args.get("status"),
-            process=request.args.get("process"),
-            created_from=date_arg("from"),
-            created_to=date_arg("to"),
-            limit=int_arg("limit", 50),
-            offset=int_arg("offset", 0, high=10**9),
-        )
+    items, total = processes.list_instances(
+        system(),
+        actor(),
+        business_key=request.args.get("business_key"),
+        status=request.args.get("status"),
+        process=request.args.get("process"),
+        created_from=date_arg("from"),
+        created_to=date_arg("to"),
+        limit=int_arg("limit", 50),
+        offset=int_arg("offset", 0, high=10**9),
+    )
     return jsonify({"items": items, "total": total})
 
 
@@ -176,16 +172,14 @@ def get_instance(instance_id: str) -> Any:
 @bp.get("/process-instances/<instance_id>/events")
 @authenticated()
 def instance_events(instance_id: str) -> Any:
-    with session() as s:
-        return jsonify(queries.instance_events(s, actor(), instance_id))
+    return jsonify(processes.instance_events(system(), actor(), instance_id))
 
 
 @bp.get("/process-instances/<instance_id>/messages")
 @authenticated("finance", "support")
 def waiting_messages(instance_id: str) -> Any:
     """What the instance waits for, ready to send with POST /api/v1/messages."""
-    with session() as s:
-        return jsonify(queries.waiting_messages(s, actor(), instance_id))
+    return jsonify(processes.waiting_messages(system(), actor(), instance_id))
 
 
 @bp.post("/process-instances/<instance_id>/<any(suspend, resume, terminate):action>")
@@ -200,20 +194,18 @@ def change_instance(instance_id: str, action: str) -> Any:
 @bp.get("/tasks")
 @authenticated()
 def list_tasks() -> Any:
-    with session() as s:
-        return jsonify(
-            queries.list_tasks(
-                s,
-                actor(),
-                system().engine,
-                instance_id=request.args.get("instance_id"),
-                name=request.args.get("name"),
-                lane=request.args.get("lane"),
-                sort=task_order(),
-                limit=int_arg("limit", 100),
-                offset=int_arg("offset", 0, high=10**9),
-            )
+    return jsonify(
+        processes.list_tasks(
+            system(),
+            actor(),
+            instance_id=request.args.get("instance_id"),
+            name=request.args.get("name"),
+            lane=request.args.get("lane"),
+            sort=task_order(),
+            limit=int_arg("limit", 100),
+            offset=int_arg("offset", 0, high=10**9),
         )
+    )
 
 
 @bp.post("/tasks/<task_id>/<any(claim, unclaim):action>")
@@ -253,8 +245,7 @@ def send_message() -> Any:
 @bp.get("/jobs")
 @authenticated("admin")
 def list_jobs() -> Any:
-    with session() as s:
-        return jsonify(queries.list_jobs(s, instance_id=request.args.get("instance_id")))
+    return jsonify(processes.list_jobs(system(), instance_id=request.args.get("instance_id")))
 
 
 @bp.post("/jobs/<int(max=2147483647):job_id>/execute")
@@ -268,14 +259,13 @@ def execute_job(job_id: int) -> Any:
 @authenticated("admin")
 def list_incidents() -> Any:
     status = request.args.get("status", "open")
-    with session() as s:
-        return jsonify(
-            queries.list_incidents(
-                s,
-                status=None if status == "all" else status,
-                instance_id=request.args.get("instance_id"),
-            )
+    return jsonify(
+        processes.list_incidents(
+            system(),
+            status=None if status == "all" else status,
+            instance_id=request.args.get("instance_id"),
         )
+    )
 
 
 @bp.post("/incidents/<int(max=2147483647):incident_id>/retry")

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import jsonify
 
-from domain.accounts import users as accounts
+from service_layer import groups
 
-from .api_support import actor, authenticated, body, bp, field, session
+from .api_support import actor, authenticated, body, bp, field, system
 from .problems import ApiError
 
 MAX_MEMBERS = 100
@@ -18,8 +18,7 @@ MAX_MEMBERS = 100
 @authenticated("admin")
 def list_groups() -> Any:
     """The candidate groups admins created, with their members (roles are groups too)."""
-    with session() as s:
-        return jsonify(accounts.list_groups(s))
+    return jsonify(groups.list_groups(system()))
 
 
 @bp.post("/groups")
@@ -29,14 +28,11 @@ def create_group() -> Any:
     data = body()
     name = field(data, "name", str)
     members = _usernames(data, required=False)
-    with session() as s:
-        try:
-            accounts.create_group(s, name, actor().name)
-            if members:
-                accounts.add_members(s, name, members, actor().name, create=False)
-        except accounts.AccountError as exc:
-            raise ApiError(422, "Invalid input", str(exc)) from None
-        return jsonify(_view(s, name)), 201
+    try:
+        group = groups.create_group(system(), actor().name, name, members)
+    except groups.AccountError as exc:
+        raise ApiError(422, "Invalid input", str(exc)) from None
+    return jsonify(group), 201
 
 
 @bp.post("/groups/<name>/members")
@@ -44,14 +40,13 @@ def create_group() -> Any:
 def add_group_members(name: str) -> Any:
     """Put staff into a group; those already in it stay."""
     members = _usernames(body(), required=True)
-    with session() as s:
-        try:
-            accounts.add_members(s, name, members, actor().name, create=False)
-        except accounts.NoSuchGroup as exc:
-            raise ApiError(404, "Not found", str(exc)) from None
-        except accounts.AccountError as exc:
-            raise ApiError(422, "Invalid input", str(exc)) from None
-        return jsonify(_view(s, name))
+    try:
+        group = groups.add_members(system(), actor().name, name, members)
+    except groups.NoSuchGroup as exc:
+        raise ApiError(404, "Not found", str(exc)) from None
+    except groups.AccountError as exc:
+        raise ApiError(422, "Invalid input", str(exc)) from None
+    return jsonify(group)
 
 
 def _usernames(data: dict[str, Any], required: bool) -> list[str]:
@@ -71,7 +66,3 @@ def _usernames(data: dict[str, Any], required: bool) -> list[str]:
             errors={"users": "must list usernames"},
         )
     return list(dict.fromkeys(users))
-
-
-def _view(s: Any, name: str) -> dict[str, Any]:
-    return next(g for g in accounts.list_groups(s) if g["name"] == name)

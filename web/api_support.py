@@ -9,14 +9,12 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, current_app, g, request
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.accounts import sessions
 from domain.accounts import users as accounts
 from engine import queries
 from engine.actors import Actor
-from engine.db import unit_of_work
 from engine.errors import Forbidden
 from service_layer import signin
 
@@ -30,10 +28,6 @@ MAX_PAGE = 500
 
 def system() -> Any:
     return current_app.extensions["tokenflow"]
-
-
-def session() -> Any:
-    return unit_of_work(system().session_factory)
 
 
 def authenticated(*roles: str) -> Callable:
@@ -119,11 +113,13 @@ def date_arg(name: str) -> datetime | None:
 # -- auth ---------------------------------------------------------------------------------
 
 
-def versioned_xml(get: Callable[[Session, str, int | None], Any], key: str) -> Any:
-    """The file of a deployed version (`?version=n`, default the latest)."""
-    version = int_arg("version", 0, high=10**9) or None
-    with session() as s:
-        return current_app.response_class(get(s, key, version).xml, mimetype="application/xml")
+def version_arg() -> int | None:
+    """`?version=n` of a deployed file; None (absent or 0): the latest."""
+    return int_arg("version", 0, high=10**9) or None
+
+
+def xml_response(xml: str) -> Any:
+    return current_app.response_class(xml, mimetype="application/xml")
 
 
 # -- instances ----------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask, Response, has_request_context, jsonify, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import text
 
+from service_layer import health
 from service_layer.system import System
 
 from . import api, api_decisions, api_groups, api_otp, metrics, observability, problems, ui
@@ -61,9 +61,7 @@ def create_app(system: System) -> Flask:
     def healthz() -> Any:
         """Liveness and database reachability."""
         try:
-            # Read-only: on SQLite it answers beside a step that holds the write lock.
-            with system.db.connect().execution_options(read_only=True) as conn:
-                conn.execute(text("SELECT 1"))
+            health.ping_database(system)
         except Exception:
             return problems.problem(503, "Unavailable", "The database does not answer.")
         return jsonify({"status": "ok"})

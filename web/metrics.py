@@ -26,24 +26,17 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from engine.clock import clock
-from engine.db import unit_of_work
-from engine.models import Incident, Job, ProcessInstance, WorkItem
+from service_layer.reads import metrics as metrics_reads
 from service_layer.system import System
 
 from .problems import problem
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-OVERDUE_AFTER = timedelta(seconds=60)  # a due job not run within a minute is late
-SLA_BREACH_TASK = "license_key_sla_breach"
 VERIFY_ROUTE = "/api/v1/otp/verify"
 FLUSH_EVERY = 1.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -169,8 +162,7 @@ def register(app: Flask, system: System) -> None:
             return problem(403, "Forbidden", "Metrics need the metrics token (or loopback).")
         lines: list[str] = []
         try:
-            with unit_of_work(system.session_factory) as s:
-                lines += database_metrics(s)
+            lines += database_metrics(metrics_reads.database_counts(system))
             lines += _gauge("tokenflow_database_up", "1 when the database answered", [((), 1)])
         except Exception:
             lines += _gauge("tokenflow_database_up", "1 when the database answered", [((), 0)])
@@ -188,68 +180,44 @@ def _allowed(token: str | None) -> bool:
         return False
 
 
-def database_metrics(s: Session) -> list[str]:
-    now = clock.now()
+def database_metrics(counts: metrics_reads.DatabaseCounts) -> list[str]:
     lines: list[str] = []
-    by_status = s.execute(
-        select(ProcessInstance.status, func.count()).group_by(ProcessInstance.status)
-    ).all()
     lines += _gauge(
         "tokenflow_instances",
         "process instances by status",
-        [((("status", st),), n) for st, n in by_status],
+        [((("status", st),), n) for st, n in counts.instances],
     )
-    jobs = s.execute(
-        select(
-            Job.kind,
-            func.count(),
-            func.count().filter(Job.due_at <= now),
-            func.count().filter(Job.due_at <= now - OVERDUE_AFTER),
-            func.min(Job.due_at),
-        ).group_by(Job.kind)
-    ).all()
-    kinds = [(("kind", kind),) for kind, *_ in jobs]
+    kinds = [(("kind", job.kind),) for job in counts.jobs]
     lines += _gauge(
         "tokenflow_jobs_pending",
         "timers and retries waiting",
-        [(k, row[1]) for k, row in zip(kinds, jobs, strict=True)],
+        [(k, job.pending) for k, job in zip(kinds, counts.jobs, strict=True)],
     )
     lines += _gauge(
         "tokenflow_jobs_due",
         "jobs whose due time has come",
-        [(k, row[2]) for k, row in zip(kinds, jobs, strict=True)],
+        [(k, job.due) for k, job in zip(kinds, counts.jobs, strict=True)],
     )
+    overdue_after = int(metrics_reads.OVERDUE_AFTER.total_seconds())
     lines += _gauge(
         "tokenflow_jobs_overdue",
-        f"jobs due more than {int(OVERDUE_AFTER.total_seconds())} s ago and not run yet",
-        [(k, row[3]) for k, row in zip(kinds, jobs, strict=True)],
+        f"jobs due more than {overdue_after} s ago and not run yet",
+        [(k, job.overdue) for k, job in zip(kinds, counts.jobs, strict=True)],
     )
     lines += _gauge(
         "tokenflow_jobs_oldest_due_seconds",
         "how long the oldest due job has waited (0: none due)",
-        [
-            (k, max(0.0, (now - row[4]).total_seconds()) if row[2] else 0)
-            for k, row in zip(kinds, jobs, strict=True)
-        ],
-    )
-    open_incidents = s.scalar(
-        select(func.count()).select_from(Incident).where(Incident.status == "open")
+        [(k, job.oldest_due_seconds) for k, job in zip(kinds, counts.jobs, strict=True)],
     )
     lines += _gauge(
-        "tokenflow_incidents_open", "incidents waiting for an admin", [((), open_incidents)]
+        "tokenflow_incidents_open", "incidents waiting for an admin", [((), counts.open_incidents)]
     )
-    breaches = s.execute(
-        select(WorkItem.status, func.count())
-        .where(WorkItem.name == SLA_BREACH_TASK)
-        .group_by(WorkItem.status)
-    ).all()
-    counted = dict(breaches)
     lines += _gauge(
         "tokenflow_sla_breaches",
         "license key email SLA breaches (24 h): open = waiting for support",
         [
-            ((("state", "open"),), counted.get("ready", 0)),
-            ((("state", "handled"),), sum(n for st, n in counted.items() if st != "ready")),
+            ((("state", "open"),), counts.sla_breaches_open),
+            ((("state", "handled"),), counts.sla_breaches_handled),
         ],
     )
     return lines

@@ -20,10 +20,9 @@ from typing import Any
 from uuid import uuid4
 
 from flask import Flask, Response, g, jsonify, request
-from sqlalchemy import text
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 
-from service_layer import log_context
+from service_layer import health, log_context
 from service_layer.system import System
 
 from .problems import problem
@@ -100,8 +99,7 @@ def register(app: Flask, system: System) -> None:
     def readyz() -> Any:
         """Readiness: the database answers and its schema is at the migration head."""
         try:
-            with system.db.connect() as conn:
-                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            current = health.schema_revision(system)
         except Exception:
             return problem(503, "Not ready", "The database does not answer.")
         if current != head:

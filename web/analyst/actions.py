@@ -5,7 +5,6 @@ Each is a POST with the session cookie and the CSRF token in `X-CSRFToken`."""
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from flask import jsonify, request, url_for
 
 from engine import definitions, simulate
 from engine.errors import DefinitionInvalid, InvalidInput
-from handlers.services import build_services
+from service_layer import processes
 
 from .access import actor, json_route, system
 from .blueprint import bp
@@ -78,20 +77,7 @@ def dry_run() -> Any:
         raise InvalidInput("Send {xml, file_name, start, data, tasks, messages, horizon_days}.")
     scenario = _scenario(body)
     draft = [(Path(str(body.get("file_name") or "draft.bpmn")).name, body["xml"].encode())]
-    the_system = system()
-    with tempfile.TemporaryDirectory(prefix="tokenflow-dry-run-") as sandbox:
-        config = dataclasses.replace(
-            the_system.config, instance_dir=Path(sandbox), smtp_host=None, smtp_port=None
-        )
-        run = simulate.dry_run(
-            draft,
-            scenario,
-            source=the_system.session_factory,
-            registry=the_system.engine.registry,
-            roles=the_system.engine.roles,
-            services=build_services(config),
-            metadata=the_system.tables,
-        )
+    run = processes.dry_run(system(), draft, scenario)
     return jsonify(
         {
             "process": run.process,

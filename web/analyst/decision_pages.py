@@ -5,44 +5,22 @@ which take DMN as they take BPMN)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from flask import Response, abort, render_template, request
 
-from engine import decisions
-from engine.db import unit_of_work
-from engine.models import DecisionDefinition
+from service_layer import decisions
+from service_layer.decisions import DecisionVersion
 
 from .access import page, system
 from .blueprint import bp
 
 
-@dataclass(frozen=True)
-class DecisionVersion:
-    key: str
-    name: str | None
-    version: int
-    file_name: str
-    deployed_at: datetime
-    deployed_by: str | None
-    xml: str = field(repr=False)
-
-
-def _version(row: DecisionDefinition) -> DecisionVersion:
-    return DecisionVersion(
-        row.key, row.name, row.version, row.file_name, row.deployed_at, row.deployed_by, row.xml
-    )
-
-
 def all_decisions() -> dict[str, list[DecisionVersion]]:
     """Every deployed decision's versions, newest first."""
-    with unit_of_work(system().session_factory) as s:
-        rows = decisions.list_definitions(s)
     found: dict[str, list[DecisionVersion]] = {}
-    for row in rows:
-        found.setdefault(row.key, []).insert(0, _version(row))
+    for row in decisions.list_decisions(system()):
+        found.setdefault(row.key, []).insert(0, row)
     return found
 
 
@@ -64,8 +42,7 @@ def decision(key: str) -> Any:
 @bp.get("/decisions/<key>/v<int(max=2147483647):number>.dmn")
 @page
 def decision_xml(key: str, number: int) -> Any:
-    with unit_of_work(system().session_factory) as s:
-        found = _version(decisions.get_definition(s, key, number))
+    found = decisions.decision_version(system(), key, number)
     response = Response(found.xml, mimetype="application/xml")
     # A download, never a page: the browser does not render what an analyst uploaded.
     name = re.sub(r"[^\w.-]", "_", found.file_name)

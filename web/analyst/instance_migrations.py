@@ -11,6 +11,7 @@ from flask import render_template, request
 
 from engine import instance_migration
 from engine.errors import InvalidInput
+from service_layer import instance_migrations
 from service_layer.reads import analyst as reads
 
 from .access import actor, page, system
@@ -41,7 +42,7 @@ def plan() -> Any:
 @page
 def validate() -> Any:
     view = _plan_view()
-    outcomes = instance_migration.validate(system().engine, view.plan, _selection())
+    outcomes = instance_migrations.check_migration(system(), view.plan, _selection())
     return render_template(
         "analyst/migrate_result.html",
         view=view,
@@ -55,7 +56,7 @@ def validate() -> Any:
 @page
 def execute() -> Any:
     view = _plan_view()
-    outcomes = instance_migration.execute(system().engine, view.plan, _selection(), actor())
+    outcomes = instance_migrations.migrate_instances(system(), view.plan, _selection(), actor())
     return render_template(
         "analyst/migrate_result.html",
         view=view,

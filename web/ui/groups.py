@@ -7,8 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from domain.accounts import users as accounts
-from engine.db import unit_of_work
+from service_layer import groups
 
 from . import guard
 
@@ -19,9 +18,7 @@ MAX_FIELD = 2000
 @bp.get("")
 @guard.login_required("admin")
 def page() -> Any:
-    with unit_of_work(guard.system().session_factory) as s:
-        groups = accounts.list_groups(s)
-    return render_template("admin/groups.html", groups=groups)
+    return render_template("admin/groups.html", groups=groups.list_groups(guard.system()))
 
 
 @bp.post("")
@@ -45,12 +42,11 @@ def add(name: str) -> Any:
 def _change(name: str, members: list[str], create: bool) -> Any:
     actor = guard.actor().name
     try:
-        with unit_of_work(guard.system().session_factory) as s:
-            if create:
-                accounts.create_group(s, name, actor)
-            if members:
-                accounts.add_members(s, name, members, actor, create=False)
-    except accounts.AccountError as exc:
+        if create:
+            groups.create_group(guard.system(), actor, name, members)
+        else:
+            groups.add_members(guard.system(), actor, name, members)
+    except groups.AccountError as exc:
         flash(str(exc), "error")
     else:
         added = f" with {', '.join(members)}" if create and members else ""

@@ -8,9 +8,8 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from engine import starters
-from engine.db import unit_of_work
 from engine.errors import InvalidInput, ProcessIncident
+from service_layer import processes
 from service_layer.reads import pages as reads
 
 from . import formdata, guard
@@ -35,8 +34,7 @@ def startable(system: Any, who: Any) -> list[dict[str, Any]]:
     """The processes a staff member may start from the pages (home's "Start a process")."""
     if not who.is_staff:
         return []  # customers start theirs from their own pages ("Get a token")
-    with unit_of_work(system.session_factory) as s:
-        return starters.startable(s, who)
+    return processes.startable(system, who)
 
 
 @bp.get("/<key>")
