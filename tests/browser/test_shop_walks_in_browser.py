@@ -178,8 +178,10 @@ def activate(page: Any, walk: Walk, then: str | re.Pattern[str] = ORDER_PAGE) ->
     """Right after the profile, without proofing: "Activate token", a plain confirmation,
     then the order page (or registration, for a token someone else bought and has)."""
     heading(page).to_have_text("Activate token")
+    expect(page.get_by_role("textbox", name="Activation code")).to_have_count(0)
+    expect(page.get_by_text("Your token needs no activation code.")).to_be_visible()
     walk.look(page, "activate-token")
-    page.get_by_role("button", name=re.compile("Confirm|Continue")).click()
+    page.get_by_role("button", name="Activate token").click()
     heading(page).to_have_text(then)
 
 

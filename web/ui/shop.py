@@ -15,6 +15,10 @@ from . import guard, reads, shop_reads
 from .filters import money
 
 bp = Blueprint("shop", __name__)
+NO_CODE_NEEDED = (
+    "Your token needs no activation code. Activate it now, and register it as soon as it "
+    "arrives with two codes it shows."
+)
 # Seller details printed on invoices and receipts.
 SELLER = ("Tokenflow Credentials Inc.", "100 Main Street", "Springfield, IL 62701", "USA")
 
@@ -27,7 +31,8 @@ def task_extras(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(fields, extras) for a task page: prices beside the product choices; the order
     summary (unit price times the quantity the form shows), the pay button's label and
-    the terms link at checkout."""
+    the terms link at checkout; no code field on "Activate token" when no code was issued
+    (`check_activation_code` then asks for none either)."""
     if task_name == "choose_product":
         products = shop_reads.products(guard.system())
         prices = {p["sku"]: money(p["price_cents"], p["currency"]) for p in products}
@@ -40,6 +45,10 @@ def task_extras(
             summary = shop_reads.times(summary, (values or {}).get("quantity"))
         pay = f"Pay {money(summary['total_cents'], summary['currency'])}" if summary else "Pay"
         return linked, {"summary": summary, "pay_label": pay}
+    if task_name == "activate_token" and not variables.get("activation_code_required"):
+        # No proofing issued a code (none was bought): nothing to type, only a yes.
+        kept = [f for f in fields if f["id"] != "activation_code"]
+        return kept, {"intro": NO_CODE_NEEDED, "submit_label": "Activate token"}
     return fields, {}
 
 
