@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from engine.clock import clock
+from tests.browser import walk_support
 from tests.browser.conftest import ARGS, CHROMIUM
 from tests.browser.test_journey_in_browser import continue_, heading, totp_codes
 from tests.browser.walk_support import (
@@ -106,11 +107,19 @@ def test_card_declined_then_paid_delivered_by_the_carrier_experian_pass_register
     log_in(page, base, "alice", walk)
     choose_product(page, walk, "OTP hardware token with identity proofing")
 
-    # The sandbox's declining card first: one message, the form kept but the card.
+    # The terms forgotten: checked before any charge, the error named at the top.
     heading(page).to_have_text("Check out")
     fill_address(page, "Alice Smith")
-    fill_card(page, DECLINING_CARD)
+    page.get_by_label("I accept the terms of sale").uncheck()
+    fill_card(page, GOOD_CARD)
     walk.look(page, "checkout")
+    page.get_by_role("button", name="Pay $89.00").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please check the form")
+    walk.look(page, "checkout-form-errors")
+
+    # The sandbox's declining card: one message, the form kept but the card.
+    page.get_by_label("I accept the terms of sale").check()
+    fill_card(page, DECLINING_CARD)
     page.get_by_role("button", name="Pay $89.00").click()
     heading(page).to_have_text("Check out")
     expect(page.get_by_role("alert")).to_contain_text("Your card was declined.")
@@ -170,8 +179,33 @@ def test_card_declined_then_paid_delivered_by_the_carrier_experian_pass_register
     page.get_by_role("link", name="My credentials").click()
     expect(page.get_by_text(f"Token {serial}")).to_be_visible()
     walk.look(page, "my-credentials")
+    page.get_by_role("link", name="alice").click()
+    heading(page).to_have_text("Your account")
+    walk.look(page, "account")
+    page.goto(f"{base}/orders/00000000-0000-0000-0000-000000000000")
+    heading(page).to_have_text("Not found")
+    walk.look(page, "not-found")
     page.context.close()
     walk.assert_accessible()
+
+
+def test_the_accessibility_check_fails_on_a_violation_naming_page_rule_and_element(
+    live, one_chromium, screenshot
+):
+    """The check itself: an input without a label (critical) on a page is reported."""
+    walk = Walk("walk-axe", screenshot, axe_script())
+    page = person(one_chromium)
+    page.goto(f"{live.url}/login")
+    page.evaluate(
+        """() => { const input = document.createElement('input');
+                   input.id = 'nameless'; document.querySelector('main').append(input); }"""
+    )
+    walk.check(page, "login-unlabelled")
+    with pytest.raises(AssertionError) as failure:
+        walk.assert_accessible()
+    reported = str(failure.value)
+    assert re.search(r"unlabelled \(http://.*/login\): critical label .* at #nameless", reported)
+    page.context.close()
 
 
 def activate(page: Any, walk: Walk, then: str | re.Pattern[str] = ORDER_PAGE) -> None:
@@ -424,3 +458,13 @@ def test_an_order_of_three_tokens_whose_other_keys_two_other_customers_redeem(
     walk.look(buyer, "order-keys-used")
     buyer.context.close()
     walk.assert_accessible()
+
+
+def test_without_axe_core_the_walks_fail_under_ci_and_skip_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setattr(walk_support, "AXE", tmp_path / "node_modules" / "axe-core" / "axe.min.js")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="axe-core is not installed"):
+        axe_script()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="axe-core is not installed"):
+        axe_script()
