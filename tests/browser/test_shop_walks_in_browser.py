@@ -17,7 +17,7 @@ import pytest
 
 from engine.clock import clock
 from tests.browser import walk_support
-from tests.browser.conftest import ARGS, CHROMIUM
+from tests.browser.conftest import ARGS, CHROMIUM, SCREENSHOTS
 from tests.browser.test_journey_in_browser import continue_, heading, totp_codes
 from tests.browser.walk_support import (
     DECLINING_CARD,
@@ -25,6 +25,7 @@ from tests.browser.walk_support import (
     Walk,
     axe_script,
     choose_product,
+    enter_key_and_profile,
     fill_address,
     fill_card,
     keys_emailed,
@@ -62,6 +63,8 @@ def walk(request, screenshot) -> Walk:
     the test's name that says which one it is."""
     words = request.node.originalname.split("_")
     name = next(w for w in words if w in {"card", "invoice", "video", "three"})
+    for stale in SCREENSHOTS.glob(f"walk-{name}-*.png"):  # an earlier run's, numbered apart
+        stale.unlink()
     return Walk(f"walk-{name}", screenshot, axe_script())
 
 
@@ -272,16 +275,13 @@ def test_invoice_with_a_purchase_order_paid_by_finance_in_another_window(live, o
     walk.look(page, "order-paid-by-invoice")
     page.get_by_role("link", name="Enter license key").click()
     [key] = license_keys_emailed(system, number)
-    page.get_by_role("textbox", name="License key").fill(key)
-    continue_(page)
-    heading(page).to_have_text("Confirm your profile")
-    page.get_by_role("textbox", name="Legal first name").fill("Dora")
-    page.get_by_role("textbox", name="Legal last name").fill("Example")
-    continue_(page)
+    enter_key_and_profile(page, walk, key, "Dora", "Example")
     activate(page, walk)
+    walk.look(page, "order-activated")
     later(system, days=3)
     page.reload()
     expect(page.locator("#tracking-title + .tracking")).to_contain_text("Delivered")
+    walk.look(page, "order-delivered")
     register(page, walk, number)
     page.context.close()
     walk.assert_accessible()
@@ -301,15 +301,11 @@ def test_video_interview_moved_by_the_customer_then_run_by_the_agent(live, one_c
     page.get_by_role("button", name="Pay $89.00").click()
     heading(page).to_contain_text("is paid")
     number = order_number_on(page)
+    walk.look(page, "receipt")
     page.get_by_role("link", name="Enter license key").click()
     [key] = license_keys_emailed(system, number)
-    page.get_by_role("textbox", name="License key").fill(key)
-    continue_(page)
     # Living in Germany: the credit-bureau check is for US residents only.
-    page.get_by_role("textbox", name="Legal first name").fill("Alice")
-    page.get_by_role("textbox", name="Legal last name").fill("Smith")
-    page.get_by_role("combobox", name="Country of residence").select_option(label="Germany")
-    continue_(page)
+    enter_key_and_profile(page, walk, key, "Alice", "Smith", "Germany")
     heading(page).to_have_text("Book video interview")
     appointment = page.get_by_role("combobox", name="Appointment")
     booked = next(
@@ -374,9 +370,12 @@ def test_video_interview_moved_by_the_customer_then_run_by_the_agent(live, one_c
     walk.look(page, "activate-with-code")
     continue_(page)
     heading(page).to_have_text(f"Order {number}")
+    expect(page.locator(".step").filter(has_text="Activated")).to_contain_text("activated")
+    walk.look(page, "order-activated")
     later(system, days=3)
     page.reload()
     expect(page.locator("#tracking-title + .tracking")).to_contain_text("Delivered")
+    walk.look(page, "order-delivered")
     register(page, walk, number)
     page.context.close()
     walk.assert_accessible()
@@ -385,14 +384,7 @@ def test_video_interview_moved_by_the_customer_then_run_by_the_agent(live, one_c
 def redeem(page: Any, walk: Walk, key: str, first: str, last: str) -> str:
     """The key entered (after "I already have a license key"), the profile, activation
     and registration of the buyer's token that goes with the key; its serial."""
-    page.get_by_role("textbox", name="License key").fill(key)
-    continue_(page)
-    heading(page).to_have_text("Confirm your profile")
-    page.get_by_role("textbox", name="Legal first name").fill(first)
-    page.get_by_role("textbox", name="Legal last name").fill(last)
-    page.get_by_role("combobox", name="Country of residence").select_option("US")
-    walk.look(page, "redeem-profile")
-    continue_(page)
+    enter_key_and_profile(page, walk, key, first, last, "United States")
     activate(page, walk, then="Register token")
     serial = register_here(page, walk)
     expect(page.get_by_role("region", name="Details")).to_contain_text("bought by someone else")
@@ -417,12 +409,9 @@ def test_an_order_of_three_tokens_whose_other_keys_two_other_customers_redeem(
     keys = keys_emailed(system, number)
     assert len(set(keys)) == 3
     buyer.get_by_role("link", name="Enter license key").click()
-    buyer.get_by_role("textbox", name="License key").fill(keys[0])
-    continue_(buyer)
-    buyer.get_by_role("textbox", name="Legal first name").fill("Alice")
-    buyer.get_by_role("textbox", name="Legal last name").fill("Smith")
-    continue_(buyer)
+    enter_key_and_profile(buyer, walk, keys[0], "Alice", "Smith")
     activate(buyer, walk)
+    walk.look(buyer, "order-one-key-used")
     order_url = buyer.url
 
     # Bob, a colleague with an account, redeems the second key.
@@ -440,7 +429,7 @@ def test_an_order_of_three_tokens_whose_other_keys_two_other_customers_redeem(
     carol.get_by_role("textbox", name="License key").fill(keys[1])
     continue_(carol)
     heading(carol).to_have_text("Enter license key")
-    expect(carol.locator("main")).to_contain_text("used")
+    expect(carol.locator("main")).to_contain_text("This license key has already been used.")
     walk.look(carol, "key-already-used")
     serials.add(redeem(carol, walk, keys[2], "Carol", "White"))
     carol.context.close()
