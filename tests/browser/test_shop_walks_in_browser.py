@@ -18,7 +18,7 @@ import pytest
 from engine.clock import clock
 from tests.browser import walk_support
 from tests.browser.conftest import ARGS, CHROMIUM, SCREENSHOTS
-from tests.browser.test_journey_in_browser import continue_, heading, totp_codes
+from tests.browser.test_journey_in_browser import PHONE, continue_, heading, totp_codes
 from tests.browser.walk_support import (
     DECLINING_CARD,
     GOOD_CARD,
@@ -333,11 +333,21 @@ def test_video_interview_moved_by_the_customer_then_run_by_the_agent(live, one_c
         for s in slot_values(new_time)
         if datetime.fromisoformat(s) > datetime.fromisoformat(booked) + timedelta(days=1)
     )
+    # "Move" with no new time chosen moves nothing: the browser asks for one.
+    expect(new_time).to_have_value("")
+    interview.get_by_role("button", name="Move").click()
+    assert new_time.evaluate("select => select.validity.valueMissing")
     new_time.select_option(moved)
     interview.get_by_role("button", name="Move").click()
     expect(page.get_by_role("status")).to_contain_text("Your interview is moved to")
     expect(interview.locator(f'time[datetime="{moved}"]')).to_have_count(1)
     walk.look(page, "order-interview-moved")
+    phone = person(one_chromium, viewport=PHONE, is_mobile=True)
+    log_in(phone, base, "alice")
+    phone.goto(page.url)
+    heading(phone).to_have_text(f"Order {number}")
+    walk.look(phone, "order-interview-moved-phone")
+    phone.context.close()
 
     # The day before, the reminder goes out and the interview opens for the agents.
     reminder = datetime.fromisoformat(moved) - timedelta(hours=24)
