@@ -394,6 +394,7 @@ def test_video_interview_moved_by_the_customer_then_run_by_the_agent(live, one_c
 def redeem(page: Any, walk: Walk, key: str, first: str, last: str) -> str:
     """The key entered (after "I already have a license key"), the profile, activation
     and registration of the buyer's token that goes with the key; its serial."""
+    expect(page.get_by_text("The key the buyer of your token gave you")).to_be_visible()
     enter_key_and_profile(page, walk, key, first, last, "United States")
     activate(page, walk, then="Register token")
     serial = register_here(page, walk)
