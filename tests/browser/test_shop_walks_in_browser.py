@@ -9,7 +9,6 @@ goes to test-output/screenshots, and every customer page is checked with axe-cor
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 
 from engine.clock import clock
 from tests.browser import walk_support
-from tests.browser.conftest import ARGS, CHROMIUM, SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_journey_in_browser import PHONE, continue_, heading, totp_codes
 from tests.browser.walk_support import (
     DECLINING_CARD,
@@ -41,20 +40,6 @@ from tests.journey.purchase_support import license_keys_emailed
 pytestmark = pytest.mark.browser
 
 ORDER_PAGE = re.compile(r"^Order SO-\d+$")
-
-
-@pytest.fixture(scope="module")
-def one_chromium() -> Iterator[Any]:
-    """One browser for every walk in this module; each person gets a context of their own."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
