@@ -25,6 +25,7 @@ from tests.browser.walk_support import (
     axe_script,
     choose_product,
     enter_key_and_profile,
+    expect,
     fill_address,
     fill_card,
     keys_emailed,
@@ -51,12 +52,6 @@ def walk(request, screenshot) -> Walk:
     for stale in SCREENSHOTS.glob(f"walk-{name}-*.png"):  # an earlier run's, numbered apart
         stale.unlink()
     return Walk(f"walk-{name}", screenshot, axe_script())
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(locator)
 
 
 def register(page: Any, walk: Walk, number: str) -> str:
@@ -210,7 +205,7 @@ def activate(page: Any, walk: Walk, then: str | re.Pattern[str] = ORDER_PAGE) ->
 def test_invoice_with_a_purchase_order_paid_by_finance_in_another_window(live, one_chromium, walk):
     base, system = live.url, live.system
     page = person(one_chromium)
-    sign_up(page, base, "dora", walk)
+    sign_up(page, base, "dora", walk, typo=True)
     choose_product(page, walk, "OTP hardware token without identity proofing")
     heading(page).to_have_text("Check out")
     page.get_by_label("Invoice", exact=True).check()

@@ -64,6 +64,12 @@ ADDRESS = {
 ORDER_NUMBER = re.compile(r"SO-\d+")
 
 
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
 def axe_script() -> Path:
     """axe.min.js, or a skip (a failure under CI=true) when node_modules lacks it."""
     if not AXE.exists():
@@ -136,15 +142,22 @@ def log_in(page: Any, base: str, username: str, walk: Walk | None = None) -> Non
     heading(page).to_contain_text("Hello")
 
 
-def sign_up(page: Any, base: str, username: str, walk: Walk) -> None:
+def sign_up(page: Any, base: str, username: str, walk: Walk, *, typo: bool = False) -> None:
+    """Create an account; with `typo`, the password confirmation is mistyped first."""
     page.goto(f"{base}/signup")
     heading(page).to_have_text("Create an account")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Email address").fill(f"{username}@example.com")
     page.locator("#password").fill(PASSWORD)
-    page.locator("#password_confirm").fill(PASSWORD)
+    page.locator("#password_confirm").fill(PASSWORD + ("x" if typo else ""))
     walk.look(page, "signup")
     page.get_by_role("button", name="Create account").click()
+    if typo:
+        expect(page.get_by_role("alert")).to_contain_text("The two passwords differ.")
+        walk.look(page, "signup-errors")
+        page.locator("#password").fill(PASSWORD)
+        page.locator("#password_confirm").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
     heading(page).to_have_text(f"Hello, {username}")
 
 
