@@ -64,8 +64,7 @@ def analyst_live(config) -> Iterator[LiveServer]:
     yield from _serve(config, lambda: analyst_system(config)[0])
 
 
-@pytest.fixture
-def chromium() -> Iterator[Any]:
+def _launch() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -75,6 +74,17 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    yield from _launch()
+
+
+@pytest.fixture(scope="module")
+def one_chromium() -> Iterator[Any]:
+    """One browser for every test of a module; each person gets a context of their own."""
+    yield from _launch()
 
 
 @pytest.fixture

@@ -94,6 +94,8 @@ def test_an_agent_claims_runs_the_interview_and_sees_the_activation_code_once(sy
     assert code not in alice.page
     assert "Your identity is proven." in alice.text()
     activate = alice.task_url()
+    alice.get(activate)
+    assert 'name="activation_code"' in alice.page  # a code was issued: the form asks for it
     response = submit_task(alice, activate, {"activation_code": code.lower()})
     assert response.status_code == 302, alice.text()[:800]
     alice.follow(response)

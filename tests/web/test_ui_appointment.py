@@ -4,6 +4,7 @@ link, and "Move" / "Cancel interview" until an hour before, through the process.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from datetime import datetime, timedelta
@@ -52,6 +53,9 @@ def test_the_order_page_shows_the_interview_time_join_link_and_move_form(system,
         and '<label for="new-time">New time</label>' in alice.page
     )
     assert ">Move</button>" in alice.page and ">Cancel interview</a>" in alice.page
+    # Nothing chosen until the customer chooses: a stray "Move" must not take the earliest.
+    first_option = re.search(r'<select id="new-time"[^>]*>\s*(<option[^>]*>[^<]*)', alice.page)
+    assert first_option.group(1) == '<option value="">Choose a new time…'
     assert "local-time.js" in alice.page
     text = alice.text()
     assert "Your video interview" in text and "until" in text

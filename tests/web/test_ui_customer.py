@@ -160,6 +160,22 @@ def test_the_order_page_lists_the_carriers_tracking_events_as_they_come(system, 
     assert f"Delivered · {when(shipped + timedelta(days=3))}" in alice.text()
 
 
+def test_without_proofing_activate_token_asks_for_no_code_only_a_yes(system, alice):
+    order_url = buy(alice)
+    alice.get(order_url)
+    [key] = license_keys_emailed(system, order_number(alice))
+    profile_url = alice.post(alice.task_url(), {"license_key": key}).headers["Location"]
+    activate_url = submit_task(alice, profile_url, PROFILE).headers["Location"]
+    alice.get(activate_url)
+    assert '<h1 id="task-title">Activate token</h1>' in alice.page
+    assert 'name="activation_code"' not in alice.page
+    assert "Activation code" not in alice.text() and "leave empty" not in alice.text()
+    assert "Your token needs no activation code." in alice.text()
+    assert '<button type="submit" class="button">Activate token</button>' in alice.page
+    alice.follow(alice.post(activate_url, {}))
+    assert "Your token is activated." in alice.text()
+
+
 def test_after_an_experian_pass_the_order_page_says_identity_verified_and_asks_no_code(
     system, alice
 ):

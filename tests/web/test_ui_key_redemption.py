@@ -24,6 +24,9 @@ def test_a_customer_redeems_a_key_from_someone_elses_order_through_the_pages(sys
     key_url = submit_task(bob, product_url, {"product": "already_purchased"}).headers["Location"]
     bob.get(key_url)
     assert "Enter license key" in bob.text()
+    # Bob got no email from us: the help says where his key comes from.
+    assert "The key the buyer of your token gave you" in bob.text()
+    assert "we sent you after payment" not in bob.text()
     bob_order = bob.links(r"/orders/[0-9a-f-]{36}")[0]
     bob.get(bob_order)
     assert "Someone else bought your token." in bob.text()

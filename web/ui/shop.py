@@ -17,6 +17,14 @@ from . import guard
 from .filters import money
 
 bp = Blueprint("shop", __name__)
+KEY_FROM_BUYER = (
+    "The key the buyer of your token gave you, from the email we sent them. Copy it exactly; "
+    "it works only once."
+)
+NO_CODE_NEEDED = (
+    "Your token needs no activation code. Activate it now, and register it as soon as it "
+    "arrives with two codes it shows."
+)
 # Seller details printed on invoices and receipts.
 SELLER = ("Tokenflow Credentials Inc.", "100 Main Street", "Springfield, IL 62701", "USA")
 
@@ -29,7 +37,9 @@ def task_extras(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(fields, extras) for a task page: prices beside the product choices; the order
     summary (unit price times the quantity the form shows), the pay button's label and
-    the terms link at checkout."""
+    the terms link at checkout; where the key comes from for someone who was given one;
+    no code field on "Activate token" when no code was issued
+    (`check_activation_code` then asks for none either)."""
     if task_name == "choose_product":
         products = shop_reads.products(guard.system())
         prices = {p["sku"]: money(p["price_cents"], p["currency"]) for p in products}
@@ -42,6 +52,14 @@ def task_extras(
             summary = shop_reads.times(summary, (values or {}).get("quantity"))
         pay = f"Pay {money(summary['total_cents'], summary['currency'])}" if summary else "Pay"
         return linked, {"summary": summary, "pay_label": pay}
+    if task_name == "enter_license_key" and variables.get("product") == "already_purchased":
+        # The customer's key came from the buyer, not from an email of ours to them.
+        given = [{**f, "help": KEY_FROM_BUYER} if f["id"] == "license_key" else f for f in fields]
+        return given, {}
+    if task_name == "activate_token" and not variables.get("activation_code_required"):
+        # No proofing issued a code (none was bought): nothing to type, only a yes.
+        kept = [f for f in fields if f["id"] != "activation_code"]
+        return kept, {"intro": NO_CODE_NEEDED, "submit_label": "Activate token"}
     return fields, {}
 
 

@@ -56,7 +56,7 @@ def _page(
         task=page.task,
         groups=formdata.groups(formdata.decorate(fields)),
         has_required=any(f["required"] for f in page.fields),
-        has_fields=bool(page.fields),
+        has_fields=bool(fields),
         values=values,
         errors=errors,
         labels={f["id"]: f["label"] for f in page.fields},
