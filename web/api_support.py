@@ -17,6 +17,7 @@ from engine import queries
 from engine.actors import Actor
 from engine.errors import Forbidden
 from service_layer import signin
+from web.context import system as system
 
 from .problems import ApiError
 
@@ -24,10 +25,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 STAFF = ("proofing_agent", "support", "finance", "analyst", "admin")
 MAX_PAGE = 500
-
-
-def system() -> Any:
-    return current_app.extensions["tokenflow"]
 
 
 def authenticated(*roles: str) -> Callable:

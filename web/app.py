@@ -14,6 +14,7 @@ from service_layer.system import System
 
 from . import api, api_decisions, api_groups, api_otp, metrics, observability, problems, ui
 from .api_support import bp as api_bp
+from .context import EXTENSION
 
 # The API's routes register on `api_bp` when their modules are imported.
 _API_ROUTES = (api, api_decisions, api_groups, api_otp)
@@ -41,7 +42,7 @@ def create_app(system: System) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
     )
-    app.extensions["tokenflow"] = system
+    app.extensions[EXTENSION] = system
     app.session_interface = SessionInterface()
     if config.force_https:
         _force_https(app)

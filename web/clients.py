@@ -14,16 +14,17 @@ from __future__ import annotations
 import ipaddress
 from functools import cache
 
-from flask import current_app, request
+from flask import request
 
 from domain.accounts.sessions import device_of
+from web.context import system
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def client_address() -> str:
     peer = request.environ.get("REMOTE_ADDR") or "unknown"
-    trusted = _networks(current_app.extensions["tokenflow"].config.trusted_proxies)
+    trusted = _networks(system().config.trusted_proxies)
     if "gunicorn.socket" not in request.environ or not _is_trusted(peer, trusted):
         return peer
     hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]

@@ -8,18 +8,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app
-
 from engine.actors import Actor
 from engine.errors import EngineError
 from web import problems
+from web.context import system as system
 from web.ui import guard
 
 ROLE = "analyst"
-
-
-def system() -> Any:
-    return current_app.extensions["tokenflow"]
 
 
 def page(view: Callable) -> Callable:

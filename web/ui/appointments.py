@@ -15,6 +15,7 @@ from engine.errors import Conflict, NotFound
 from handlers.adapters.email import when
 from handlers.appointment_changes import TOO_LATE, changeable_until, may_change
 from service_layer.reads import shop as shop_reads
+from service_layer.system import System
 
 from . import guard
 
@@ -25,7 +26,7 @@ DAYS_OFFERED = 14
 NOTHING_BOOKED = "There is no booked interview to change."
 
 
-def appointment(system: Any, view: dict[str, Any]) -> dict[str, Any] | None:
+def appointment(system: System, view: dict[str, Any]) -> dict[str, Any] | None:
     """What the order page shows of the booked interview, or None without one (none
     booked, or the interview is over: the diagram no longer waits for a change)."""
     v = view.get("variables") or {}

@@ -14,19 +14,16 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, g, redirect, request, session, url_for
 
 from domain.accounts import sessions
 from domain.accounts import users as accounts
 from domain.accounts.models import User
 from engine.actors import Actor
 from service_layer import signin
+from web.context import system as system
 
 _NO_USER = object()
-
-
-def system() -> Any:
-    return current_app.extensions["tokenflow"]
 
 
 def current_user() -> User | None:

@@ -11,6 +11,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from engine.errors import InvalidInput, ProcessIncident
 from service_layer import processes
 from service_layer.reads import pages as reads
+from service_layer.system import System
 
 from . import formdata, guard
 
@@ -30,7 +31,7 @@ def _page(key: str, fields: list[dict[str, Any]], values: dict, errors: dict, st
     return html, status
 
 
-def startable(system: Any, who: Any) -> list[dict[str, Any]]:
+def startable(system: System, who: Any) -> list[dict[str, Any]]:
     """The processes a staff member may start from the pages (home's "Start a process")."""
     if not who.is_staff:
         return []  # customers start theirs from their own pages ("Get a token")
