@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -12,31 +13,38 @@ from .actors import CUSTOMER, Actor, instance_view, require_instance
 from .models import AuditEvent, Incident, Job, MessageSubscription, ProcessInstance, WorkItem
 
 
+@dataclass(frozen=True)
+class InstanceFilter:
+    """Which instances a listing shows (each given field must match; `created_to` is
+    exclusive)."""
+
+    business_key: str | None = None
+    status: str | None = None
+    process: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
 def list_instances(
     s: Session,
     actor: Actor,
-    *,
-    business_key: str | None = None,
-    status: str | None = None,
-    process: str | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    where: InstanceFilter = InstanceFilter(),
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     query = select(ProcessInstance)
     if not actor.is_staff:
         query = query.where(ProcessInstance.owner_id == actor.user_id)
-    if business_key:
-        query = query.where(ProcessInstance.business_key == business_key)
-    if status:
-        query = query.where(ProcessInstance.status == status)
-    if process:
-        query = query.where(ProcessInstance.process_key == process)
-    if created_from:
-        query = query.where(ProcessInstance.created_at >= created_from)
-    if created_to:
-        query = query.where(ProcessInstance.created_at < created_to)
+    if where.business_key:
+        query = query.where(ProcessInstance.business_key == where.business_key)
+    if where.status:
+        query = query.where(ProcessInstance.status == where.status)
+    if where.process:
+        query = query.where(ProcessInstance.process_key == where.process)
+    if where.created_from:
+        query = query.where(ProcessInstance.created_at >= where.created_from)
+    if where.created_to:
+        query = query.where(ProcessInstance.created_at < where.created_to)
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = s.scalars(
         query.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id)

@@ -68,28 +68,13 @@ def startable(system: System, actor: Actor) -> list[dict[str, Any]]:
 def list_instances(
     system: System,
     actor: Actor,
-    *,
-    business_key: str | None = None,
-    status: str | None = None,
-    process: str | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    where: queries.InstanceFilter,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """The instances `actor` may see that match, and how many match in all."""
     with unit_of_work(system.session_factory) as s:
-        return queries.list_instances(
-            s,
-            actor,
-            business_key=business_key,
-            status=status,
-            process=process,
-            created_from=created_from,
-            created_to=created_to,
-            limit=limit,
-            offset=offset,
-        )
+        return queries.list_instances(s, actor, where, limit, offset)
 
 
 def instance_events(system: System, actor: Actor, instance_id: str) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from flask import g, jsonify, request
 
 from domain.accounts import sessions
 from engine import definitions
+from engine.queries import InstanceFilter
 from service_layer import processes, signin
 
 from . import clients
@@ -149,16 +150,15 @@ def start_instance() -> Any:
 @bp.get("/process-instances")
 @authenticated()
 def list_instances() -> Any:
-    items, total = processes.list_instances(
-        system(),
-        actor(),
+    where = InstanceFilter(
         business_key=request.args.get("business_key"),
         status=request.args.get("status"),
         process=request.args.get("process"),
         created_from=date_arg("from"),
         created_to=date_arg("to"),
-        limit=int_arg("limit", 50),
-        offset=int_arg("offset", 0, high=10**9),
+    )
+    items, total = processes.list_instances(
+        system(), actor(), where, int_arg("limit", 50), int_arg("offset", 0, high=10**9)
     )
     return jsonify({"items": items, "total": total})
 

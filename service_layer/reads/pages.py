@@ -237,11 +237,6 @@ def my_orders(system: Any, actor: Actor, process: str, limit: int = 50) -> list[
         return [instance_view(actor, r) for r in s.scalars(query)]
 
 
-def instances(system: Any, actor: Actor, **filters: Any) -> tuple[list[dict[str, Any]], int]:
-    with _uow(system) as s:
-        return queries.list_instances(s, actor, **filters)
-
-
 def instance_admin(
     system: Any, actor: Actor, instance_id: str, events_page: int = 1, per_page: int = 50
 ) -> dict[str, Any]:

@@ -20,7 +20,8 @@ from flask import (
 )
 
 from engine.errors import Conflict, InvalidInput, NotFound, ProcessIncident
-from service_layer import applications
+from engine.queries import InstanceFilter
+from service_layer import applications, processes
 from service_layer.reads import pages as reads
 
 from . import audit_words, guard
@@ -63,16 +64,13 @@ def instances() -> Any:
         "business_key": request.args.get("business_key", "").strip()[:100] or None,
     }
     since, until = _day("from"), _day("to")
-    items, total = reads.instances(
-        guard.system(),
-        guard.actor(),
+    where = InstanceFilter(
         **filters,
         created_from=datetime.combine(since, time(), UTC) if since else None,
         # `to` is inclusive: everything created on that day
         created_to=datetime.combine(until, time(), UTC) + timedelta(days=1) if until else None,
-        limit=limit,
-        offset=offset,
     )
+    items, total = processes.list_instances(guard.system(), guard.actor(), where, limit, offset)
     args = {k: v for k, v in request.args.items() if k != "offset" and v}
     return render_template(
         "admin/instances.html",
