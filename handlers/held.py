@@ -14,13 +14,17 @@ which has neither LATERAL nor row locks, reads the WITH form.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, column, select, table, true, update
+import psycopg
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, Dialect, bindparam, column, exc, select, table, true, update
 
-from engine import audit
+from engine import audit, jsoncodec
 from engine import statements as sql
 from engine.db import UTCDateTime
 from handlers.proofing_models import Credential
@@ -50,7 +54,7 @@ class Held:
 class LockedToken:
     """What a verification reads of a token, locked, and may change: a plain copy of the
     row (an ORM instance costs more to build than the rest of the read), written back
-    with `save_tokens` or `save_token_with_event`."""
+    with `save_tokens` or `verify_in_two_round_trips`."""
 
     id: int
     serial: str
@@ -162,26 +166,34 @@ _SAVE_TOKEN = (
 def held_by(connection: Connection, username: str, now: datetime, *, lock_tokens: bool) -> Held:
     """One statement, prebuilt: the person, their credentials and, with `lock_tokens`,
     the tokens of those in force, locked. The tokens are plain copies: a change is
-    written with `save_tokens` or `save_token_with_event`."""
+    written with `save_tokens` (or, on PostgreSQL, read and written by
+    `verify_in_two_round_trips`)."""
     statement = _HELD_LOCKED[connection.dialect.name] if lock_tokens else _HELD
-    rows = connection.execute(statement, {"b_username": username, "b_now": now})
+    return _held(connection.execute(statement, {"b_username": username, "b_now": now}))
+
+
+def _held(rows: Iterable[Sequence[Any]]) -> Held:
+    """A `Held` from rows of `_PERSON`'s three columns, then the token's when locked."""
     owner_id, credentials, tokens = None, [], []
     for row in rows:
-        owner_id = row.person
-        if row.credential_status is not None:
-            credentials.append((row.credential_status, row.credential_expires))
-        if lock_tokens and row.serial is not None:
-            tokens.append(LockedToken(*(getattr(row, name) for name in _TOKEN_FIELDS)))
+        owner_id = row[0]
+        if row[1] is not None:
+            credentials.append((row[1], row[2]))
+        if len(row) > 3 and row[3] is not None:
+            tokens.append(LockedToken(*row[3:]))
     tokens.sort(key=lambda token: token.id)
     return Held(owner_id, credentials, tokens)
 
 
 _TOKEN_STATE = ("counter", "last_time_step", "drift_steps", "failures", "status", "locked_at")
-# A verification's one token write and its audit event, in one round trip (PostgreSQL).
+# A verification's one token write and its audit event, in one statement (PostgreSQL);
+# the token is written only when the event's chain has a head, so that when it has none
+# the statement writes nothing.
 _SAVE_TOKEN_AND_AUDIT = sql.append_event_with(
     "saved_token AS (UPDATE hardware_tokens SET counter = :t_counter,"
     " last_time_step = :t_last_time_step, drift_steps = :t_drift_steps,"
-    " failures = :t_failures, status = :t_status, locked_at = :t_locked_at WHERE id = :t_id)",
+    " failures = :t_failures, status = :t_status, locked_at = :t_locked_at"
+    " FROM head WHERE id = :t_id)",
     bindparam("t_locked_at", type_=UTCDateTime()),
 )
 
@@ -196,9 +208,73 @@ def save_tokens(connection: Connection, tokens: list[LockedToken]) -> None:
         connection.execute(_SAVE_TOKEN, [{"b_id": t.id, **_state(t)} for t in tokens])
 
 
-def save_token_with_event(connection: Connection, token: LockedToken, item: Any) -> bool:
-    """PostgreSQL: write `token` and append the audit event `item` (`audit.new_event`) in
-    one statement. False when the event's chain has no head yet: the token was written
-    all the same, so the caller rolls back and takes the ordinary way."""
-    params = {"t_id": token.id, **_state(token, "t_")}
-    return audit.append_with(connection, _SAVE_TOKEN_AND_AUDIT, params, item)
+# What `verify_in_two_round_trips` decides from what a person holds: the token to write
+# back and the audit event (`audit.new_event`) to append, or None to write nothing.
+Decision = Callable[[Held], "tuple[LockedToken, Any] | None"]
+
+
+def verify_in_two_round_trips(
+    connection: Connection, username: str, now: datetime, decide: Decision
+) -> bool:
+    """PostgreSQL: `held_by`'s locked read and, when `decide` asks for it, the token's
+    write with its audit event (`_SAVE_TOKEN_AND_AUDIT`) and the commit, in two round
+    trips: `BEGIN; <the read>`, then `<the write>; COMMIT`, each one message of the
+    simple query protocol, on the connection's own psycopg connection. Plain psycopg's
+    lock, update, insert and commit take five round trips; through SQLAlchemy the same
+    two statements took four and cost this process more than the database's work on
+    them. The parameters are bound here, by psycopg's quoting (`psycopg.ClientCursor`),
+    since the simple protocol carries none.
+
+    True when the write was committed. False when `decide` declined, or when the event's
+    chain has no head yet (its first event): then nothing was written, the transaction
+    is over, and the caller takes the ordinary way. A database error is raised as
+    SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError`'s kinds), the transaction rolled
+    back or, when the connection broke, the connection invalidated."""
+    if connection.in_transaction():  # the caller read on it (its key, not remembered)
+        connection.commit()
+    read, defaults, write = _simple_queries(connection.dialect)
+    pg = connection.connection.driver_connection
+    cursor = psycopg.ClientCursor(pg)
+    statement, params = read, {**defaults, "b_username": username, "b_now": now}
+    pg.autocommit = True  # the BEGIN is ours, in the same message as the read
+    try:
+        cursor.execute(read, params)
+        cursor.nextset()  # past BEGIN's result
+        decided = decide(_held(cursor.fetchall()))
+        if decided is None:
+            return False
+        statement, params = write, _write_params(*decided)
+        cursor.execute(write, params)
+        return cursor.rowcount == 1
+    except psycopg.Error as error:
+        raise exc.DBAPIError.instance(
+            statement, params, error, psycopg.Error, dialect=connection.dialect
+        ) from error
+    finally:
+        _end(connection, pg)
+
+
+def _write_params(token: LockedToken, item: Any) -> dict[str, Any]:
+    values = audit.append_values(item)
+    values["details"] = jsoncodec.dumps(values["details"])
+    return {"t_id": token.id, **_state(token, "t_"), **values}
+
+
+def _end(connection: Connection, pg: psycopg.Connection[Any]) -> None:
+    """Leave `pg` as the pool lent it, idle (what is still open rolled back) and out of
+    autocommit; or have the pool replace it when that cannot be done."""
+    try:
+        if pg.info.transaction_status != TransactionStatus.IDLE:
+            pg.rollback()
+        pg.autocommit = False
+    except psycopg.Error:
+        connection.invalidate()
+
+
+@cache
+def _simple_queries(dialect: Dialect) -> tuple[str, dict[str, Any], str]:
+    """`BEGIN; <the read>` with its parameters' defaults (the literal 'active' is one),
+    and `<the write>; COMMIT`, as psycopg takes them (named parameters), compiled once."""
+    read = _HELD_LOCKED_POSTGRESQL.compile(dialect=dialect)
+    write = _SAVE_TOKEN_AND_AUDIT.compile(dialect=dialect)
+    return f"BEGIN; {read.string}", dict(read.params), f"{write.string}; COMMIT"
