@@ -14,6 +14,8 @@ which has neither LATERAL nor row locks, reads the WITH form.
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -21,8 +23,10 @@ from functools import cache
 from typing import Any
 
 import psycopg
+import psycopg.errors
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Dialect, bindparam, column, exc, select, table, true, update
+from sqlalchemy.engine import Compiled
 
 from engine import audit, jsoncodec
 from engine import statements as sql
@@ -219,11 +223,10 @@ def verify_in_two_round_trips(
     """PostgreSQL: `held_by`'s locked read and, when `decide` asks for it, the token's
     write with its audit event (`_SAVE_TOKEN_AND_AUDIT`) and the commit, in two round
     trips: `BEGIN; <the read>`, then `<the write>; COMMIT`, each one message of the
-    simple query protocol, on the connection's own psycopg connection. Plain psycopg's
-    lock, update, insert and commit take five round trips; through SQLAlchemy the same
-    two statements took four and cost this process more than the database's work on
-    them. The parameters are bound here, by psycopg's quoting (`psycopg.ClientCursor`),
-    since the simple protocol carries none.
+    simple query protocol on the connection's own psycopg connection, where plain
+    psycopg's lock, update, insert and commit take five (see `Prepared` for what each
+    message holds). Through SQLAlchemy the same two statements took four round trips and
+    cost this process more than the database's work on them.
 
     True when the write was committed. False when `decide` declined, or when the event's
     chain has no head yet (its first event): then nothing was written, the transaction
@@ -232,19 +235,19 @@ def verify_in_two_round_trips(
     back or, when the connection broke, the connection invalidated."""
     if connection.in_transaction():  # the caller read on it (its key, not remembered)
         connection.commit()
-    read, defaults, write = _simple_queries(connection.dialect)
+    prepared = prepared_for(connection.dialect)
     pg = connection.connection.driver_connection
     cursor = psycopg.ClientCursor(pg)
-    statement, params = read, {**defaults, "b_username": username, "b_now": now}
+    statement, params = prepared.read, {**prepared.read_defaults, "b_username": username}
+    params["b_now"] = now
     pg.autocommit = True  # the BEGIN is ours, in the same message as the read
     try:
-        cursor.execute(read, params)
-        cursor.nextset()  # past BEGIN's result
-        decided = decide(_held(cursor.fetchall()))
+        rows = prepared.read_on(pg, cursor, params)
+        decided = decide(_held(rows))
         if decided is None:
             return False
-        statement, params = write, _write_params(*decided)
-        cursor.execute(write, params)
+        statement, params = prepared.write, _write_params(*decided)
+        cursor.execute(statement, params)
         return cursor.rowcount == 1
     except psycopg.Error as error:
         raise exc.DBAPIError.instance(
@@ -271,10 +274,94 @@ def _end(connection: Connection, pg: psycopg.Connection[Any]) -> None:
         connection.invalidate()
 
 
+class Prepared:
+    """The read and the write as statements prepared in the server, by name, once per
+    connection, and executed with a generic plan.
+
+    Every statement is otherwise planned at each execution (`engine.db` sets
+    `plan_cache_mode = force_custom_plan`, since a generic plan made while a table was
+    small kept its sequential scans as the table grew), and planning these two cost
+    PostgreSQL more than all the rest of a verification: with them planned once, its
+    CPU per verification fell to about the raw transaction's (bench/verify.py). The
+    reason for planning each time does not hold here: both statements find every row by
+    a unique key or an index, and the generic plan is made with sequential scans, hash
+    and merge joins turned off for the transaction (`SET LOCAL`), so that however small
+    the tables were when it was made, it is the plan of index lookups a custom plan
+    chooses for them at any size (tests/lifecycle/test_verify_round_trips.py shows it on
+    empty tables). The settings end with the transaction.
+
+    psycopg deallocates every prepared statement of a connection at a ROLLBACK when it
+    prepared some of its own (`DEALLOCATE ALL`); a read that finds its statement gone
+    prepares both again and runs once more."""
+
+    READ_NAME = "tokenflow_verify_read"
+    WRITE_NAME = "tokenflow_verify_write"
+    PLANNING = (
+        "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off;"
+        " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
+    )
+
+    def __init__(self, read: Compiled, write: Compiled) -> None:
+        read_text, read_names = _numbered(read.string)
+        write_text, write_names = _numbered(write.string)
+        self.definitions = {self.READ_NAME: read_text, self.WRITE_NAME: write_text}
+        self.read_defaults = dict(read.params)  # the literal 'active' is one
+        self.read = f"BEGIN; {self.PLANNING}; {_execute(self.READ_NAME, read_names)}"
+        self.write = f"{_execute(self.WRITE_NAME, write_names)}; COMMIT"
+        self._holders: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+
+    def read_on(
+        self, pg: psycopg.Connection[Any], cursor: psycopg.ClientCursor[Any], params: Any
+    ) -> list[Any]:
+        """Run the read's message (BEGIN, the settings, the read) and return its rows."""
+        if pg not in self._holders:
+            self.prepare_on(pg)
+        try:
+            cursor.execute(self.read, params)
+        except psycopg.errors.InvalidSqlStatementName:  # deallocated meanwhile
+            pg.rollback()
+            self.prepare_on(pg)
+            cursor.execute(self.read, params)
+        while cursor.nextset():  # to the last result: the read's rows
+            pass
+        return cursor.fetchall()
+
+    def prepare_on(self, pg: psycopg.Connection[Any]) -> None:
+        """Prepare on `pg` (in autocommit) whichever of the two statements it lacks."""
+        held = pg.execute(
+            "SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)",
+            [list(self.definitions)],
+        ).fetchall()
+        for name, text in self.definitions.items():
+            if (name,) not in held:
+                pg.execute(f"PREPARE {name} AS {text}".encode())
+        self._holders.add(pg)
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def _numbered(text: str) -> tuple[str, list[str]]:
+    """`text` with psycopg's named parameters as PostgreSQL's numbered ones, for PREPARE,
+    and the names in their numbers' order."""
+    names: list[str] = []
+
+    def number(found: re.Match[str]) -> str:
+        if found[1] not in names:
+            names.append(found[1])
+        return f"${names.index(found[1]) + 1}"
+
+    return _NAMED.sub(number, text).replace("%%", "%"), names
+
+
+def _execute(name: str, parameters: list[str]) -> str:
+    return f"EXECUTE {name}({', '.join(f'%({p})s' for p in parameters)})"
+
+
 @cache
-def _simple_queries(dialect: Dialect) -> tuple[str, dict[str, Any], str]:
-    """`BEGIN; <the read>` with its parameters' defaults (the literal 'active' is one),
-    and `<the write>; COMMIT`, as psycopg takes them (named parameters), compiled once."""
-    read = _HELD_LOCKED_POSTGRESQL.compile(dialect=dialect)
-    write = _SAVE_TOKEN_AND_AUDIT.compile(dialect=dialect)
-    return f"BEGIN; {read.string}", dict(read.params), f"{write.string}; COMMIT"
+def prepared_for(dialect: Dialect) -> Prepared:
+    """The read and the write, compiled once for `dialect` (psycopg's named parameters)."""
+    return Prepared(
+        _HELD_LOCKED_POSTGRESQL.compile(dialect=dialect),
+        _SAVE_TOKEN_AND_AUDIT.compile(dialect=dialect),
+    )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import IO, Any
 
+import psycopg
 import pytest
 from psycopg import pq
 from sqlalchemy import delete, event, select, update
@@ -23,6 +24,7 @@ from engine import audit
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditChain, AuditEvent
+from handlers import held
 from handlers.lifecycle_models import RelyingApp
 from handlers.relying_apps import KEY_CACHE_SECONDS, app_for_key
 from tests.lifecycle.support import Life, code_now, issue_credential, token_row
@@ -48,7 +50,9 @@ class Trips:
     """What the database was sent while counting, read from libpq's trace of every
     pooled connection: each round trip (a server's ReadyForQuery answers one), each
     statement (the text of a simple query or of a Parse; not psycopg's DEALLOCATE),
-    BEGIN, COMMIT and ROLLBACK sent alone, and pings."""
+    BEGIN, COMMIT and ROLLBACK sent alone, and pings. A connection's one-time
+    preparation of the verification's statements (`held.Prepared`) is counted apart,
+    as `preparing`."""
 
     def __init__(self, trace: IO[bytes]) -> None:
         self.trace = trace
@@ -59,33 +63,39 @@ class Trips:
         self.trace.truncate()
         self.pings = 0
 
-    def _messages(self) -> list[tuple[str, str, str]]:
+    def _sent(self) -> Iterator[tuple[str, bool]]:
+        """Each statement sent and whether it is the preparation's; a round trip, as
+        an empty statement, after the statement it answers."""
         self.trace.seek(0)
         text = self.trace.read().decode()
-        return [(m[1], m[2], m[3].strip()) for m in _MESSAGE.finditer(text)]
+        preparing = False
+        for found in _MESSAGE.finditer(text):
+            side, kind, body = found[1], found[2], found[3].strip()
+            if side == "F" and kind in ("Query", "Parse"):
+                sent = body[1:-1] if kind == "Query" else body.split('"', 3)[3].rsplit('"', 1)[0]
+                preparing = sent.startswith("PREPARE ") or "pg_prepared_statements" in sent
+                yield sent, preparing
+            elif side == "B" and kind == "ReadyForQuery":
+                yield "", preparing
 
     @property
     def round_trips(self) -> int:
-        return sum(1 for side, kind, _ in self._messages() if kind == "ReadyForQuery")
+        return sum(1 for sent, preparing in self._sent() if not sent and not preparing)
 
     @property
     def statements(self) -> list[str]:
         """The statements sent (simple queries may hold several), quotes taken off."""
-        sent = []
-        for side, kind, body in self._messages():
-            if side == "F" and kind == "Query":
-                sent.append(body[1:-1])
-            elif side == "F" and kind == "Parse":
-                sent.append(body.split('"', 3)[3].rsplit('"', 1)[0])
-        return [s for s in sent if s not in _TRANSACTION_CONTROL | _MAINTENANCE]
+        ignored = _TRANSACTION_CONTROL | _MAINTENANCE | {""}
+        return [sent for sent, preparing in self._sent() if sent not in ignored and not preparing]
 
     @property
     def counts(self) -> Counter[str]:
         counts: Counter[str] = Counter(round_trip=self.round_trips, ping=self.pings)
         counts["statement"] = len(self.statements)
-        for side, kind, body in self._messages():
-            if side == "F" and kind == "Query" and body[1:-1] in _TRANSACTION_CONTROL:
-                counts[body[1:-1].lower()] += 1
+        counts["preparing"] = sum(1 for sent, preparing in self._sent() if sent and preparing)
+        for sent, _ in self._sent():
+            if sent in _TRANSACTION_CONTROL:
+                counts[sent.lower()] += 1
         return +counts
 
 
@@ -134,10 +144,10 @@ def test_a_verification_is_two_round_trips_begin_with_the_read_the_write_with_co
         assert app_for_key(s, life.keys["aerospace-portal"]) is not None
 
     assert counted(trips, life, code_now(token))["valid"]
-    assert trips.counts == Counter(round_trip=2, statement=2), trips.statements
+    assert trips.counts - Counter(preparing=3) == Counter(round_trip=2, statement=2)
     read, write = trips.statements
-    assert read.startswith("BEGIN; SELECT") and "FOR UPDATE" in read
-    assert "INSERT INTO audit_events" in write and write.endswith("; COMMIT")
+    assert read.startswith("BEGIN; ") and "EXECUTE tokenflow_verify_read(" in read
+    assert write.startswith("EXECUTE tokenflow_verify_write(") and write.endswith("; COMMIT")
     # A wrong code and a replayed one: the same two round trips, the failure counted.
     wrong = f"{(int(code_now(token)) + 1) % 10**6:06d}"
     assert counted(trips, life, wrong) == {
@@ -223,7 +233,7 @@ def test_a_persons_first_verification_writes_nothing_the_quick_way_and_is_answer
     # The quick write found no chain head, so it wrote neither the token nor an event;
     # the session's way then read, matched and appended once, making the head.
     quick = [s for s in trips.statements if s.endswith("; COMMIT")]
-    assert len(quick) == 1 and "INSERT INTO audit_events" in quick[0], trips.statements
+    assert len(quick) == 1 and "tokenflow_verify_write" in quick[0], trips.statements
     assert trips.statements[-1] != quick[0]  # the session's statements came after it
     with unit_of_work(life.system.session_factory) as s:
         head = s.get(AuditChain, chain)
@@ -290,3 +300,49 @@ def test_a_username_the_database_cannot_hold_is_bad_input_and_costs_no_connectio
     checked = _pooled_connections_must_be_idle_and_transactional(life)
     assert life.verify("aerospace-portal", "alice", code_now(token))["valid"]
     assert checked and all(checked)
+
+
+def test_the_statements_are_planned_once_as_index_lookups_even_on_tables_almost_empty(
+    postgres_life: Life,
+) -> None:
+    life = postgres_life
+    url = life.system.db.url.set(drivername="postgresql").render_as_string(False)
+    prepared = held.prepared_for(life.system.db.dialect)
+    with psycopg.connect(url, autocommit=True) as pg:
+        prepared.prepare_on(pg)
+        pg.execute("BEGIN")
+        for setting in prepared.PLANNING.split(";"):
+            pg.execute(setting)
+        for name, text in prepared.definitions.items():
+            # Every parameter NULL: only the plan matters.
+            arguments = ", ".join(["NULL"] * len(set(re.findall(r"\$\d+", text))))
+            plan = "\n".join(row[0] for row in pg.execute(f"EXPLAIN EXECUTE {name}({arguments})"))
+            assert "Seq Scan" not in plan and "Hash" not in plan and "Merge" not in plan, plan
+            assert "Index Scan" in plan and "$1" in plan, plan  # generic: no values in it
+        pg.execute("ROLLBACK")
+
+
+def test_a_read_whose_statement_was_deallocated_prepares_it_again_and_answers(
+    postgres_life: Life, trips: Trips
+) -> None:
+    life = postgres_life
+    token = issue_credential(life, "alice", "TOK001")
+    assert life.verify("aerospace-portal", "alice", code_now(token))["valid"]
+    clock.advance(timedelta(seconds=30))
+
+    def deallocate(dbapi_conn: Any, *_: Any) -> None:  # as psycopg's DEALLOCATE ALL would
+        dbapi_conn.autocommit = True
+        names = [row[0] for row in dbapi_conn.execute("SELECT name FROM pg_prepared_statements")]
+        if held.Prepared.READ_NAME in names:
+            dbapi_conn.execute(f"DEALLOCATE {held.Prepared.READ_NAME}")
+        dbapi_conn.autocommit = False
+
+    event.listen(life.system.db, "checkout", deallocate)
+    try:
+        assert counted(trips, life, code_now(token))["valid"]
+    finally:
+        event.remove(life.system.db, "checkout", deallocate)
+    assert trips.counts["preparing"] >= 2  # the lookup, the PREPARE of the read
+    assert counted(trips, life, code_now(token))["reason"] == "replayed"
+    with unit_of_work(life.system.session_factory) as s:
+        assert audit.verify(s) == []
