@@ -4,12 +4,14 @@ A relying application's sign-ins are the one load that grows with every user, so
 is kept to the database's pace: one prebuilt statement reads the person, their
 credentials and, locked, the tokens of those in force; on PostgreSQL one more writes the
 token back together with the answer's audit event (hashed under the chain head's lock,
-in the database), and the commit ends it: four round trips with BEGIN, where plain
+in the database). There the API's common case (`verify_in_two_round_trips`) sends them
+as two messages, BEGIN with the read and the write with COMMIT, prepared once per
+connection and run with a generic plan (`Prepared`): two round trips, where plain
 psycopg's lock, update, insert and commit take five.
 
 On PostgreSQL the read is two LATERAL joins, which PostgreSQL plans in about half the
-time of the equivalent WITH query (each execution is planned: see `engine.db`); SQLite,
-which has neither LATERAL nor row locks, reads the WITH form.
+time of the equivalent WITH query; SQLite, which has neither LATERAL nor row locks,
+reads the WITH form.
 """
 
 from __future__ import annotations
