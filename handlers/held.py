@@ -284,7 +284,8 @@ class Prepared:
     `plan_cache_mode = force_custom_plan`, since a generic plan made while a table was
     small kept its sequential scans as the table grew), and planning these two cost
     PostgreSQL more than all the rest of a verification: with them planned once, its
-    CPU per verification fell to about the raw transaction's (bench/verify.py). The
+    CPU per verification fell by about half (0.94-1.14 ms to 0.49-0.54 in the README's
+    runs of bench/verify.py, where the raw transaction's was 0.34-0.38). The
     reason for planning each time does not hold here: both statements find every row by
     a unique key or an index, and the generic plan is made with sequential scans, hash
     and merge joins turned off for the transaction (`SET LOCAL`), so that however small
