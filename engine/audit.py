@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, event, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from . import statements as sql
@@ -160,13 +160,10 @@ def write_pending(session: Session) -> None:
     sql.append_events(session, rows, moved_heads)
 
 
-def append_with(connection: Connection, statement: Any, params: dict[str, Any], item: Any) -> bool:
-    """Run `statement` (from `statements.append_event_with`: the caller's own writes and
-    the append of one event, hashed in the database under the chain head's lock) with the
-    caller's `params`, appending `item` (from `new_event`) in the same round trip, on
-    PostgreSQL. False when the chain has no head yet (its first event): the caller's
-    writes ran all the same, so it rolls back and appends the ordinary way."""
-    values = {
+def append_values(item: Any) -> dict[str, Any]:
+    """The parameters that append `item` (from `new_event`) with a statement from
+    `statements.append_event_with`, its details still a dict (see `append_event_with`)."""
+    return {
         "chain": item.chain,
         "instance_id": item.instance_id,
         "event": item.event,
@@ -177,7 +174,6 @@ def append_with(connection: Connection, statement: Any, params: dict[str, Any], 
         "created_at": item.created_at,
         "prefix": hash_prefix(item),
     }
-    return bool(connection.execute(statement, {**params, **values}).rowcount)
 
 
 def _lock_heads(session: Session, chains: list[str]) -> dict[str, tuple[int, str]]:

@@ -90,6 +90,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # stays until the next ANALYZE however much the table grows: the audit chain
         # lookup of a worker went from 0.1 to 7 ms a batch as 12,000 instances were added
         # in a minute. Planning each execution for the table as it is costs less.
+        # (One exception, planned once under settings that keep it to index lookups:
+        # an API verification's two statements, `handlers.held.Prepared`.)
         args = kwargs.setdefault("connect_args", {})
         args["options"] = f"{args.get('options', '')} -c plan_cache_mode=force_custom_plan"
     engine = create_engine(url, **kwargs)

@@ -155,12 +155,14 @@ _APPEND_ONE_EVENT_POSTGRESQL = text(
 def append_event_with(writes: str, *binds: Any) -> Any:
     """A PostgreSQL statement running `writes` (data-modifying WITH items, `name AS
     (UPDATE ...)`, with `binds` typing their parameters) and appending one audit event,
-    for `audit.append_with`: the chain's head is locked and moved, and the event hashed
+    for `audit.append_values`: the chain's head is locked and moved, and the event hashed
     from it, in the database (`:prefix` is `audit.hash_prefix`). One round trip for what
-    would take three; inserts no row when the chain has no head yet."""
+    would take three. `writes` come after `head` (the chain's head, locked), so they can
+    join it to run only when the chain has a head: then, when it has none yet (its first
+    event), the statement writes nothing at all, and inserts no event."""
     return text(
-        f"WITH {writes},"  # noqa: S608  `writes` is the caller's constant SQL
-        " head AS (SELECT length, head_hash FROM audit_chains WHERE chain = :chain FOR UPDATE),"
+        f"WITH head AS (SELECT length, head_hash FROM audit_chains WHERE chain = :chain"  # noqa: S608  `writes` is the caller's constant SQL
+        f" FOR UPDATE), {writes},"
         " moved AS (UPDATE audit_chains AS c SET length = head.length + 1,"
         ' head_hash = encode(sha256(convert_to(:prefix || head.head_hash || \'","seq":\''
         " || (head.length + 1) || '}', 'UTF8')), 'hex')"

@@ -4,24 +4,34 @@ A relying application's sign-ins are the one load that grows with every user, so
 is kept to the database's pace: one prebuilt statement reads the person, their
 credentials and, locked, the tokens of those in force; on PostgreSQL one more writes the
 token back together with the answer's audit event (hashed under the chain head's lock,
-in the database), and the commit ends it: four round trips with BEGIN, where plain
+in the database). There the API's common case (`verify_in_two_round_trips`) sends them
+as two messages, BEGIN with the read and the write with COMMIT, prepared once per
+connection and run with a generic plan (`Prepared`): two round trips, where plain
 psycopg's lock, update, insert and commit take five.
 
 On PostgreSQL the read is two LATERAL joins, which PostgreSQL plans in about half the
-time of the equivalent WITH query (each execution is planned: see `engine.db`); SQLite,
-which has neither LATERAL nor row locks, reads the WITH form.
+time of the equivalent WITH query; SQLite, which has neither LATERAL nor row locks,
+reads the WITH form.
 """
 
 from __future__ import annotations
 
+import re
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, true, update
+import psycopg
+import psycopg.errors
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, Dialect, bindparam, exc, select, true, update
+from sqlalchemy.engine import Compiled
 
 from domain.accounts.models import User
-from engine import audit
+from engine import audit, jsoncodec
 from engine import statements as sql
 from engine.db import UTCDateTime
 from handlers.proofing_models import Credential
@@ -51,7 +61,7 @@ class Held:
 class LockedToken:
     """What a verification reads of a token, locked, and may change: a plain copy of the
     row (an ORM instance costs more to build than the rest of the read), written back
-    with `save_tokens` or `save_token_with_event`."""
+    with `save_tokens` or `verify_in_two_round_trips`."""
 
     id: int
     serial: str
@@ -162,26 +172,34 @@ _SAVE_TOKEN = (
 def held_by(connection: Connection, username: str, now: datetime, *, lock_tokens: bool) -> Held:
     """One statement, prebuilt: the person, their credentials and, with `lock_tokens`,
     the tokens of those in force, locked. The tokens are plain copies: a change is
-    written with `save_tokens` or `save_token_with_event`."""
+    written with `save_tokens` (or, on PostgreSQL, read and written by
+    `verify_in_two_round_trips`)."""
     statement = _HELD_LOCKED[connection.dialect.name] if lock_tokens else _HELD
-    rows = connection.execute(statement, {"b_username": username, "b_now": now})
+    return _held(connection.execute(statement, {"b_username": username, "b_now": now}))
+
+
+def _held(rows: Iterable[Sequence[Any]]) -> Held:
+    """A `Held` from rows of `_PERSON`'s three columns, then the token's when locked."""
     owner_id, credentials, tokens = None, [], []
     for row in rows:
-        owner_id = row.person
-        if row.credential_status is not None:
-            credentials.append((row.credential_status, row.credential_expires))
-        if lock_tokens and row.serial is not None:
-            tokens.append(LockedToken(*(getattr(row, name) for name in _TOKEN_FIELDS)))
+        owner_id = row[0]
+        if row[1] is not None:
+            credentials.append((row[1], row[2]))
+        if len(row) > 3 and row[3] is not None:
+            tokens.append(LockedToken(*row[3:]))
     tokens.sort(key=lambda token: token.id)
     return Held(owner_id, credentials, tokens)
 
 
 _TOKEN_STATE = ("counter", "last_time_step", "drift_steps", "failures", "status", "locked_at")
-# A verification's one token write and its audit event, in one round trip (PostgreSQL).
+# A verification's one token write and its audit event, in one statement (PostgreSQL);
+# the token is written only when the event's chain has a head, so that when it has none
+# the statement writes nothing.
 _SAVE_TOKEN_AND_AUDIT = sql.append_event_with(
     "saved_token AS (UPDATE hardware_tokens SET counter = :t_counter,"
     " last_time_step = :t_last_time_step, drift_steps = :t_drift_steps,"
-    " failures = :t_failures, status = :t_status, locked_at = :t_locked_at WHERE id = :t_id)",
+    " failures = :t_failures, status = :t_status, locked_at = :t_locked_at"
+    " FROM head WHERE id = :t_id)",
     bindparam("t_locked_at", type_=UTCDateTime()),
 )
 
@@ -196,9 +214,157 @@ def save_tokens(connection: Connection, tokens: list[LockedToken]) -> None:
         connection.execute(_SAVE_TOKEN, [{"b_id": t.id, **_state(t)} for t in tokens])
 
 
-def save_token_with_event(connection: Connection, token: LockedToken, item: Any) -> bool:
-    """PostgreSQL: write `token` and append the audit event `item` (`audit.new_event`) in
-    one statement. False when the event's chain has no head yet: the token was written
-    all the same, so the caller rolls back and takes the ordinary way."""
-    params = {"t_id": token.id, **_state(token, "t_")}
-    return audit.append_with(connection, _SAVE_TOKEN_AND_AUDIT, params, item)
+# What `verify_in_two_round_trips` decides from what a person holds: the token to write
+# back and the audit event (`audit.new_event`) to append, or None to write nothing.
+Decision = Callable[[Held], "tuple[LockedToken, Any] | None"]
+
+
+def verify_in_two_round_trips(
+    connection: Connection, username: str, now: datetime, decide: Decision
+) -> bool:
+    """PostgreSQL: `held_by`'s locked read and, when `decide` asks for it, the token's
+    write with its audit event (`_SAVE_TOKEN_AND_AUDIT`) and the commit, in two round
+    trips: `BEGIN; <the read>`, then `<the write>; COMMIT`, each one message of the
+    simple query protocol on the connection's own psycopg connection, where plain
+    psycopg's lock, update, insert and commit take five (see `Prepared` for what each
+    message holds). Through SQLAlchemy the same two statements took four round trips and
+    cost this process more than the database's work on them.
+
+    True when the write was committed. False when `decide` declined, or when the event's
+    chain has no head yet (its first event): then nothing was written, the transaction
+    is over, and the caller takes the ordinary way. A database error is raised as
+    SQLAlchemy raises it (`sqlalchemy.exc.DBAPIError`'s kinds), the transaction rolled
+    back or, when the connection broke, the connection invalidated."""
+    if connection.in_transaction():  # the caller read on it (its key, not remembered)
+        connection.commit()
+    prepared = prepared_for(connection.dialect)
+    pg = connection.connection.driver_connection
+    cursor = psycopg.ClientCursor(pg)
+    statement, params = prepared.read, {**prepared.read_defaults, "b_username": username}
+    params["b_now"] = now
+    pg.autocommit = True  # the BEGIN is ours, in the same message as the read
+    try:
+        rows = prepared.read_on(pg, cursor, params)
+        decided = decide(_held(rows))
+        if decided is None:
+            return False
+        statement, params = prepared.write, _write_params(*decided)
+        cursor.execute(statement, params)
+        return cursor.rowcount == 1
+    except psycopg.Error as error:
+        raise exc.DBAPIError.instance(
+            statement, params, error, psycopg.Error, dialect=connection.dialect
+        ) from error
+    finally:
+        _end(connection, pg)
+
+
+def _write_params(token: LockedToken, item: Any) -> dict[str, Any]:
+    values = audit.append_values(item)
+    values["details"] = jsoncodec.dumps(values["details"])
+    return {"t_id": token.id, **_state(token, "t_"), **values}
+
+
+def _end(connection: Connection, pg: psycopg.Connection[Any]) -> None:
+    """Leave `pg` as the pool lent it, idle (what is still open rolled back) and out of
+    autocommit; or have the pool replace it when that cannot be done."""
+    try:
+        if pg.info.transaction_status != TransactionStatus.IDLE:
+            pg.rollback()
+        pg.autocommit = False
+    except psycopg.Error:
+        connection.invalidate()
+
+
+class Prepared:
+    """The read and the write as statements prepared in the server, by name, once per
+    connection, and executed with a generic plan.
+
+    Every statement is otherwise planned at each execution (`engine.db` sets
+    `plan_cache_mode = force_custom_plan`, since a generic plan made while a table was
+    small kept its sequential scans as the table grew), and planning these two cost
+    PostgreSQL more than all the rest of a verification: with them planned once, its
+    CPU per verification fell by about half (0.94-1.14 ms to 0.49-0.54 in the README's
+    runs of bench/verify.py, where the raw transaction's was 0.34-0.38). The
+    reason for planning each time does not hold here: both statements find every row by
+    a unique key or an index, and the generic plan is made with sequential scans, hash
+    and merge joins turned off for the transaction (`SET LOCAL`), so that however small
+    the tables were when it was made, it is the plan of index lookups a custom plan
+    chooses for them at any size (tests/lifecycle/test_verify_round_trips.py shows it on
+    empty tables). The settings end with the transaction.
+
+    psycopg deallocates every prepared statement of a connection at a ROLLBACK when it
+    prepared some of its own (`DEALLOCATE ALL`); a read that finds its statement gone
+    prepares both again and runs once more."""
+
+    READ_NAME = "tokenflow_verify_read"
+    WRITE_NAME = "tokenflow_verify_write"
+    PLANNING = (
+        "SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off;"
+        " SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
+    )
+
+    def __init__(self, read: Compiled, write: Compiled) -> None:
+        read_text, read_names = _numbered(read.string)
+        write_text, write_names = _numbered(write.string)
+        self.definitions = {self.READ_NAME: read_text, self.WRITE_NAME: write_text}
+        self.read_defaults = dict(read.params)  # the literal 'active' is one
+        self.read = f"BEGIN; {self.PLANNING}; {_execute(self.READ_NAME, read_names)}"
+        self.write = f"{_execute(self.WRITE_NAME, write_names)}; COMMIT"
+        self._holders: weakref.WeakSet[psycopg.Connection[Any]] = weakref.WeakSet()
+
+    def read_on(
+        self, pg: psycopg.Connection[Any], cursor: psycopg.ClientCursor[Any], params: Any
+    ) -> list[Any]:
+        """Run the read's message (BEGIN, the settings, the read) and return its rows."""
+        if pg not in self._holders:
+            self.prepare_on(pg)
+        try:
+            cursor.execute(self.read, params)
+        except psycopg.errors.InvalidSqlStatementName:  # deallocated meanwhile
+            pg.rollback()
+            self.prepare_on(pg)
+            cursor.execute(self.read, params)
+        while cursor.nextset():  # to the last result: the read's rows
+            pass
+        return cursor.fetchall()
+
+    def prepare_on(self, pg: psycopg.Connection[Any]) -> None:
+        """Prepare on `pg` (in autocommit) whichever of the two statements it lacks."""
+        held = pg.execute(
+            "SELECT name FROM pg_prepared_statements WHERE name = ANY(%s)",
+            [list(self.definitions)],
+        ).fetchall()
+        for name, text in self.definitions.items():
+            if (name,) not in held:
+                pg.execute(f"PREPARE {name} AS {text}".encode())
+        self._holders.add(pg)
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def _numbered(text: str) -> tuple[str, list[str]]:
+    """`text` with psycopg's named parameters as PostgreSQL's numbered ones, for PREPARE,
+    and the names in their numbers' order."""
+    names: list[str] = []
+
+    def number(found: re.Match[str]) -> str:
+        if found[1] not in names:
+            names.append(found[1])
+        return f"${names.index(found[1]) + 1}"
+
+    return _NAMED.sub(number, text).replace("%%", "%"), names
+
+
+def _execute(name: str, parameters: list[str]) -> str:
+    return f"EXECUTE {name}({', '.join(f'%({p})s' for p in parameters)})"
+
+
+@cache
+def prepared_for(dialect: Dialect) -> Prepared:
+    """The read and the write, compiled once for `dialect` (psycopg's named parameters)."""
+    return Prepared(
+        _HELD_LOCKED_POSTGRESQL.compile(dialect=dialect),
+        _SAVE_TOKEN_AND_AUDIT.compile(dialect=dialect),
+    )

@@ -30,7 +30,7 @@ from domain import audit_subjects
 from engine import audit
 from engine.db import unit_of_work
 from handlers.adapters.messaging import MessageRejected
-from handlers.held import Held, LockedToken, held_by, save_token_with_event, save_tokens
+from handlers.held import Held, LockedToken, held_by, save_tokens, verify_in_two_round_trips
 from handlers.phone_otp import (
     app_purpose,
     check_code,
@@ -121,13 +121,12 @@ def verify_quickly(
 ) -> Outcome:
     """`verify` as the API runs it, committed on `connection`. The common case on
     PostgreSQL, a token's code right or wrong without locking the token, takes two
-    statements and no ORM session: the locked read (`held_by`), then the token's write
-    and the audit event in one (`save_token_with_event`). Every other case (SQLite,
-    phone codes, a lockout, an unknown person, the person's first audit event) rolls
-    back and runs `verify` in a session on the same connection."""
+    round trips and no ORM session: the locked read, then the token's write, the audit
+    event and the commit (`held.verify_in_two_round_trips`). Every other case (SQLite,
+    phone codes, a lockout, an unknown person, the person's first audit event) writes
+    nothing there and runs `verify` in a session on the same connection."""
     outcome = _quickly(connection, services, app, username, code, now)
     if outcome is not None:
-        connection.commit()
         return outcome
     connection.rollback()
     with unit_of_work(factory, bind=connection) as session:
@@ -145,22 +144,26 @@ def _quickly(
     if connection.dialect.name != "postgresql" or HARDWARE not in app.accepted:
         return None
     policy = _policy(services)
-    held = held_by(connection, username, now, lock_tokens=True)
-    if held.owner_id is None or held.reason(now) is not None:
-        return None
-    token, usable = _match(services.seed_key, held, code, now, policy)
-    if token is not None:
-        outcome, serial = Outcome(True, HARDWARE, None), token.serial
-    elif PHONE in app.accepted or len(usable) != 1:
-        return None
-    else:
-        token = usable[0][0]
-        if add_failure(token, now, policy.max_failures):
+    answers: list[Outcome] = []
+
+    def decide(held: Held) -> tuple[LockedToken, Any] | None:
+        if held.owner_id is None or held.reason(now) is not None:
             return None
-        outcome, serial = _refusal(usable, code, now, policy)
-    subject = _subject(held, app)
-    item = audit.new_event(ANSWERED, **_answer(app, username, subject, outcome, serial))
-    return outcome if save_token_with_event(connection, token, item) else None
+        token, usable = _match(services.seed_key, held, code, now, policy)
+        if token is not None:
+            outcome, serial = Outcome(True, HARDWARE, None), token.serial
+        elif PHONE in app.accepted or len(usable) != 1:
+            return None
+        else:
+            token = usable[0][0]
+            if add_failure(token, now, policy.max_failures):
+                return None
+            outcome, serial = _refusal(usable, code, now, policy)
+        answers.append(outcome)
+        subject = _subject(held, app)
+        return token, audit.new_event(ANSWERED, **_answer(app, username, subject, outcome, serial))
+
+    return answers[0] if verify_in_two_round_trips(connection, username, now, decide) else None
 
 
 def _policy(services: Any) -> VerifyPolicy:

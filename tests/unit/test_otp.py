@@ -355,3 +355,22 @@ def test_find_login_match_never_raises_on_arbitrary_code_text(code, kind):
     params = TOTP if kind == "totp" else HOTP
     result = find_login_match(params, SECRET, code, NOW, LOGIN_TOTP_WINDOW)
     assert result is None or isinstance(result, Match)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    secret=st.binary(min_size=16, max_size=64),
+    counter=st.integers(min_value=0, max_value=2**48),
+    digits=st.integers(min_value=6, max_value=10),
+    algorithm=st.sampled_from(["SHA1", "SHA256", "SHA512"]),
+)
+def test_every_code_is_the_one_pyotp_computes(secret, counter, digits, algorithm):
+    """The codes are computed here with the standard library's HMAC; pyotp, which
+    computed them before, agrees on every one."""
+    digest = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
+    expected = pyotp.HOTP(
+        base64.b32encode(secret).decode(), digits=digits, digest=digest[algorithm]
+    ).at(counter)
+    params = OtpParams("hotp", algorithm, digits, period=None, counter=counter)
+    match = find_login_match(params, secret, expected, datetime(2026, 1, 1, tzinfo=UTC), 0)
+    assert match is not None and match.step_or_counter == counter
