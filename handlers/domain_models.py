@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, utcnow
@@ -65,8 +65,7 @@ class SalesOrder(Base):
     order_number: Mapped[str] = mapped_column(String(32), unique=True)
     # One order per journey: a retried or repeated create_sales_order finds this row.
     instance_id: Mapped[str] = mapped_column(String(36), unique=True)
-    # No foreign key: accounts live in the web layer's tables.
-    owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"), index=True)
     product: Mapped[str] = mapped_column(String(64))
     # Tokens in the order, each with its own license key (1 to MAX_QUANTITY).
     quantity: Mapped[int] = mapped_column(default=1)
@@ -124,7 +123,7 @@ class LicenseKey(Base):
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     emailed_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]
-    used_by_owner_id: Mapped[int | None] = mapped_column(Integer)
+    used_by_owner_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"))
     used_in_instance_id: Mapped[str | None] = mapped_column(String(36))
 
     def __repr__(self) -> str:

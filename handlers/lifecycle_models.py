@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, utcnow
@@ -54,7 +54,7 @@ class PhoneOtp(SentPhoneCode, Base):
     __tablename__ = "phone_otps"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    owner_id: Mapped[int] = mapped_column(Integer, index=True)
+    owner_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(80), index=True)
 
     def __repr__(self) -> str:
@@ -72,7 +72,7 @@ class TokenReplacement(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(36), unique=True)
     order_number: Mapped[str] = mapped_column(String(64), index=True)
-    owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"), index=True)
     lost_serial: Mapped[str] = mapped_column(String(64), index=True)
     circumstances: Mapped[str] = mapped_column(String(16))
     reported_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,7 +14,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from engine.db import Base, utcnow
@@ -90,8 +90,7 @@ class PhoneCredential(Base):
     __table_args__ = (CheckConstraint(_one_of("channel", PHONE_CHANNELS), name="channel"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # No foreign key: accounts live in the web layer's tables.
-    owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"), index=True)
     order_number: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_number: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(8))
@@ -147,7 +146,7 @@ class Credential(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_number: Mapped[str] = mapped_column(String(64), index=True)
     instance_id: Mapped[str] = mapped_column(String(36), index=True)
-    owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"), index=True)
     token_serial: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     purchased_at: Mapped[datetime]

@@ -14,6 +14,7 @@ from engine.jobs import run_due_jobs
 from engine.queries import list_tasks
 from service_layer.config import Config
 from service_layer.system import System
+from tests.people import add_people
 from tokenflow.system import build_system
 
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
@@ -24,6 +25,8 @@ AGENT = Actor("pat", frozenset({"proofing_agent"}), user_id=301)
 SUPPORT = Actor("sam", frozenset({"support"}), user_id=201)
 FINANCE = Actor("fran", frozenset({"finance"}), user_id=202)
 ADMIN = Actor("root", frozenset({"admin"}), user_id=1)
+# Each has a users row in a journey system (the domain's owner columns are foreign keys).
+PEOPLE = (CUSTOMER, OTHER_CUSTOMER, AGENT, SUPPORT, FINANCE, ADMIN)
 
 
 class Journey:
@@ -85,8 +88,10 @@ class Journey:
 
 
 def journey_system(config: Config, services: Any = None) -> System:
-    """A system with every diagram of processes/ deployed (on `services`, if given)."""
+    """A system with every diagram of processes/ deployed (on `services`, if given), and
+    the people above as users."""
     system = build_system(config, services=services)
+    add_people(system, *PEOPLE)
     diagrams = [*PROCESSES.glob("*.bpmn"), *PROCESSES.glob("*.dmn")]
     sources = [(p.name, p.read_bytes()) for p in sorted(diagrams)]
     system.engine.deploy(sources, SYSTEM)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, utcnow
@@ -47,8 +47,7 @@ class HardwareToken(Base):
     batch: Mapped[str] = mapped_column(String(128))
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
     order_number: Mapped[str | None] = mapped_column(String(64), index=True)
-    # No foreign key: customers live in another capability's tables.
-    owner_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    owner_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"), index=True)
     last_time_step: Mapped[int | None] = mapped_column(BigInteger)
     drift_steps: Mapped[int] = mapped_column(Integer, default=0)
     failures: Mapped[int] = mapped_column(Integer, default=0)

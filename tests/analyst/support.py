@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.models import Job
 from service_layer.config import Config
@@ -14,7 +13,8 @@ from service_layer.system import System
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import BrokenMailServer, system_with_broken_mail
 from tests.journey_support import PROCESSES
-from tests.web.ui_support import PASSWORD, USERS
+from tests.people import PASSWORD, person
+from tests.web.ui_support import USERS
 
 ANALYST = "ana"
 SLA_TIMER = "license_key_email_sla"
@@ -25,9 +25,9 @@ def analyst_system(config: Config, tokens: int = 3) -> tuple[System, BrokenMailS
     stock_tokens(system, tokens)
     with unit_of_work(system.session_factory) as s:
         for name, roles in [*USERS, (ANALYST, ["analyst"])]:
-            create_user(s, name, PASSWORD, roles, email=f"{name}@example.com")
+            person(s, name, roles, email=f"{name}@example.com")
         # The group the shipped diagrams name beside the roles, as an installation has it.
-        create_user(s, "lee", PASSWORD, ["support"], groups=["support_leads"])
+        person(s, "lee", ["support"], groups=["support_leads"])
     return system, mail
 
 

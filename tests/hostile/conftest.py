@@ -8,20 +8,18 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from tests.journey_support import journey_system
+from tests.people import PASSWORD, person
 from web.app import create_app
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def app(config) -> Flask:
     system = journey_system(config)
     with unit_of_work(system.session_factory) as s:
-        create_user(s, "root", PASSWORD, ["admin"])
-        create_user(s, "alice", PASSWORD, ["customer"])
+        person(s, "root", ["admin"])
+        person(s, "alice", ["customer"])
     app = create_app(system)
     app.config["TESTING"] = True
     return app

@@ -18,6 +18,7 @@ from tests.journey.proofing_support import PROFILE
 from tests.journey.purchase_support import LICENSE_KEY, buy, emails_about, text_of
 from tests.journey.test_full_journey import two_codes
 from tests.journey_support import CUSTOMER, OTHER_CUSTOMER, Journey, journey_system
+from tests.people import add_people
 
 THIRD_CUSTOMER = Actor("carol", frozenset({"customer"}), user_id=103)
 
@@ -69,6 +70,7 @@ def test_an_order_of_three_ships_three_tokens_and_emails_three_keys(config):
 
 def test_each_key_of_the_order_registers_its_own_token_for_whoever_enters_it(config):
     system = journey_system(config)
+    add_people(system, THIRD_CUSTOMER)
     stock_tokens(system, 3)
     buyer = buy(system, quantity=3)
     number = buyer.view()["business_key"]

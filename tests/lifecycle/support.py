@@ -12,7 +12,6 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from domain.accounts.users import create_user
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
@@ -24,9 +23,9 @@ from tests.journey.proofing_support import outbox_files
 from tests.journey.tokens_fixture import TestToken, add_token
 from tests.journey.tokens_fixture import token_row as journey_token_row
 from tests.journey_support import journey_system
+from tests.people import PASSWORD, person
 from web.app import create_app
 
-PASSWORD = "correct horse battery"
 PEOPLE = {"alice": "customer", "bob": "customer", "sam": "support", "root": "admin"}
 APPS = {"aerospace-portal": "hardware_token", "intranet": "hardware_token,phone"}
 
@@ -78,7 +77,7 @@ def wire(config: Any) -> Life:
     users, keys = {}, {}
     with unit_of_work(system.session_factory) as s:
         for name, role in PEOPLE.items():
-            users[name] = create_user(s, name, PASSWORD, [role], email=f"{name}@example.com").id
+            users[name] = person(s, name, [role], email=f"{name}@example.com").id
         for name, accepts in APPS.items():
             keys[name] = create_relying_app(s, name, accepts)[1]
     app = create_app(system)

@@ -8,16 +8,15 @@ import re
 from html import unescape
 from typing import Any
 
-from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from service_layer.config import Config
 from service_layer.system import System
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import CHECKOUT as JOURNEY_CHECKOUT
 from tests.journey_support import journey_system
+from tests.people import PASSWORD, person
 from web.app import create_app
 
-PASSWORD = "correct horse battery"
 USERS = [
     ("alice", ["customer"]),
     ("bob", ["customer"]),
@@ -37,7 +36,7 @@ def ui_system(config: Config, tokens: int = 3) -> System:
         stock_tokens(system, tokens)
     with unit_of_work(system.session_factory) as s:
         for name, roles in USERS:
-            create_user(s, name, PASSWORD, roles, email=f"{name}@example.com")
+            person(s, name, roles, email=f"{name}@example.com")
     return system
 
 

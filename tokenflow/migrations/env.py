@@ -15,9 +15,12 @@ def run() -> None:
         from engine.db import make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url"))
-        with engine.connect() as connection:
-            _migrate(connection)
-        engine.dispose()
+        try:
+            with engine.connect() as connection:
+                _migrate(connection)
+        finally:
+            # Also when a migration stops with an error: no pooled connection is left open.
+            engine.dispose()
     else:
         _migrate(connectable)
 
