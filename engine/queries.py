@@ -100,26 +100,32 @@ TASK_ORDERS: dict[str, tuple[Any, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class TaskFilter:
+    """Which open tasks a listing shows (each given field must match), in which order."""
+
+    instance_id: str | None = None
+    name: str | None = None
+    lane: str | None = None
+    sort: str = "created"
+
+
 def list_tasks(
     s: Session,
     actor: Actor,
     engine: Any,
-    *,
-    instance_id: str | None = None,
-    name: str | None = None,
-    lane: str | None = None,
-    sort: str = "created",
+    where: TaskFilter = TaskFilter(),
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     query = _visible_tasks(actor)
-    if instance_id:
-        query = query.where(WorkItem.instance_id == instance_id)
-    if name:
-        query = query.where(WorkItem.name == name)
-    if lane:
-        query = query.where(WorkItem.lane == lane)
-    order = TASK_ORDERS[sort]
+    if where.instance_id:
+        query = query.where(WorkItem.instance_id == where.instance_id)
+    if where.name:
+        query = query.where(WorkItem.name == where.name)
+    if where.lane:
+        query = query.where(WorkItem.lane == where.lane)
+    order = TASK_ORDERS[where.sort]
     items = s.scalars(query.order_by(*order).limit(limit).offset(offset))
     return [task_view(s, engine, item) for item in items]
 

@@ -179,7 +179,7 @@ def _run(engine: Engine, process: str, scenario: Scenario, time: SimulatedTime) 
 
 def _ready(engine: Engine, instance_id: str) -> list[dict[str, Any]]:
     with unit_of_work(engine.session_factory) as s:
-        return queries.list_tasks(s, RUNNER, engine, instance_id=instance_id)
+        return queries.list_tasks(s, RUNNER, engine, queries.TaskFilter(instance_id=instance_id))
 
 
 def _complete(

@@ -91,27 +91,13 @@ def waiting_messages(system: System, actor: Actor, instance_id: str) -> list[dic
 def list_tasks(
     system: System,
     actor: Actor,
-    *,
-    instance_id: str | None = None,
-    name: str | None = None,
-    lane: str | None = None,
-    sort: str = "created",
+    where: queries.TaskFilter,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The open tasks `actor` may see, with their forms."""
     with unit_of_work(system.session_factory) as s:
-        return queries.list_tasks(
-            s,
-            actor,
-            system.engine,
-            instance_id=instance_id,
-            name=name,
-            lane=lane,
-            sort=sort,
-            limit=limit,
-            offset=offset,
-        )
+        return queries.list_tasks(s, actor, system.engine, where, limit, offset)
 
 
 def list_jobs(system: System, instance_id: str | None = None) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.actors import SYSTEM, Actor
 from engine.db import unit_of_work
-from engine.queries import list_tasks
+from engine.queries import TaskFilter, list_tasks
 from engine.registry import Registry
 from service_layer.config import Config
 from service_layer.system import System
@@ -36,7 +36,7 @@ def deploy(system: System, *files: str) -> Any:
 
 def tasks_for(system: System, actor: Actor, **filters: Any) -> list[dict[str, Any]]:
     with unit_of_work(system.session_factory) as s:
-        return list_tasks(s, actor, system.engine, **filters)
+        return list_tasks(s, actor, system.engine, TaskFilter(**filters))
 
 
 def only_task(system: System, actor: Actor, **filters: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from engine.actors import SYSTEM, Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
-from engine.queries import list_tasks
+from engine.queries import TaskFilter, list_tasks
 from service_layer.config import Config
 from service_layer.system import System
 from tests.people import add_people
@@ -52,9 +52,8 @@ class Journey:
 
     def tasks(self, actor: Actor | None = None, name: str | None = None) -> list[dict]:
         with unit_of_work(self.system.session_factory) as s:
-            return list_tasks(
-                s, actor or self.actor, self.engine, instance_id=self.instance_id, name=name
-            )
+            where = TaskFilter(instance_id=self.instance_id, name=name)
+            return list_tasks(s, actor or self.actor, self.engine, where)
 
     def task(self, name: str, actor: Actor | None = None) -> dict:
         found = self.tasks(actor, name)

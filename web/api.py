@@ -11,7 +11,7 @@ from flask import g, jsonify, request
 
 from domain.accounts import sessions
 from engine import definitions
-from engine.queries import InstanceFilter
+from engine.queries import InstanceFilter, TaskFilter
 from service_layer import processes, signin
 
 from . import clients
@@ -198,12 +198,14 @@ def list_tasks() -> Any:
         processes.list_tasks(
             system(),
             actor(),
-            instance_id=request.args.get("instance_id"),
-            name=request.args.get("name"),
-            lane=request.args.get("lane"),
-            sort=task_order(),
-            limit=int_arg("limit", 100),
-            offset=int_arg("offset", 0, high=10**9),
+            TaskFilter(
+                instance_id=request.args.get("instance_id"),
+                name=request.args.get("name"),
+                lane=request.args.get("lane"),
+                sort=task_order(),
+            ),
+            int_arg("limit", 100),
+            int_arg("offset", 0, high=10**9),
         )
     )
 
