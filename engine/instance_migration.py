@@ -31,6 +31,7 @@ from .errors import Conflict, InvalidInput
 from .models import InstanceTask, Job, ProcessDefinition, ProcessInstance, WorkItem
 from .parser import BPMN_NS, parse_xml
 from .persistence import Loaded, Specs, load
+from .queries import InstanceFilter
 from .stepper import Step, is_user
 from .validation import normalize_lane
 
@@ -162,14 +163,12 @@ def select_instances(session: Session, plan: Plan, selection: Selection) -> list
     )
     if selection.instance_ids:
         query = query.where(ProcessInstance.id.in_(selection.instance_ids))
-    if selection.business_key:
-        query = query.where(ProcessInstance.business_key == selection.business_key)
-    if selection.status:
-        query = query.where(ProcessInstance.status == selection.status)
-    if selection.created_from:
-        query = query.where(ProcessInstance.created_at >= selection.created_from)
-    if selection.created_to:
-        query = query.where(ProcessInstance.created_at < selection.created_to)
+    query = InstanceFilter(
+        business_key=selection.business_key,
+        status=selection.status,
+        created_from=selection.created_from,
+        created_to=selection.created_to,
+    ).narrow(query)
     return list(
         session.scalars(
             query.order_by(ProcessInstance.created_at, ProcessInstance.id).limit(selection.limit)

@@ -24,6 +24,20 @@ class InstanceFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
 
+    def narrow(self, query: Select[tuple[ProcessInstance]]) -> Select[tuple[ProcessInstance]]:
+        """`query` of instances, kept to those this filter matches."""
+        if self.business_key:
+            query = query.where(ProcessInstance.business_key == self.business_key)
+        if self.status:
+            query = query.where(ProcessInstance.status == self.status)
+        if self.process:
+            query = query.where(ProcessInstance.process_key == self.process)
+        if self.created_from:
+            query = query.where(ProcessInstance.created_at >= self.created_from)
+        if self.created_to:
+            query = query.where(ProcessInstance.created_at < self.created_to)
+        return query
+
 
 def list_instances(
     s: Session,
@@ -35,16 +49,7 @@ def list_instances(
     query = select(ProcessInstance)
     if not actor.is_staff:
         query = query.where(ProcessInstance.owner_id == actor.user_id)
-    if where.business_key:
-        query = query.where(ProcessInstance.business_key == where.business_key)
-    if where.status:
-        query = query.where(ProcessInstance.status == where.status)
-    if where.process:
-        query = query.where(ProcessInstance.process_key == where.process)
-    if where.created_from:
-        query = query.where(ProcessInstance.created_at >= where.created_from)
-    if where.created_to:
-        query = query.where(ProcessInstance.created_at < where.created_to)
+    query = where.narrow(query)
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = s.scalars(
         query.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id)

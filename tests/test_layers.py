@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,14 @@ def imported(name: str, path: Path, node: ast.AST) -> list[str]:
     return submodules or [base]
 
 
+@cache
+def parsed(path: Path) -> ast.Module:
+    """A module's tree, read once for all the checks."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def imports_of(name: str, path: Path, *, top_level_only: bool) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     nodes = tree.body if top_level_only else list(ast.walk(tree))
     return [
         (node.lineno, target)
