@@ -53,16 +53,16 @@ from bench.cpu import Spent, spent
 from bench.raw_transaction import RAW_SERIAL, RawTransaction
 from bench.serving import gunicorn
 from domain.accounts.models import User
+from domain.credentials import verification
+from domain.credentials.models import Credential
+from domain.relying_apps.apps import app_for_key
+from domain.relying_apps.apps import create_app as create_relying_app
+from domain.tokens.models import HardwareToken
+from domain.tokens.otp import find_login_match
+from domain.tokens.pskc_import import TokenSeed, import_tokens
+from domain.tokens.seed_crypto import open_sealed
 from engine.clock import clock
 from engine.db import make_engine, unit_of_work
-from handlers import verification
-from handlers.proofing_models import Credential
-from handlers.relying_apps import app_for_key
-from handlers.relying_apps import create_app as create_relying_app
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.otp import find_login_match
-from handlers.tokens.pskc_import import TokenSeed, import_tokens
-from handlers.tokens.seed_crypto import open_sealed
 from service_layer.config import Config
 from service_layer.system import System
 from tokenflow.schema import upgrade

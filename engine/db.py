@@ -30,6 +30,11 @@ def utcnow() -> datetime:
     return clock.now()
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: `column` holds one of `values`."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
 
@@ -91,7 +96,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # lookup of a worker went from 0.1 to 7 ms a batch as 12,000 instances were added
         # in a minute. Planning each execution for the table as it is costs less.
         # (One exception, planned once under settings that keep it to index lookups:
-        # an API verification's two statements, `handlers.held.Prepared`.)
+        # an API verification's two statements, `domain.credentials.held.Prepared`.)
         args = kwargs.setdefault("connect_args", {})
         args["options"] = f"{args.get('options', '')} -c plan_cache_mode=force_custom_plan"
     engine = create_engine(url, **kwargs)

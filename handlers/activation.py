@@ -19,14 +19,16 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from adapters.common import ADDRESS_FIELDS
+from domain import crockford
+from domain.codes import code_digest
+from domain.proofing.models import ActivationCode
 from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
-from handlers import crockford, registry
-from handlers.adapters.common import ADDRESS_FIELDS
+from handlers import registry
 from handlers.notifications import customer_name, send_email
 from handlers.proofing import order_number, record_attempt
-from handlers.proofing_models import ActivationCode, code_digest
 
 CODE_LENGTH = 10  # Crockford base32 characters
 DEFAULT_VALIDITY = "P30D"

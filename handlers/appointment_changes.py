@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from adapters.appointments import SlotUnavailable
+from adapters.common import as_utc
 from engine.registry import HandlerContext
 from handlers import registry
-from handlers.adapters.appointments import SlotUnavailable
-from handlers.adapters.common import as_utc
 from handlers.notifications import send_email
 from handlers.proofing import order_number
 from handlers.video_proofing import appointment_variables, record_appointment

@@ -12,10 +12,10 @@ import re
 from datetime import datetime
 from typing import Any
 
+from adapters.payment import expiry_problem as card_expiry_code
+from adapters.payment import luhn_valid
 from engine.registry import FieldErrors, HandlerContext
 from handlers import registry
-from handlers.adapters.payment import expiry_problem as card_expiry_code
-from handlers.adapters.payment import luhn_valid
 
 _SEPARATORS = re.compile(r"[\s-]+")
 

@@ -1,4 +1,4 @@
-"""The product catalog: what each product is called and costs, changed without code.
+"""Quoting the chosen product: its price is fixed for this order when it is chosen.
 
 A price is quoted when the customer chooses a product (`quote_product`, the validator of
 `choose_product`) and that quote travels with the instance: checkout shows it, the card
@@ -8,75 +8,11 @@ to the next quote, never to an order already placed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
-
-from engine import audit
-from engine.db import Base, utcnow
+from domain.catalog.prices import ALREADY_PURCHASED, Quote, UnknownProduct, current_quote
 from engine.registry import FieldErrors, HandlerContext
 from handlers import registry
-
-CATALOG_SUBJECT = "catalog"
-MAX_PRICE_CENTS = 100_000_00
-
-
-class Product(Base):
-    __tablename__ = "products"
-    __table_args__ = (CheckConstraint("price_cents >= 0", name="price_not_negative"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # The id the diagrams' `product` field uses (`token_with_proofing`).
-    sku: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    price_cents: Mapped[int]
-    currency: Mapped[str] = mapped_column(String(3))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_by: Mapped[str | None] = mapped_column(String(150))
-
-
-# choose_product's option for a key bought in another order: not a product of the catalog.
-ALREADY_PURCHASED = "already_purchased"
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A product at the unit price it is sold at; an order charges it times its quantity."""
-
-    product: str
-    name: str
-    unit_price_cents: int
-    currency: str
-
-    @property
-    def total_cents(self) -> int:
-        return self.unit_price_cents
-
-    def variables(self) -> dict[str, Any]:
-        return {
-            "product_name": self.name,
-            "unit_price_cents": self.unit_price_cents,
-            "currency": self.currency,
-            "total_cents": self.total_cents,
-        }
-
-
-class UnknownProduct(LookupError):
-    pass
-
-
-def products(session: Session) -> list[Product]:
-    return list(session.scalars(select(Product).order_by(Product.id)))
-
-
-def current_quote(session: Session, sku: object) -> Quote:
-    product = session.scalars(select(Product).where(Product.sku == sku)).first()
-    if product is None:
-        raise UnknownProduct(f"unknown product {sku!r}")
-    return Quote(product.sku, product.name, product.price_cents, product.currency)
 
 
 def quote_of(ctx: HandlerContext) -> Quote:
@@ -99,35 +35,3 @@ def quote_product(ctx: HandlerContext, values: dict[str, Any]) -> dict[str, Any]
         return current_quote(ctx.session, values.get("product")).variables()
     except UnknownProduct:
         raise FieldErrors({"product": "This product is no longer sold."}) from None
-
-
-def parse_price(text: str) -> int:
-    """`49`, `49.5` or `49.00` (an optional `$`) as cents; ValueError says what is expected."""
-    cleaned = text.strip().lstrip("$").replace(",", "").strip()
-    whole, _, fraction = cleaned.partition(".")
-    if not whole.isdigit() or (fraction and not (fraction.isdigit() and len(fraction) <= 2)):
-        raise ValueError("Enter a price such as 49.00.")
-    cents = int(whole) * 100 + int(fraction.ljust(2, "0") or 0)
-    if cents > MAX_PRICE_CENTS:
-        raise ValueError(f"Enter a price of at most {MAX_PRICE_CENTS // 100}.00.")
-    return cents
-
-
-def set_price(session: Session, sku: str, price_cents: int, actor: str) -> Product:
-    """Change a product's price for orders quoted from now on; audited."""
-    product = session.scalars(select(Product).where(Product.sku == sku).with_for_update()).first()
-    if product is None:
-        raise UnknownProduct(f"unknown product {sku!r}")
-    if product.price_cents != price_cents:
-        previous = product.price_cents
-        product.price_cents, product.updated_at, product.updated_by = price_cents, utcnow(), actor
-        audit.record(
-            session,
-            "catalog.price_changed",
-            subject=CATALOG_SUBJECT,
-            actor=actor,
-            product=sku,
-            previous_cents=previous,
-            price_cents=price_cents,
-        )
-    return product

@@ -21,14 +21,15 @@ from typing import Any, NoReturn
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from domain import ratelimit
+from domain import crockford, ratelimit
+from domain.codes import code_digest
+from domain.license_keys.models import LicenseKey
+from domain.orders.models import SalesOrder
+from domain.tokens.models import HardwareToken
 from engine.registry import FieldErrors, HandlerContext
-from handlers import crockford, registry
-from handlers.domain_models import LicenseKey, SalesOrder
+from handlers import registry
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of
-from handlers.proofing_models import code_digest
-from handlers.tokens.models import HardwareToken
 
 GROUPS, GROUP_LENGTH = 4, 4
 KEY_LENGTH = GROUPS * GROUP_LENGTH

@@ -17,17 +17,13 @@ from sqlalchemy.orm import Session
 
 from domain import audit_subjects
 from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
+from domain.tokens.models import HardwareToken
+from domain.tokens.otp import RESYNC_HOTP_LOOKAHEAD, RESYNC_TOTP_WINDOW, find_consecutive_match
+from domain.tokens.seed_crypto import open_sealed
 from engine import audit
 from engine.registry import FieldErrors, HandlerContext
 from handlers import registry
 from handlers.registration import normalize_serial
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.otp import (
-    RESYNC_HOTP_LOOKAHEAD,
-    RESYNC_TOTP_WINDOW,
-    find_consecutive_match,
-)
-from handlers.tokens.seed_crypto import open_sealed
 
 RATE_SCOPE = "token_resync"
 SUPPORT_WINDOW_SECONDS = 24 * 3600

@@ -15,19 +15,18 @@ from typing import Any
 
 from sqlalchemy import select
 
+from adapters.messaging import MessageRejected
+from domain.credentials.models import Credential, TokenReplacement
+from domain.phone.otp import check_code, registered_phone, send_code
 from domain.ratelimit import Limit, RateLimited, check_allowed, record_failure
+from domain.shipping.tracking import record_shipment
+from domain.tokens.models import HardwareToken
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
-from handlers.adapters.messaging import MessageRejected
-from handlers.lifecycle_models import TokenReplacement
 from handlers.notifications import credentials_link, send_email
-from handlers.phone_otp import check_code, registered_phone, send_code
-from handlers.proofing_models import Credential
 from handlers.registration import normalize_serial
 from handlers.shipping import shipping_address, take_from_stock
-from handlers.tokens.models import HardwareToken
-from handlers.tracking import record_shipment
 
 CODE_SCOPE = "lost_token_code"
 DEFAULT_VALIDITY = "PT5M"

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from adapters.email import render_email
 from domain.accounts.models import User
 from engine.registry import HandlerContext
-from handlers.adapters.email import render_email
 
 log = logging.getLogger(__name__)
 

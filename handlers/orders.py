@@ -13,10 +13,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.catalog.prices import UnknownProduct, current_quote
+from domain.orders.models import CardCharge, OrderNumber, SalesOrder
 from engine.registry import HandlerContext
 from handlers import registry
-from handlers.catalog import UnknownProduct, current_quote, quote_of
-from handlers.domain_models import CardCharge, OrderNumber, SalesOrder
+from handlers.catalog import quote_of
 from handlers.notifications import send_email
 
 # The currency of charges that quote no product (a renewal).

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from adapters.payment import ChargeResult, PaymentUnavailable
+from domain.orders.models import CardCharge
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
-from handlers.adapters.payment import ChargeResult, PaymentUnavailable
 from handlers.catalog import quote_of
-from handlers.domain_models import CardCharge
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of, quantity_of
 

@@ -8,33 +8,24 @@ so a retried send repeats the same message, and stored only as a keyed digest.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Any
 
 from sqlalchemy import select
 
+from adapters.messaging import MessageRejected, validate_e164
+from domain.codes import code_digest, derive_phone_code
+from domain.phone.models import PhoneCode, PhoneCredential
 from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
+from domain.tokens.otp import normalize_code
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
-from handlers.adapters.messaging import MessageRejected, validate_e164
 from handlers.proofing import order_number
-from handlers.proofing_models import PhoneCode, PhoneCredential, code_digest
-from handlers.tokens.otp import normalize_code
 
-CODE_DIGITS = 6
 DEFAULT_VALIDITY = "PT10M"
 MAX_TRIES_PER_CODE = 3
 RATE_SCOPE = "phone_code"
-
-
-def derive_phone_code(seed_key: bytes, idempotency_key: str) -> str:
-    """Six digits for one send; see the module docstring for why derived, not random."""
-    mac = hmac.new(
-        seed_key, f"tokenflow:phone-code-gen:{idempotency_key}".encode(), hashlib.sha256
-    ).digest()
-    return f"{int.from_bytes(mac[:8], 'big') % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
 
 
 def _send(ctx: HandlerContext, number: str, channel: str, key: str, validity: str) -> PhoneCode:

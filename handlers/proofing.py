@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from adapters.identity import Located, NotLocated
+from domain.proofing.models import ProofingAttempt
 from engine.registry import BpmnError, HandlerContext
 from handlers import license_keys, registry
-from handlers.adapters.identity import Located, NotLocated
 from handlers.notifications import send_email
-from handlers.proofing_models import ProofingAttempt
 
 QUESTION_COUNT = 3
 

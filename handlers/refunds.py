@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from domain.license_keys.models import LicenseKey
+from domain.orders.models import SalesOrder
+from domain.tokens.models import HardwareToken
 from engine.registry import HandlerContext
 from handlers import registry
-from handlers.domain_models import LicenseKey, SalesOrder
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of
-from handlers.tokens.models import HardwareToken
 
 
 def cancellation_refused(session: Session, order: SalesOrder) -> str | None:

@@ -14,20 +14,20 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.credentials.models import Credential
+from domain.orders.models import SalesOrder
 from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
-from engine.registry import FieldErrors, HandlerContext
-from handlers import registry
-from handlers.domain_models import SalesOrder
-from handlers.notifications import send_email
-from handlers.proofing import order_number
-from handlers.proofing_models import Credential
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.otp import (
+from domain.tokens.models import HardwareToken
+from domain.tokens.otp import (
     REGISTRATION_HOTP_LOOKAHEAD,
     REGISTRATION_TOTP_WINDOW,
     find_consecutive_match,
 )
-from handlers.tokens.seed_crypto import open_sealed
+from domain.tokens.seed_crypto import open_sealed
+from engine.registry import FieldErrors, HandlerContext
+from handlers import registry
+from handlers.notifications import send_email
+from handlers.proofing import order_number
 
 RATE_SCOPE = "token_registration"
 SUBSCRIPTION_YEARS = 1

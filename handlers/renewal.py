@@ -13,14 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.credentials.models import Credential, Renewal
 from engine.durations import parse_duration
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
-from handlers.lifecycle_models import Renewal
 from handlers.notifications import credentials_link, send_email
 from handlers.orders import CURRENCY
 from handlers.payment import charge_entered_card
-from handlers.proofing_models import Credential
 from handlers.registration import add_years
 
 DEFAULT_REMIND_BEFORE = "P30D"

@@ -11,13 +11,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from adapters.common import ADDRESS_FIELDS
+from domain.shipping.tracking import record_shipment
+from domain.tokens.models import HardwareToken
 from engine.registry import HandlerContext
 from handlers import registry
-from handlers.adapters.common import ADDRESS_FIELDS
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of
-from handlers.tokens.models import HardwareToken
-from handlers.tracking import record_shipment
 
 
 class OutOfStock(RuntimeError):

@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from adapters.appointments import Booking, SlotUnavailable, parse_slot
+from adapters.email import when
+from domain.proofing.models import VideoAppointment
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
-from handlers.adapters.appointments import Booking, SlotUnavailable, parse_slot
-from handlers.adapters.email import when
 from handlers.notifications import send_email
 from handlers.proofing import order_number, record_attempt
-from handlers.proofing_models import VideoAppointment
 
 DEFAULT_DAYS_AHEAD = "P14D"
 DEFAULT_REMINDER_BEFORE = "PT24H"

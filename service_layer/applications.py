@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.relying_apps import apps as relying_apps
+from domain.relying_apps.models import RelyingApp
 from engine.db import unit_of_work
-from handlers import relying_apps
-from handlers.lifecycle_models import RelyingApp
 
 from .system import System
 

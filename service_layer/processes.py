@@ -13,11 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from domain.services import build_services
 from engine import definitions, queries, simulate, starters
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.models import ProcessDefinition
-from handlers.services import build_services
 
 from .system import System
 

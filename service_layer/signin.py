@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from adapters.email import render_email
 from domain.accounts import login_throttle, sessions
 from domain.accounts import users as accounts
 from domain.accounts.models import LoginSession, User
 from engine.clock import clock
 from engine.db import unit_of_work
-from handlers.adapters.email import render_email
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """The house's arrows, read from the source: each layer imports only the layers below it,
 no module-level import cycle, no import after a module's code starts.
 
-    web  ->  service_layer  ->  domain  ->  engine
-    (web and service_layer may also call the domain code that still lives in handlers/)
+    web  ->  service_layer  ->  handlers  ->  domain  ->  engine
+                                               domain  ->  adapters
+    (web may call the domain and the handlers' validators; adapters import nothing of ours)
 
 `tokenflow/` is the composition root: only entry points import it (`web/wsgi.py`, and
 the tests and benches, which are not checked here)."""
@@ -17,10 +18,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("engine", "domain", "service_layer", "handlers", "web", "tokenflow")
+PACKAGES = ("engine", "adapters", "domain", "service_layer", "handlers", "web", "tokenflow")
 # What each package must not import (anywhere in its modules, at any depth).
 FORBIDDEN = {
-    "engine": {"domain", "service_layer", "handlers", "web", "tokenflow"},
+    "engine": {"adapters", "domain", "service_layer", "handlers", "web", "tokenflow"},
+    "adapters": {"engine", "domain", "service_layer", "handlers", "web", "tokenflow"},
     "domain": {"service_layer", "handlers", "web", "tokenflow"},
     "handlers": {"service_layer", "web", "tokenflow"},
     "service_layer": {"web", "tokenflow"},

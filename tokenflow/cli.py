@@ -294,9 +294,9 @@ def cmd_tokens_import(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_codes(args: argparse.Namespace) -> int:
+    from domain.tokens.inventory import demo_codes
+    from domain.tokens.pskc_import import PskcImportError
     from engine.clock import clock
-    from handlers.tokens.inventory import demo_codes
-    from handlers.tokens.pskc_import import PskcImportError
 
     system = _system()
     try:

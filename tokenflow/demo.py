@@ -8,9 +8,9 @@ from datetime import timedelta
 from typing import Any
 
 from domain.accounts.users import create_user, find_user
+from domain.relying_apps.apps import create_app, find_app
+from domain.tokens.inventory import load_demo_batch
 from engine.db import unit_of_work
-from handlers.relying_apps import create_app, find_app
-from handlers.tokens.inventory import load_demo_batch
 
 DEMO_PASSWORD = "tokenflow-demo"  # noqa: S105  demo accounts, printed on purpose
 DEMO_USERS = [

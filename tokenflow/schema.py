@@ -16,9 +16,8 @@ from alembic.util.exc import CommandError
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-import domain.accounts.models  # noqa: F401
+import domain.models  # noqa: F401
 import engine.models  # noqa: F401
-import handlers.models  # noqa: F401
 from engine.db import Base
 
 metadata = Base.metadata

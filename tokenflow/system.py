@@ -14,12 +14,12 @@ from typing import Any
 
 import handlers
 from domain.accounts.roles import ROLES
+from domain.services import build_services
 from engine.db import make_engine, make_session_factory
 from engine.registry import Registry
 from engine.runtime import Engine
 from engine.scripting import ScriptLimits
 from engine.stepper import StepSettings
-from handlers.services import build_services
 from service_layer.config import Config
 from service_layer.system import System
 

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import OperationalError
 
+from domain.shipping.tracking import DELIVERED_MESSAGE, track_shipments
 from engine.actors import Actor
 from engine.clock import clock
 from engine.errors import NotFound
 from engine.jobs import release, run_due_jobs, worker_name
 from engine.retention import purge_expired
-from handlers.tracking import DELIVERED_MESSAGE, track_shipments
 
 from .system import System
 

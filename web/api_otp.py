@@ -15,12 +15,13 @@ from flask import jsonify, request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from domain.credentials import verification
+from domain.phone.otp import TooManyCodes
+from domain.relying_apps import apps as relying_apps
+from domain.relying_apps.apps import KnownApp
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import Forbidden
-from handlers import relying_apps, verification
-from handlers.phone_otp import TooManyCodes
-from handlers.relying_apps import KnownApp
 from service_layer import applications, tokens
 
 from .api_support import actor, authenticated, body, bp, field, system

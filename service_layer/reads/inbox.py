@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
 
+from domain.proofing.models import VideoAppointment
 from engine import queries
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import WorkItem
-from handlers.proofing_models import VideoAppointment
 
 INBOX_PAGE = 100
 _STARTS = VideoAppointment.starts_at

@@ -12,6 +12,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from domain.accounts.models import User
+from domain.credentials.models import Credential
+from domain.license_keys.models import LicenseKey
+from domain.orders.models import SalesOrder
+from domain.phone.models import PhoneCredential
+from domain.shipping.tracking import tracking_events
+from domain.tokens.models import HardwareToken
 from engine import queries
 from engine.actors import (
     CUSTOMER,
@@ -22,10 +28,6 @@ from engine.actors import (
 )
 from engine.db import unit_of_work
 from engine.models import MessageSubscription, ProcessInstance, WorkItem
-from handlers.domain_models import LicenseKey, SalesOrder
-from handlers.proofing_models import Credential, PhoneCredential
-from handlers.tokens.models import HardwareToken
-from handlers.tracking import tracking_events
 
 
 def _uow(system: Any) -> Any:

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.catalog import prices as catalog
+from domain.orders.models import CardCharge, SalesOrder
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.form_formats import country_name
 from engine.models import MessageSubscription
-from handlers import catalog
-from handlers.domain_models import CardCharge, SalesOrder
 from handlers.orders import MAX_QUANTITY, product_name
 from handlers.refunds import cancellation_refused
 

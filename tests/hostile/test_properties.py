@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.tokens.otp import normalize_code
+from domain.tokens.pskc_import import PskcImportError, read_pskc
 from engine.forms import KNOWN_TYPES, Field, validate
-from handlers.tokens.otp import normalize_code
-from handlers.tokens.pskc_import import PskcImportError, read_pskc
 from tests.journey.inventory import pskc_file
 
 pytestmark = pytest.mark.hostile

@@ -8,9 +8,9 @@ import hashlib
 
 from sqlalchemy import select
 
+from domain.tokens.models import HardwareToken
+from domain.tokens.pskc_import import import_tokens, read_pskc
 from engine.db import unit_of_work
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.pskc_import import import_tokens, read_pskc
 from service_layer.system import System
 
 _KEY_PACKAGE = """

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from domain.tokens.models import HardwareToken
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
-from handlers.tokens.models import HardwareToken
 from service_layer.system import System
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import buy, license_keys_emailed

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.services import build_services
 from engine.actors import Actor
 from engine.db import unit_of_work
-from handlers.services import build_services
 from service_layer.config import Config
 from service_layer.system import System
 from tests.journey_support import CUSTOMER, Journey, journey_system

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from domain.orders.models import SalesOrder
 from engine.db import unit_of_work
 from engine.errors import NotFound
 from engine.models import Job, MessageSubscription
-from handlers.domain_models import SalesOrder
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import INVOICE_CHECKOUT, buy, emails_about
 from tests.journey_support import CUSTOMER, journey_system

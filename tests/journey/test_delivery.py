@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from domain.orders.models import SalesOrder
+from domain.shipping.models import TrackingEvent
+from domain.shipping.tracking import tracking_events
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditEvent
 from engine.registry import Registry
-from handlers.domain_models import SalesOrder
-from handlers.shipping_models import TrackingEvent
-from handlers.tracking import tracking_events
 from service_layer.config import Config, ConfigError
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import buy

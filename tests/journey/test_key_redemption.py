@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from domain.credentials.models import Credential
+from domain.orders.models import SalesOrder
+from domain.tokens.models import HardwareToken
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
-from handlers.domain_models import SalesOrder
-from handlers.proofing_models import Credential
-from handlers.tokens.models import HardwareToken
 from tests.journey.inventory import stock_tokens
 from tests.journey.proofing_support import PROFILE
 from tests.journey.purchase_support import buy, license_keys_emailed

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from domain.license_keys.models import LicenseKey
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.registry import HandlerContext
-from handlers.domain_models import LicenseKey
 from handlers.license_keys import resend_license_key
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import (

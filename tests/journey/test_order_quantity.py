@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from domain.catalog.prices import current_quote
+from domain.credentials.models import Credential
+from domain.license_keys.models import LicenseKey
+from domain.orders.models import SalesOrder
+from domain.tokens.models import HardwareToken
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
-from handlers.catalog import current_quote
-from handlers.domain_models import LicenseKey, SalesOrder
-from handlers.proofing_models import Credential
-from handlers.tokens.models import HardwareToken
 from tests.journey.inventory import stock_tokens
 from tests.journey.proofing_support import PROFILE
 from tests.journey.purchase_support import LICENSE_KEY, buy, emails_about, text_of

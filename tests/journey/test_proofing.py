@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from domain.license_keys.models import LicenseKey
+from domain.proofing.models import ActivationCode, ProofingAttempt
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from handlers import activation
-from handlers.domain_models import LicenseKey
-from handlers.proofing_models import ActivationCode, ProofingAttempt
 from service_layer.config import Config
 from tests.journey.proofing_support import (
     HOME,

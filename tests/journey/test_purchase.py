@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
+from domain.orders.models import CardCharge, SalesOrder
 from engine.db import unit_of_work
 from engine.models import Incident
 from engine.registry import BpmnError, HandlerContext
-from handlers.domain_models import CardCharge, SalesOrder
 from handlers.payment import charge_card
 from handlers.shipping import allocate_token
 from tests.journey.inventory import stock_tokens, token

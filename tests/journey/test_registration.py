@@ -8,11 +8,12 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from domain.credentials.models import Credential
+from domain.phone.models import PhoneCredential
+from domain.tokens.models import HardwareToken
+from domain.tokens.otp import Match
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
-from handlers.proofing_models import Credential, PhoneCredential
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.otp import Match
 from service_layer.config import Config
 from service_layer.system import System
 from tests.journey.proofing_support import emails, outbox_files

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import pyotp
 from sqlalchemy import select
 
+from domain.tokens.models import HardwareToken
+from domain.tokens.pskc_import import TokenSeed, import_tokens
 from engine.clock import clock
 from engine.db import unit_of_work
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.pskc_import import TokenSeed, import_tokens
 from service_layer.system import System
 
 _DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}

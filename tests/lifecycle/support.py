@@ -12,12 +12,13 @@ from typing import Any
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from domain.credentials.models import Credential
+from domain.phone.models import PhoneCredential
+from domain.relying_apps.apps import create_app as create_relying_app
+from domain.tokens.models import HardwareToken
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
-from handlers.proofing_models import Credential, PhoneCredential
-from handlers.relying_apps import create_app as create_relying_app
-from handlers.tokens.models import HardwareToken
 from service_layer.system import System
 from tests.journey.proofing_support import outbox_files
 from tests.journey.tokens_fixture import TestToken, add_token

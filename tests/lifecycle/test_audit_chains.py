@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text, update
 
+from domain.credentials import verification
+from domain.relying_apps.apps import app_for_key
+from domain.relying_apps.models import RelyingApp
 from engine import audit
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditChain, AuditEvent
-from handlers import verification
-from handlers.lifecycle_models import RelyingApp
-from handlers.relying_apps import app_for_key
 from service_layer.config import Config
 from tests.lifecycle.support import Life, code_now, issue_credential
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from domain.credentials.models import TokenReplacement
+from domain.proofing.models import ProofingAttempt
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.models import AuditEvent
-from handlers.lifecycle_models import TokenReplacement
-from handlers.proofing_models import ProofingAttempt
 from tests.journey.inventory import seed_of, stock_tokens
 from tests.journey.proofing_support import emails, outbox_files, try_experian
 from tests.journey.tokens_fixture import TestToken

@@ -20,13 +20,13 @@ import pytest
 from psycopg import pq
 from sqlalchemy import delete, event, select, update
 
+from domain.credentials import held
+from domain.relying_apps.apps import KEY_CACHE_SECONDS, app_for_key
+from domain.relying_apps.models import RelyingApp
 from engine import audit
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditChain, AuditEvent
-from handlers import held
-from handlers.lifecycle_models import RelyingApp
-from handlers.relying_apps import KEY_CACHE_SECONDS, app_for_key
 from service_layer.config import Config
 from tests.lifecycle.support import Life, code_now, issue_credential, token_row
 
@@ -267,7 +267,7 @@ def test_a_failure_halfway_leaves_no_lock_and_the_connection_as_the_pool_lent_it
     def fails(*_: Any) -> Any:
         raise RuntimeError("halfway")
 
-    monkeypatch.setattr("handlers.verification._match", fails)
+    monkeypatch.setattr("domain.credentials.verification._match", fails)
     answer = life.client.post(  # fails after the locked read
         "/api/v1/otp/verify",
         json={"username": "alice", "code": code_now(token)},

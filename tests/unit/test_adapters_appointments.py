@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.adapters.appointments import SandboxAppointmentBook, SlotUnavailable, UnknownBooking
+from adapters.appointments import SandboxAppointmentBook, SlotUnavailable, UnknownBooking
 
 FRIDAY_AFTERNOON = datetime(2024, 5, 10, 16, 10, tzinfo=UTC)
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from handlers.adapters import build_adapters
-from handlers.adapters.email import OutboxEmailSender, SmtpEmailSender
-from handlers.adapters.store import IdempotencyConflict, JsonFileStore
+from adapters import build_adapters
+from adapters.email import OutboxEmailSender, SmtpEmailSender
+from adapters.store import IdempotencyConflict, JsonFileStore
 
 
 def test_email_goes_to_the_outbox_unless_an_smtp_host_is_configured(tmp_path: Path) -> None:

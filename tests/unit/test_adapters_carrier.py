@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.adapters.carrier import SandboxCarrier, UnknownShipment
+from adapters.carrier import SandboxCarrier, UnknownShipment
 
 THURSDAY = datetime(2024, 5, 9, 15, 0, tzinfo=UTC)
 

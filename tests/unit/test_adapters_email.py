@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 
-from handlers.adapters.email import (
+from adapters.email import (
     TEMPLATE_DIR,
     TEMPLATE_NAMES,
     OutboxEmailSender,

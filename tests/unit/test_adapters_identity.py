@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.adapters.identity import Located, NotLocated, SandboxIdentityVerifier
+from adapters.identity import Located, NotLocated, SandboxIdentityVerifier
 
 NOW = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
 SSN_LAST4 = "7395"

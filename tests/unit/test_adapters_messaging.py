@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.adapters.messaging import MessageRejected, SandboxMessenger, validate_e164
+from adapters.messaging import MessageRejected, SandboxMessenger, validate_e164
 
 NOW = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
 

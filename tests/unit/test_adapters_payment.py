@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from handlers.adapters.payment import (
-    PaymentUnavailable,
-    RefundRefused,
-    SandboxPaymentGateway,
-    luhn_valid,
-)
-from handlers.adapters.store import IdempotencyConflict
+from adapters.payment import PaymentUnavailable, RefundRefused, SandboxPaymentGateway, luhn_valid
+from adapters.store import IdempotencyConflict
 
 NOW = datetime(2024, 5, 6, 10, 0, tzinfo=UTC)
 

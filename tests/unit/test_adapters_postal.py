@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.adapters.postal import SandboxPostalService
+from adapters.postal import SandboxPostalService
 
 FRIDAY = datetime(2024, 5, 10, 9, 0, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from handlers.crockford import ALPHABET
+from domain.crockford import ALPHABET
 from handlers.license_keys import derive_key, format_key, key_hash, normalize
 
 SEED_KEY = bytes(range(32))

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.otp import (
+from domain.tokens.models import HardwareToken
+from domain.tokens.otp import (
     LOGIN_HOTP_LOOKAHEAD,
     LOGIN_TOTP_WINDOW,
     REGISTRATION_HOTP_LOOKAHEAD,

@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from engine.db import Base
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.pskc_import import (
+from domain.tokens.models import HardwareToken
+from domain.tokens.pskc_import import (
     MAX_PSKC_BYTES,
     PskcImportError,
     TokenSeed,
     import_tokens,
     read_pskc,
 )
-from handlers.tokens.seed_crypto import open_sealed
+from domain.tokens.seed_crypto import open_sealed
+from engine.db import Base
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pskc"
 RFC_SECRET = bytes.fromhex("3132333435363738393031323334353637383930")  # "1234...890"

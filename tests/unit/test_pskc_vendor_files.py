@@ -18,17 +18,17 @@ from pskc import PSKC
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from engine.clock import clock
-from engine.db import Base
-from handlers.tokens.models import HardwareToken
-from handlers.tokens.otp import (
+from domain.tokens.models import HardwareToken
+from domain.tokens.otp import (
     REGISTRATION_TOTP_WINDOW,
     RESYNC_TOTP_WINDOW,
     current_time_step,
     find_consecutive_match,
 )
-from handlers.tokens.pskc_import import PskcImportError, import_tokens, read_pskc
-from handlers.tokens.seed_crypto import open_sealed
+from domain.tokens.pskc_import import PskcImportError, import_tokens, read_pskc
+from domain.tokens.seed_crypto import open_sealed
+from engine.clock import clock
+from engine.db import Base
 from tests.unit.test_pskc_import import TOTP_URN, document, key_package
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pskc"

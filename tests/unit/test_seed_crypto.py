@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from handlers.tokens.seed_crypto import SealError, open_sealed, parse_seed_key, seal
+from domain.tokens.seed_crypto import SealError, open_sealed, parse_seed_key, seal
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
+from domain.tokens.models import HardwareToken
 from engine.db import unit_of_work
-from handlers.tokens.models import HardwareToken
 from tests.journey.inventory import stock_tokens
 from tests.journey.purchase_support import license_keys_emailed
 from tests.journey_support import ADMIN

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
+from domain.catalog.prices import parse_price
 from engine.errors import NotFound
-from handlers.catalog import parse_price
 from service_layer.reads import pages as reads
 from service_layer.reads import shop as shop_reads
 

@@ -1,0 +1,1 @@
+"""The product catalog: what each product is called and costs, changed without code."""

@@ -1,0 +1,1 @@
+"""License keys: issued per token of an order, redeemed once."""

@@ -1,0 +1,1 @@
+"""Sales orders: their numbers, card charges, and the order's rules."""

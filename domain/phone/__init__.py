@@ -1,0 +1,1 @@
+"""Phones: codes sent by SMS or voice, and the verified phone as a backup credential."""

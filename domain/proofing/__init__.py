@@ -1,0 +1,1 @@
+"""Identity proofing: attempts, video appointments and activation codes."""

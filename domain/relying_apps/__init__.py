@@ -1,0 +1,1 @@
+"""Relying applications: who may verify codes through the API, and what they accept."""

@@ -1,0 +1,1 @@
+"""Shipping: shipments of tokens and the carrier's tracking events."""
