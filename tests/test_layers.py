@@ -155,14 +155,6 @@ def test_the_checks_see_a_forbidden_import(tmp_path):
 TRANSACTION_NAMES = frozenset({"unit_of_work", "session_factory", "Session", "sessionmaker"})
 # `session()`: the name the web once gave its helper that opened a unit of work.
 QUERY_CALLS = frozenset({"select", "execute", "scalars", "scalar", "connect", "text", "session"})
-# The only exceptions: the two routes relying applications call on every sign-in, code
-# verification and the phone-code offer, which are being reworked for their round trips
-# (issue 15 leaves them to that work). `calling_app` is their shared lookup of the
-# calling application on their connection or session, and `session` the phone-code
-# route's transaction. Nothing else in web/ may join this list.
-ALLOWED_TRANSACTIONS = {
-    "web.api_otp": frozenset({"verify_code", "calling_app", "send_phone_code", "session"}),
-}
 
 
 def transaction_sites(module: str, source: str) -> list[tuple[str, int, str]]:
@@ -190,10 +182,6 @@ def transaction_sites(module: str, source: str) -> list[tuple[str, int, str]]:
     return found
 
 
-def allowed_transaction(module: str, function: str) -> bool:
-    return function.split(".")[0] in ALLOWED_TRANSACTIONS.get(module, ())
-
-
 def test_web_opens_no_transaction_and_builds_no_query():
     """web/ calls the service layer for anything that reads or writes the database."""
     against = [
@@ -201,22 +189,13 @@ def test_web_opens_no_transaction_and_builds_no_query():
         for name, path in MODULES.items()
         if name.split(".")[0] == "web"
         for function, line, what in transaction_sites(name, path.read_text(encoding="utf-8"))
-        if not allowed_transaction(name, function)
     ]
     assert not against, "\n".join(against)
 
 
-def test_the_allowed_transactions_are_still_there():
-    """The allowlist names functions that exist and still need it: an entry left behind
-    after its route moved to the service layer fails here, so the list only shrinks."""
-    for module, functions in ALLOWED_TRANSACTIONS.items():
-        sites = transaction_sites(module, MODULES[module].read_text(encoding="utf-8"))
-        assert {f.split(".")[0] for f, _, _ in sites} == functions
-
-
 def test_the_check_sees_a_transaction_in_web():
     """The checker itself: each way of opening a transaction or querying is caught, at
-    module level as in a nested route, and the allowlist covers only its functions."""
+    module level as in a nested route."""
     source = (
         "from engine.db import unit_of_work\n"
         "X = select(Model)\n"
@@ -245,9 +224,6 @@ def test_the_check_sees_a_transaction_in_web():
         "web.helper", "def f():\n    with session() as s:\n        pass\n"
     ) == [("f", 2, "session(")]
     assert transaction_sites("web.good", "def f(system):\n    return cases.f(system)\n") == []
-    assert allowed_transaction("web.api_otp", "verify_code")
-    assert not allowed_transaction("web.api_otp", "resync_token")
-    assert not allowed_transaction("web.api", "verify_code")
 
 
 def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

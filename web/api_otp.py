@@ -12,17 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import jsonify, request
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
-from domain.credentials import verification
-from domain.phone.otp import TooManyCodes
-from domain.relying_apps import apps as relying_apps
-from domain.relying_apps.apps import KnownApp
-from engine.clock import clock
-from engine.db import unit_of_work
-from engine.errors import Forbidden
-from service_layer import applications, tokens
+from service_layer import applications, tokens, verification
 
 from .api_support import actor, authenticated, body, bp, field, system
 from .problems import ApiError
@@ -36,17 +27,18 @@ REFUSALS = {
 }
 
 
-def calling_app(s: Session | Connection) -> KnownApp:
-    """The application whose API key came as Bearer token, or 401."""
+def api_key() -> str:
+    """The API key the calling application sent as Bearer token, or 401."""
     header = request.headers.get("Authorization", "")
-    app = None
-    if header.startswith("Bearer "):
-        app = relying_apps.app_for_key(s, header.removeprefix("Bearer ").strip())
-    if app is None:
-        raise ApiError(
-            401, "Unauthorized", "Send the application's API key: `Authorization: Bearer <key>`."
-        )
-    return app
+    if header.startswith("Bearer ") and header.removeprefix("Bearer ").strip():
+        return header.removeprefix("Bearer ").strip()
+    raise _unauthorized()
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(
+        401, "Unauthorized", "Send the application's API key: `Authorization: Bearer <key>`."
+    )
 
 
 def _username_and_code(data: dict[str, Any]) -> tuple[str, str]:
@@ -59,32 +51,26 @@ def _username_and_code(data: dict[str, Any]) -> tuple[str, str]:
 @bp.post("/otp/verify")
 def verify_code() -> Any:
     """Verify a user's code under the calling application's policy."""
-    tokenflow = system()
-    with tokenflow.db.connect() as conn:  # no ORM session: see verification.verify_quickly
-        app = calling_app(conn)
-        username, code = _username_and_code(body())
-        outcome = verification.verify_quickly(
-            conn, tokenflow.session_factory, tokenflow.services, app, username, code, clock.now()
-        )
+    key = api_key()
+    username, code = _username_and_code(body())
+    try:
+        outcome = verification.verify_code(system(), key, username, code)
+    except verification.UnknownApplication:
+        raise _unauthorized() from None
     return jsonify(outcome.as_dict())
 
 
 @bp.post("/otp/phone-code")
 def send_phone_code() -> Any:
     """Send a user a sign-in code by SMS or voice, for the calling application."""
-    limited: TooManyCodes | None = None
-    with session() as s:
-        app = calling_app(s)
-        username = field(body(), "username", str)
-        if verification.PHONE not in app.accepted:
-            raise Forbidden(f"Application {app.name} does not accept phone codes.")
-        try:
-            sent = verification.offer_phone_code(s, system().services, app, username, clock.now())
-        except TooManyCodes as exc:
-            limited = exc
-    if limited is not None:
-        raise ApiError(429, "Too many codes", str(limited))
-    return jsonify(sent)
+    key = api_key()
+    username = field(body(), "username", str)
+    try:
+        return jsonify(verification.send_phone_code(system(), key, username))
+    except verification.UnknownApplication:
+        raise _unauthorized() from None
+    except verification.TooManyCodes as exc:
+        raise ApiError(429, "Too many codes", str(exc)) from None
 
 
 @bp.post("/tokens/resync")
@@ -196,10 +182,3 @@ def _app_view(app: applications.Application) -> dict[str, Any]:
         "active": app.active,
         "created_at": app.created_at.isoformat(),
     }
-
-
-def session() -> Any:
-    """The transaction of the phone-code route (`send_phone_code`), which is being
-    reworked with verification: until its use case moves to the service layer, this and
-    that route are the only transactions web/ opens (tests/test_layers.py)."""
-    return unit_of_work(system().session_factory)
