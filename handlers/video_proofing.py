@@ -13,7 +13,7 @@ from typing import Any
 
 from adapters.appointments import Booking, SlotUnavailable
 from adapters.email import when
-from domain.proofing.appointments import is_free, record_appointment, reminder_at
+from domain.proofing.appointments import NotASlot, is_free, record_appointment, reminder_at
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
@@ -39,7 +39,7 @@ def check_slot_free(ctx: HandlerContext, values: dict[str, Any]) -> dict[str, An
     slot = str(values.get("slot") or "")
     try:
         free = is_free(ctx.services.adapters.appointments, slot, ctx.now)
-    except ValueError:
+    except NotASlot:
         raise FieldErrors({"slot": "Choose one of the times offered."}) from None
     if not free:
         raise FieldErrors({"slot": "This time is no longer free. Please choose another."})

@@ -45,10 +45,17 @@ def may_change(appointment_at: str | datetime | None, now: datetime) -> bool:
     return until is not None and as_utc(now) < until
 
 
+class NotASlot(Exception):
+    """The text names no slot the book could offer."""
+
+
 def is_free(book: AppointmentBook, slot: str, now: datetime) -> bool:
-    """Whether `slot` is still offered (not taken, not passed); ValueError when it is no
+    """Whether `slot` is still offered (not taken, not passed); NotASlot when it is no
     slot at all."""
-    start = parse_slot(slot)
+    try:
+        start = parse_slot(slot)
+    except ValueError:
+        raise NotASlot(slot) from None
     days = max(1, (start - now).days + 1)
     return slot in book.free_slots(now, days)
 
