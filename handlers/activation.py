@@ -1,38 +1,23 @@
-"""Activation codes: issued after video proofing or sent by letter, typed at `activate_token`.
-
-A code is 10 characters of Crockford's base32 (50 bits), shown as `XXXXX-XXXXX`, read
-case-insensitively, with the letters people confuse (I, L, O) taken as the digits they
-look like. It is stored only as a keyed digest, works once, and expires.
-
-A code is derived from the seed key and the task's idempotency key rather than drawn
-at random: a task retried after a crash produces the same code, so the letter already
-posted (the postal sandbox refuses a retry with other content) and the digest stored
-agree. Deriving it needs the seed key, which never enters the database.
+"""Activation codes at work: issued after video proofing or sent by letter, typed at
+`activate_token`. What a code is, how it is made, kept and spent is
+`domain.proofing.activation`; these handlers read the task and say what happened.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
-
 from adapters.common import ADDRESS_FIELDS
-from domain import crockford
-from domain.codes import code_digest
+from domain.proofing.activation import CodeRefused, grouped, issue_code, redeem
 from domain.proofing.models import ActivationCode
-from domain.ratelimit import RateLimited, check_allowed, record_failure, reset
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
 from handlers.notifications import customer_name, send_email
 from handlers.proofing import order_number, record_attempt
 
-CODE_LENGTH = 10  # Crockford base32 characters
 DEFAULT_VALIDITY = "P30D"
-RATE_SCOPE = "activation_code"
 
 
 def validity(ctx: HandlerContext) -> timedelta:
@@ -40,39 +25,19 @@ def validity(ctx: HandlerContext) -> timedelta:
     return parse_duration(ctx.config.get("validity") or DEFAULT_VALIDITY)
 
 
-def derive_code(seed_key: bytes, idempotency_key: str) -> str:
-    """The activation code for one service task, as 10 base32 characters."""
-    mac = hmac.new(
-        seed_key, f"tokenflow:activation-code-gen:{idempotency_key}".encode(), hashlib.sha256
-    ).digest()
-    value = int.from_bytes(mac[:8], "big") >> (64 - 5 * CODE_LENGTH)
-    return crockford.encode(value, CODE_LENGTH)
-
-
-def grouped(code: str) -> str:
-    """How a code is shown: two groups of five, easy to read out and to type."""
-    return f"{code[:5]}-{code[5:]}"
-
-
-def normalize(text: object) -> str | None:
-    """The code as typed, in canonical form; None when it cannot be a code."""
-    return crockford.normalize(text, CODE_LENGTH)
-
-
 def issue(ctx: HandlerContext, channel: str) -> tuple[str, ActivationCode]:
-    """Store a new code's digest for this order; returns the code in clear, for the one
-    place that shows it (a notice or a letter)."""
-    code = derive_code(ctx.services.seed_key, ctx.idempotency_key)
-    row = ActivationCode(
+    """This task's code for this order, its digest stored; returns the code in clear, for
+    the one place that shows it (a notice or a letter)."""
+    code, row = issue_code(
+        ctx.session,
+        ctx.services.seed_key,
+        idempotency_key=ctx.idempotency_key,
         instance_id=ctx.instance_id,
         order_number=order_number(ctx),
-        code_hash=code_digest(ctx.services.seed_key, "activation", code),
         channel=channel,
-        issued_at=ctx.now,
-        expires_at=ctx.now + validity(ctx),
+        now=ctx.now,
+        validity=validity(ctx),
     )
-    ctx.session.add(row)
-    ctx.session.flush()
     ctx.audit("activation_code.issued", channel=channel, expires_at=row.expires_at.isoformat())
     return code, row
 
@@ -151,62 +116,28 @@ def activate_without_code(ctx: HandlerContext) -> dict[str, Any]:
     return {"activated_at": ctx.data.get("activated_at") or ctx.now.isoformat()}
 
 
-def _refuse(message: str) -> FieldErrors:
-    return FieldErrors({"activation_code": message})
-
-
-def _find(ctx: HandlerContext, code: str) -> ActivationCode | None:
-    number = order_number(ctx)
-    mine = ActivationCode.instance_id == ctx.instance_id
-    return ctx.session.scalars(
-        select(ActivationCode)
-        .where(ActivationCode.code_hash == code_digest(ctx.services.seed_key, "activation", code))
-        .where(or_(mine, ActivationCode.order_number == number) if number else mine)
-        .with_for_update()
-    ).first()
-
-
 @registry.validator()
 def check_activation_code(ctx: HandlerContext, values: dict[str, Any]) -> dict[str, Any]:
     """Accept this order's code once, before it expires; without proofing a plain
     confirmation is enough. Failures count towards a lockout that outlives the refusal."""
     if not ctx.data.get("activation_code_required"):
         return {"activation_code": None}
-    subject = order_number(ctx) or ctx.instance_id
+    number = order_number(ctx)
     try:
-        check_allowed(ctx.session, RATE_SCOPE, subject, ctx.now)
-    except RateLimited as exc:
-        raise _refuse(exc.message) from None
-    code = normalize(values.get("activation_code"))
-    row = _find(ctx, code) if code else None
-    problem = _problem(row, ctx.now)
-    if problem:
-        left = record_failure(ctx.session, RATE_SCOPE, subject, ctx.now)
-        ctx.audit("activation_code.refused", reason=problem)
-        raise _refuse(
-            _MESSAGES[problem] + ("" if left else " Too many attempts: wait before trying again.")
+        row = redeem(
+            ctx.session,
+            ctx.services.seed_key,
+            subject=number or ctx.instance_id,
+            instance_id=ctx.instance_id,
+            order_number=number,
+            typed=values.get("activation_code"),
+            now=ctx.now,
         )
-    assert row is not None
-    row.used_at = ctx.now
-    reset(ctx.session, RATE_SCOPE, subject)
+    except CodeRefused as exc:
+        if exc.reason is not None:
+            ctx.audit("activation_code.refused", reason=exc.reason)
+        raise FieldErrors({"activation_code": exc.message}) from None
     ctx.audit("activation_code.used", channel=row.channel)
     # The form field is not sensitive, so the engine would keep the typed code in task
     # data; spent or not, a code never stays there in clear.
     return {"activation_code": None, "activated_at": ctx.now.isoformat()}
-
-
-_MESSAGES = {
-    "wrong": "This is not a valid activation code. Check it and try again.",
-    "used": "This activation code has already been used.",
-    "expired": "This activation code has expired. Please contact support for a new one.",
-}
-
-
-def _problem(row: ActivationCode | None, now: datetime) -> str | None:
-    if row is None:
-        return "wrong"
-    if row.used_at is not None:
-        return "used"
-    if now >= row.expires_at:
-        return "expired"
-    return None

@@ -1,49 +1,20 @@
 """The customer moves or cancels a booked video interview (messages
 `appointment_move_requested` and `appointment_cancel_requested`, sent from the order
-page), until an hour before it: later, the agent may already be preparing, and the
+page), until an hour before it (`domain.proofing.appointments` says when): later, the
 request is refused with a message the order page shows (`appointment_change_error`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.appointments import SlotUnavailable
-from adapters.common import as_utc
+from domain.proofing.appointments import NOT_OFFERED, TOO_LATE, may_change, record_appointment
 from engine.registry import HandlerContext
 from handlers import registry
 from handlers.notifications import send_email
 from handlers.proofing import order_number
-from handlers.video_proofing import appointment_variables, record_appointment
-
-CHANGE_DEADLINE = timedelta(hours=1)
-TOO_LATE = (
-    "Your interview starts in less than an hour, so it can no longer be moved or "
-    "cancelled. Please join at the time booked; if you cannot, you can book again "
-    "after it."
-)
-NOT_OFFERED = "That time cannot be booked. Please choose one of the times offered."
-
-
-def changeable_until(appointment_at: str | datetime | None) -> datetime | None:
-    """The last moment a booking may be moved or cancelled (None without a booking)."""
-    if not appointment_at:
-        return None
-    try:
-        start = (
-            appointment_at
-            if isinstance(appointment_at, datetime)
-            else datetime.fromisoformat(str(appointment_at))
-        )
-    except ValueError:
-        return None
-    return as_utc(start) - CHANGE_DEADLINE
-
-
-def may_change(appointment_at: str | datetime | None, now: datetime) -> bool:
-    until = changeable_until(appointment_at)
-    return until is not None and as_utc(now) < until
+from handlers.video_proofing import appointment_variables
 
 
 @registry.handler()
@@ -90,7 +61,7 @@ def cancel_appointment(ctx: HandlerContext) -> dict[str, Any]:
     booking = ctx.data.get("appointment_id")
     if booking:
         ctx.services.adapters.appointments.cancel(str(booking))
-    record_appointment(ctx, None, None)
+    record_appointment(ctx.session, ctx.instance_id, None, None, ctx.now)
     send_email(
         ctx, "appointment_cancelled", order_number=order_number(ctx) or "", slot=appointment_at
     )

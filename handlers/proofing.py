@@ -10,11 +10,11 @@ without touching Python; the handlers only report each outcome.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from adapters.identity import Located, NotLocated
-from domain.proofing.models import ProofingAttempt
+from domain.proofing.attempts import record_attempt as record_proofing_attempt
+from domain.proofing.attempts import us_phone
 from engine.registry import BpmnError, HandlerContext
 from handlers import license_keys, registry
 from handlers.notifications import send_email
@@ -33,16 +33,15 @@ def record_attempt(
     ctx: HandlerContext, method: str, outcome: str, reference: str | None = None
 ) -> None:
     """Log the attempt for support and analysts, with no personal data."""
-    ctx.session.add(
-        ProofingAttempt(
-            instance_id=ctx.instance_id,
-            order_number=order_number(ctx),
-            method=method,
-            outcome=outcome,
-            reference=reference,
-            actor=ctx.actor,
-            created_at=ctx.now,
-        )
+    record_proofing_attempt(
+        ctx.session,
+        instance_id=ctx.instance_id,
+        order_number=order_number(ctx),
+        method=method,
+        outcome=outcome,
+        reference=reference,
+        actor=ctx.actor,
+        now=ctx.now,
     )
     ctx.audit("proofing.attempt", method=method, outcome=outcome)
 
@@ -50,17 +49,6 @@ def record_attempt(
 def _text(ctx: HandlerContext, name: str) -> str:
     value = ctx.data.get(name)
     return value.strip() if isinstance(value, str) else ""
-
-
-def us_phone(text: str) -> str:
-    """Experian is for US residents, who write their number without +1; the bureau
-    needs E.164."""
-    digits = re.sub(r"[\s().-]", "", text)
-    if digits.isdigit() and len(digits) == 10:
-        return "+1" + digits
-    if digits.isdigit() and len(digits) == 11 and digits.startswith("1"):
-        return "+" + digits
-    return text
 
 
 @registry.handler()

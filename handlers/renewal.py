@@ -1,9 +1,8 @@
 """The `renewal` process: remind, take a renewal payment, extend or expire the credential.
 
 The diagram owns the calendar (a reminder `remind_before` the expiry, the expiry itself,
-a grace period for late renewals); these handlers keep the credential row and the
-timers' variables in step. Renewal extends by twelve months from the current expiry,
-also when it comes after the expiry, so a lapse buys no free days and costs none.
+a grace period for late renewals); these handlers keep the credential row
+(`domain.credentials.renewal`) and the timers' variables in step.
 """
 
 from __future__ import annotations
@@ -11,16 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from domain.credentials.models import Credential, Renewal
+from domain.credentials.models import Credential
+from domain.credentials.renewal import (
+    apply_renewals,
+    charged_by,
+    credential_to_renew,
+    expire,
+    record_renewal,
+    term,
+)
 from engine.durations import parse_duration
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
 from handlers.notifications import credentials_link, send_email
 from handlers.orders import CURRENCY
 from handlers.payment import charge_entered_card
-from handlers.registration import add_years
 
 DEFAULT_REMIND_BEFORE = "P30D"
 DEFAULT_GRACE = "P90D"
@@ -28,22 +32,17 @@ DEFAULT_AMOUNT_CENTS = 1900
 
 
 def credential_of(ctx: HandlerContext, *, lock: bool = False) -> Credential | None:
-    """The `order_number` variable's credential; without one (a customer renewing on their
-    own) the customer's credential that expires last."""
-    query = select(Credential)
+    """The `order_number` variable's credential (and `credential_id`'s, when set); without
+    one (a customer renewing on their own) the customer's credential that expires last."""
     number = ctx.data.get("order_number")
-    if isinstance(number, str) and number:
-        query = query.where(Credential.order_number == number)
-        # An order of several tokens has a credential for each (its token may be replaced
-        # when lost, its id stays).
-        credential_id = ctx.data.get("credential_id")
-        if isinstance(credential_id, int):
-            query = query.where(Credential.id == credential_id)
-    else:
-        query = query.where(Credential.owner_id == ctx.owner_id)
-    if lock:
-        query = query.with_for_update()
-    return ctx.session.scalars(query.order_by(Credential.expires_at.desc())).first()
+    credential_id = ctx.data.get("credential_id")
+    return credential_to_renew(
+        ctx.session,
+        order_number=number if isinstance(number, str) and number else None,
+        credential_id=credential_id if isinstance(credential_id, int) else None,
+        owner_id=ctx.owner_id,
+        lock=lock,
+    )
 
 
 def _required(ctx: HandlerContext) -> Credential:
@@ -56,13 +55,16 @@ def _required(ctx: HandlerContext) -> Credential:
 def term_variables(ctx: HandlerContext, expires_at: datetime) -> dict[str, Any]:
     """When the reminder, the expiry and the end of the grace period fall (ISO 8601, for
     the diagram's timeDate timers); a reminder already due fires at once."""
-    remind_before = ctx.config.get("remind_before") or DEFAULT_REMIND_BEFORE
-    remind_at = expires_at - parse_duration(remind_before)
-    closes_at = expires_at + parse_duration(ctx.config.get("grace") or DEFAULT_GRACE)
+    dates = term(
+        expires_at,
+        parse_duration(ctx.config.get("remind_before") or DEFAULT_REMIND_BEFORE),
+        parse_duration(ctx.config.get("grace") or DEFAULT_GRACE),
+        ctx.now,
+    )
     return {
-        "credential_expires_at": expires_at.isoformat(),
-        "subscription_reminder_at": max(remind_at, ctx.now).isoformat(),
-        "subscription_closes_at": closes_at.isoformat(),
+        "credential_expires_at": dates.expires_at.isoformat(),
+        "subscription_reminder_at": dates.remind_at.isoformat(),
+        "subscription_closes_at": dates.closes_at.isoformat(),
     }
 
 
@@ -96,22 +98,19 @@ def charge_renewal(ctx: HandlerContext) -> dict[str, Any]:
     """Charge the renewal (`amount_cents` on the task) to the card just entered and record
     the term it buys. A decline throws `card_declined` with `payment_error`."""
     credential = _required(ctx)
-    if ctx.session.scalar(select(Renewal.id).where(Renewal.task_id == ctx.task_id)):
+    if charged_by(ctx.session, ctx.task_id):
         return {"payment_error": None}  # this task charged already (a repeated run)
     amount = int(ctx.config.get("amount_cents") or DEFAULT_AMOUNT_CENTS)
     result = charge_entered_card(ctx, credential.order_number, amount, CURRENCY)
-    ctx.session.add(
-        Renewal(
-            order_number=credential.order_number,
-            instance_id=ctx.instance_id,
-            task_id=ctx.task_id,
-            charge_id=result.charge_id,
-            amount_cents=amount,
-            currency=CURRENCY,
-            previous_expires_at=credential.expires_at,
-            new_expires_at=add_years(credential.expires_at, 1),
-            paid_at=ctx.now,
-        )
+    record_renewal(
+        ctx.session,
+        credential,
+        instance_id=ctx.instance_id,
+        task_id=ctx.task_id,
+        charge_id=result.charge_id,
+        amount_cents=amount,
+        currency=CURRENCY,
+        now=ctx.now,
     )
     ctx.audit("renewal.paid", order_number=credential.order_number, amount_cents=amount)
     # As in charge_card, the charge id stays out of the output (it could echo the CVC).
@@ -123,16 +122,7 @@ def extend_credential(ctx: HandlerContext) -> dict[str, Any]:
     """Apply the paid renewal: twelve more months from the expiry it was bought for, and
     an expired credential is active again."""
     credential = _required(ctx)
-    pending = ctx.session.scalars(
-        select(Renewal)
-        .where(Renewal.instance_id == ctx.instance_id, Renewal.applied_at.is_(None))
-        .order_by(Renewal.id)
-    ).all()
-    for renewal in pending:
-        credential.expires_at = max(credential.expires_at, renewal.new_expires_at)
-        renewal.applied_at = ctx.now
-    if pending and credential.expires_at > ctx.now:
-        credential.status = "active"
+    apply_renewals(ctx.session, credential, ctx.instance_id, ctx.now)
     ctx.audit(
         "credential.renewed",
         order_number=credential.order_number,
@@ -147,8 +137,7 @@ def expire_credential(ctx: HandlerContext) -> dict[str, Any]:
     """The term ended unrenewed: the credential verifies no more codes; tell the customer
     once (renewal stays open for the grace period)."""
     credential = _required(ctx)
-    if credential.status == "active" and credential.expires_at <= ctx.now:
-        credential.status = "expired"
+    if expire(credential, ctx.now):
         ctx.audit("credential.expired", order_number=credential.order_number)
         send_email(
             ctx,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from adapters.appointments import Booking, SlotUnavailable, parse_slot
+from adapters.appointments import Booking, SlotUnavailable
 from adapters.email import when
-from domain.proofing.models import VideoAppointment
+from domain.proofing.appointments import NotASlot, is_free, record_appointment, reminder_at
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
@@ -38,11 +38,10 @@ def check_slot_free(ctx: HandlerContext, values: dict[str, Any]) -> dict[str, An
     still on the form; `book_appointment` then books it in the same step."""
     slot = str(values.get("slot") or "")
     try:
-        start = parse_slot(slot)
-    except ValueError:
+        free = is_free(ctx.services.adapters.appointments, slot, ctx.now)
+    except NotASlot:
         raise FieldErrors({"slot": "Choose one of the times offered."}) from None
-    days = max(1, (start - ctx.now).days + 1)
-    if slot not in ctx.services.adapters.appointments.free_slots(ctx.now, days):
+    if not free:
         raise FieldErrors({"slot": "This time is no longer free. Please choose another."})
     return {}
 
@@ -73,23 +72,14 @@ def appointment_variables(ctx: HandlerContext, booking: Booking) -> dict[str, An
     """What the journey keeps of a booking (and the inboxes' row of it); the reminder is
     due `reminder_before` (the task's config) ahead, never before now."""
     start = datetime.fromisoformat(booking.slot)
-    record_appointment(ctx, booking.id, start)
+    record_appointment(ctx.session, ctx.instance_id, booking.id, start, ctx.now)
     lead = parse_duration(ctx.config.get("reminder_before") or DEFAULT_REMINDER_BEFORE)
     return {
         "appointment_id": booking.id,
         "appointment_at": booking.slot,
         "appointment_join_url": booking.join_url,
-        "appointment_reminder_at": max(ctx.now, start - lead).isoformat(),
+        "appointment_reminder_at": reminder_at(start, lead, ctx.now).isoformat(),
     }
-
-
-def record_appointment(ctx: HandlerContext, booking_id: str | None, start: datetime | None) -> None:
-    """The instance's booked interview as the staff inboxes read it (None: none booked)."""
-    row = ctx.session.get(VideoAppointment, ctx.instance_id)
-    if row is None:
-        row = VideoAppointment(instance_id=ctx.instance_id)
-        ctx.session.add(row)
-    row.booking_id, row.starts_at, row.updated_at = booking_id, start, ctx.now
 
 
 @registry.handler()
@@ -117,7 +107,7 @@ def record_no_show(ctx: HandlerContext) -> dict[str, Any]:
     booking = ctx.data.get("appointment_id")
     if booking:
         ctx.services.adapters.appointments.cancel(str(booking))
-    record_appointment(ctx, None, None)
+    record_appointment(ctx.session, ctx.instance_id, None, None, ctx.now)
     record_attempt(ctx, "video", "no_show", booking)
     send_email(
         ctx,

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.credentials import lockout
 from domain.tokens.inventory import import_seed_file
 from domain.tokens.pskc_import import PskcImportError
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
-from handlers import lockout
 
 from .system import System
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from domain.proofing.activation import grouped
 from domain.proofing.models import ActivationCode
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.registry import FieldErrors, HandlerContext
-from handlers.activation import check_activation_code, grouped, issue
+from handlers.activation import check_activation_code, issue
 from service_layer.config import Config
 from service_layer.system import System
 from tests.journey.proofing_support import (

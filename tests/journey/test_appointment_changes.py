@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from domain.proofing.appointments import TOO_LATE
 from engine.clock import clock
-from handlers.appointment_changes import TOO_LATE
 from service_layer.config import Config
 from tests.journey.proofing_support import emails, interview, order_to_proofing, reach_interview
 from tests.journey_support import AGENT, Journey, journey_system

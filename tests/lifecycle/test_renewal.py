@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from domain.credentials.registration import add_years
 from engine.clock import clock
-from handlers.registration import add_years
 from tests.journey.proofing_support import emails
 from tests.journey.purchase_support import APPROVED_CARD, DECLINED_CARD
 from tests.journey.tokens_fixture import TestToken

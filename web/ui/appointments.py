@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from adapters.email import when
+from domain.proofing.appointments import TOO_LATE, changeable_until, may_change
 from engine.clock import clock
 from engine.errors import Conflict, NotFound
-from handlers.appointment_changes import TOO_LATE, changeable_until, may_change
 from service_layer.reads import shop as shop_reads
 from service_layer.system import System
 
