@@ -14,8 +14,6 @@ from domain.orders.models import SalesOrder
 
 # Re-exported (`x as x`): other handler modules import these from here.
 from domain.orders.orders import CURRENCY as CURRENCY
-from domain.orders.orders import MAX_QUANTITY as MAX_QUANTITY
-from domain.orders.orders import OrderMissing as OrderMissing
 from domain.orders.orders import product_name
 from domain.orders.orders import quantity_of as quantity_of
 from engine.registry import HandlerContext
@@ -49,20 +47,9 @@ def create_sales_order(ctx: HandlerContext) -> dict[str, Any]:
     the one it already has, so that a repeated run never mints a second number. The
     order keeps the price quoted when the product was chosen, whatever the catalog says
     later."""
-    quote = quote_of(ctx)
-    order = orders.order_of_instance(ctx.session, ctx.instance_id) or orders.create_order(
-        ctx.session,
-        ctx.instance_id,
-        ctx.owner_id,
-        quote,
-        quantity_of(ctx.data),
-        ctx.now,
-        ctx.audit,
+    order = orders.place_order(
+        ctx.session, ctx.instance_id, ctx.owner_id, quote_of(ctx), ctx.data, ctx.now, ctx.audit
     )
-    orders.remember_checkout(
-        ctx.session, order, ctx.data.get("payment_method"), ctx.data.get("po_number")
-    )
-    ctx.session.flush()
     ctx.set_business_key(order.order_number)
     return {
         **order_variables(order),

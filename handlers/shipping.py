@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from domain.shipping import dispatch, stock
-from domain.shipping.stock import OutOfStock as OutOfStock  # raised by take_from_stock
 from domain.shipping.stock import shipping_address as shipping_address  # lost_token
 from engine.registry import HandlerContext
 from handlers import registry

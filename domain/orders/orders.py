@@ -82,7 +82,27 @@ def product_name(session: Session, sku: str) -> str:
 # -- opening -----------------------------------------------------------------------------
 
 
-def create_order(
+def place_order(
+    session: Session,
+    instance_id: str,
+    owner_id: int | None,
+    quote: Quote,
+    checkout: Mapping[str, object],
+    now: datetime,
+    audit: Audit,
+) -> SalesOrder:
+    """The order of `instance_id`: found when it has one (a repeated step mints no second
+    number), else created at `quote` for the checkout's quantity; in both cases with the
+    checkout's payment method, PO number and, for a card, the charge that paid for it."""
+    order = order_of_instance(session, instance_id) or _create_order(
+        session, instance_id, owner_id, quote, quantity_of(checkout), now, audit
+    )
+    _remember_checkout(session, order, checkout.get("payment_method"), checkout.get("po_number"))
+    session.flush()
+    return order
+
+
+def _create_order(
     session: Session,
     instance_id: str,
     owner_id: int | None,
@@ -91,9 +111,7 @@ def create_order(
     now: datetime,
     audit: Audit,
 ) -> SalesOrder:
-    """A new order for `instance_id`, numbered from the counter table. Callers look for
-    the instance's order first (`order_of_instance`): a repeated step mints no second
-    number."""
+    """A new order for `instance_id`, numbered from the counter table."""
     counter = OrderNumber(instance_id=instance_id, created_at=now)
     session.add(counter)
     session.flush()
@@ -118,11 +136,10 @@ def create_order(
     return order
 
 
-def remember_checkout(
+def _remember_checkout(
     session: Session, order: SalesOrder, payment_method: object, po_number: object
 ) -> None:
-    """Payment method, PO number and, for a card, the charge that paid for the order:
-    no card order without its charge."""
+    """No card order without its charge."""
     if payment_method in PAYMENT_METHODS:
         order.payment_method = str(payment_method)
     if isinstance(po_number, str) and po_number.strip():
