@@ -1,8 +1,7 @@
 """Sales orders: creating the order that names the journey, confirming and cancelling it.
 
-The order number is the instance's business key (messages such as `payment_received`
-correlate on it) and what a customer quotes on the phone, so it is short, readable and
-never reused: it comes from the `order_numbers` counter table.
+The order's rules (its number, quantity, cancellation) are `domain.orders.orders`; these
+handlers read the task's data, call them, email the customer and return variables.
 """
 
 from __future__ import annotations
@@ -10,50 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from domain.orders import orders
+from domain.orders.models import SalesOrder
 
-from domain.catalog.prices import UnknownProduct, current_quote
-from domain.orders.models import CardCharge, OrderNumber, SalesOrder
+# Re-exported (`x as x`): other handler modules import these from here.
+from domain.orders.orders import CURRENCY as CURRENCY
+from domain.orders.orders import product_name
+from domain.orders.orders import quantity_of as quantity_of
 from engine.registry import HandlerContext
 from handlers import registry
 from handlers.catalog import quote_of
 from handlers.notifications import send_email
 
-# The currency of charges that quote no product (a renewal).
-CURRENCY = "USD"
-MAX_QUANTITY = 100
-
-
-class OrderMissing(LookupError):
-    """A handler that needs the order ran before `create_sales_order`: a diagram bug."""
-
 
 def order_of(ctx: HandlerContext, *, lock: bool = False) -> SalesOrder:
     """The sales order of this instance (by instance, else by the `order_number` variable)."""
-    query = select(SalesOrder).where(SalesOrder.instance_id == ctx.instance_id)
-    number = ctx.data.get("order_number")
-    if isinstance(number, str):
-        query = select(SalesOrder).where(
-            (SalesOrder.instance_id == ctx.instance_id) | (SalesOrder.order_number == number)
-        )
-    if lock:
-        query = query.with_for_update()
-    order = ctx.session.scalars(query.order_by(SalesOrder.id)).first()
-    if order is None:
-        raise OrderMissing(f"instance {ctx.instance_id} has no sales order yet")
-    return order
-
-
-def quantity_of(data: dict[str, Any]) -> int:
-    """How many tokens checkout asked for; 1 when the form had no quantity field (an
-    analyst's older diagram). The form keeps it within 1 to MAX_QUANTITY."""
-    value = data.get("quantity")
-    if value is None:
-        return 1
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUANTITY:
-        raise ValueError(f"quantity must be a whole number from 1 to {MAX_QUANTITY}")
-    return value
+    return orders.find_order(ctx.session, ctx.instance_id, ctx.data.get("order_number"), lock=lock)
 
 
 def order_variables(order: SalesOrder) -> dict[str, Any]:
@@ -66,14 +37,6 @@ def order_variables(order: SalesOrder) -> dict[str, Any]:
     }
 
 
-def product_name(session: Session, sku: str) -> str:
-    """The catalog's name for a product an order was placed for."""
-    try:
-        return current_quote(session, sku).name
-    except UnknownProduct:  # withdrawn from the catalog since
-        return sku.replace("_", " ")
-
-
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
@@ -84,34 +47,9 @@ def create_sales_order(ctx: HandlerContext) -> dict[str, Any]:
     the one it already has, so that a repeated run never mints a second number. The
     order keeps the price quoted when the product was chosen, whatever the catalog says
     later."""
-    quote = quote_of(ctx)
-    order = ctx.session.scalars(
-        select(SalesOrder).where(SalesOrder.instance_id == ctx.instance_id)
-    ).first()
-    if order is None:
-        counter = OrderNumber(instance_id=ctx.instance_id, created_at=ctx.now)
-        ctx.session.add(counter)
-        ctx.session.flush()
-        order = SalesOrder(
-            order_number=counter.order_number,
-            instance_id=ctx.instance_id,
-            owner_id=ctx.owner_id,
-            product=quote.product,
-            quantity=quantity_of(ctx.data),
-            amount_cents=quote.unit_price_cents * quantity_of(ctx.data),
-            currency=quote.currency,
-            status="open",
-            created_at=ctx.now,
-        )
-        ctx.session.add(order)
-        ctx.audit(
-            "order.created",
-            order_number=order.order_number,
-            product=quote.product,
-            amount_cents=quote.total_cents,
-        )
-    _remember_checkout(ctx, order)
-    ctx.session.flush()
+    order = orders.place_order(
+        ctx.session, ctx.instance_id, ctx.owner_id, quote_of(ctx), ctx.data, ctx.now, ctx.audit
+    )
     ctx.set_business_key(order.order_number)
     return {
         **order_variables(order),
@@ -127,25 +65,6 @@ def name_parts(full: Any) -> dict[str, str | None]:
     if len(words) < 2:
         return {"ship_first_name": words[0] if words else None, "ship_last_name": None}
     return {"ship_first_name": " ".join(words[:-1]), "ship_last_name": words[-1]}
-
-
-def _remember_checkout(ctx: HandlerContext, order: SalesOrder) -> None:
-    """Payment method, PO number and, for a card, the charge that paid for the order."""
-    method = ctx.data.get("payment_method")
-    if method in ("card", "invoice"):
-        order.payment_method = method
-    po_number = ctx.data.get("po_number")
-    if isinstance(po_number, str) and po_number.strip():
-        order.po_number = po_number.strip()[:100]
-    if method == "card" and order.payment_reference is None:
-        charge = ctx.session.scalars(
-            select(CardCharge)
-            .where(CardCharge.instance_id == ctx.instance_id)
-            .order_by(CardCharge.id.desc())
-        ).first()
-        if charge is None:
-            raise RuntimeError("the card was not charged: no order without payment")
-        order.payment_reference = charge.charge_id
 
 
 @registry.handler()
@@ -166,12 +85,10 @@ def send_order_confirmation(ctx: HandlerContext) -> dict[str, Any]:
 
 @registry.handler()
 def cancel_unpaid_order(ctx: HandlerContext) -> dict[str, Any]:
-    """The invoice was not paid in time: the order ends and the customer is told so."""
+    """The invoice was not paid in time: the order ends and the customer is told so (the
+    task's `reason` property may say it otherwise)."""
     order = order_of(ctx, lock=True)
-    reason = ctx.config.get("reason") or (
-        f"we did not receive payment for invoice {order.invoice_number or order.order_number}"
-        " in time."
-    )
+    reason = ctx.config.get("reason") or orders.unpaid_reason(order)
     return _cancel(ctx, order, "unpaid", reason)
 
 
@@ -180,20 +97,10 @@ def cancel_order_on_request(ctx: HandlerContext) -> dict[str, Any]:
     """The customer cancelled before paying: the order ends and its invoice is void (the
     invoice page says so, and finance no longer waits for it)."""
     order = order_of(ctx, lock=True)
-    voided = (
-        f"invoice {order.invoice_number} is void and nothing is owed."
-        if order.invoice_number
-        else "nothing is owed."
-    )
-    return _cancel(ctx, order, "customer", f"you cancelled it; {voided}")
+    return _cancel(ctx, order, "customer", orders.withdrawn_reason(order))
 
 
 def _cancel(ctx: HandlerContext, order: SalesOrder, cause: str, reason: str) -> dict[str, Any]:
-    if order.status == "paid":
-        # A payment recorded in the same instant wins: never cancel what was paid.
-        raise RuntimeError(f"order {order.order_number} is paid and cannot be cancelled")
-    if order.status != "cancelled":
-        order.status, order.cancelled_at = "cancelled", ctx.now
-        ctx.audit("order.cancelled", order_number=order.order_number, reason=cause)
+    orders.cancel_open_order(order, cause, ctx.now, ctx.audit)
     send_email(ctx, "order_cancelled", order_number=order.order_number, reason=reason)
     return {"order_status": "cancelled", "cancelled_at": iso(order.cancelled_at)}

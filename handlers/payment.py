@@ -4,27 +4,24 @@ Card data arrives in `ctx.secrets` (the checkout form marks it sensitive), goes 
 payment adapter and nowhere else: not into task data, the order row, logs or the audit
 trail. It lives only in memory for the step that follows checkout, so a retry of
 `charge_card` (a job run later) has none: it then sends the customer back to checkout
-to enter the card again, rather than failing until an incident.
+to enter the card again, rather than failing until an incident. The rules are
+`domain.orders.payments`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
-
-from adapters.payment import ChargeResult, PaymentUnavailable
-from domain.orders.models import CardCharge
+from adapters.payment import ChargeResult
+from domain.orders import payments
+from domain.orders.orders import quantity_of
+from domain.orders.payments import CARD_FIELDS, DEFAULT_CANCEL_AFTER_DAYS, CardNotCharged
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
 from handlers.catalog import quote_of
 from handlers.notifications import send_email
-from handlers.orders import iso, order_of, quantity_of
-
-CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
-DEFAULT_CANCEL_AFTER_DAYS = 30
-ASK_AGAIN = "Please enter your card details again: the payment could not be completed."
+from handlers.orders import iso, order_of
 
 
 def charge_entered_card(
@@ -34,26 +31,20 @@ def charge_entered_card(
     Missing card data (a retried run has none), an unreachable processor or a decline
     throw `card_declined` with `payment_error` for the form that asks again."""
     card = {name: ctx.secrets.get(name) for name in CARD_FIELDS}
-    if not all(isinstance(value, str) and value for value in card.values()):
-        raise BpmnError("card_declined", ASK_AGAIN, data={"payment_error": ASK_AGAIN})
     try:
-        result = ctx.services.adapters.payment.charge(
+        return payments.charge_card(
+            ctx.services.adapters.payment,
+            card,
             reference,
             amount_cents,
             currency,
-            card["card_number"],
-            card["card_expiry"],
-            card["card_cvc"],
-            idempotency_key=ctx.idempotency_key,
+            ctx.idempotency_key,
+            ctx.audit,
         )
-    except PaymentUnavailable:
-        # A retry would have no card data (it is never stored): ask for it again.
-        raise BpmnError("card_declined", ASK_AGAIN, data={"payment_error": ASK_AGAIN}) from None
-    if not result.approved:
-        ctx.audit("payment.declined", code=result.decline_code)
-        reason = result.decline_reason or "Your card was declined."
-        raise BpmnError("card_declined", reason, data={"payment_error": reason})
-    return result
+    except CardNotCharged as refused:
+        raise BpmnError(
+            "card_declined", refused.reason, data={"payment_error": refused.reason}
+        ) from None
 
 
 @registry.handler()
@@ -64,23 +55,10 @@ def charge_card(ctx: HandlerContext) -> dict[str, Any]:
     `card_declined`, whose boundary event returns the customer to checkout with
     `payment_error` shown."""
     quote = quote_of(ctx)
-    amount = quote.unit_price_cents * quantity_of(ctx.data)
+    amount = payments.price_of(quote, quantity_of(ctx.data))
     reference = ctx.business_key or ctx.instance_id
     result = charge_entered_card(ctx, reference, amount, quote.currency)
-    if ctx.session.scalar(select(CardCharge.id).where(CardCharge.charge_id == result.charge_id)):
-        return {"payment_error": None}  # a repeated run: the adapter returned the same charge
-    ctx.session.add(
-        CardCharge(
-            instance_id=ctx.instance_id,
-            charge_id=result.charge_id,
-            product=quote.product,
-            amount_cents=amount,
-            currency=quote.currency,
-            card_last4=result.card_last4 or None,
-            charged_at=ctx.now,
-        )
-    )
-    ctx.audit("payment.charged", charge_id=result.charge_id, amount_cents=amount)
+    payments.record_charge(ctx.session, ctx.instance_id, result, quote, amount, ctx.now, ctx.audit)
     # The charge id lives in CardCharge; task data only learns that payment went through.
     return {"payment_error": None}
 
@@ -89,11 +67,7 @@ def charge_card(ctx: HandlerContext) -> dict[str, Any]:
 def issue_invoice(ctx: HandlerContext) -> dict[str, Any]:
     """Issue the invoice through the payment adapter and email it."""
     order = order_of(ctx, lock=True)
-    invoice = ctx.services.adapters.payment.issue_invoice(
-        order.order_number, order.amount_cents, order.po_number, ctx.idempotency_key
-    )
-    order.payment_method = "invoice"
-    order.invoice_number, order.invoice_due = invoice.invoice_number, invoice.due_date
+    invoice = payments.issue_invoice(ctx.services.adapters.payment, order, ctx.idempotency_key)
     send_email(
         ctx,
         "invoice",
@@ -115,6 +89,7 @@ def send_payment_reminder(ctx: HandlerContext) -> dict[str, Any]:
     if order.status != "open":
         return {}
     days = int(ctx.config.get("cancel_after_days") or DEFAULT_CANCEL_AFTER_DAYS)
+    cancel_on = payments.cancel_on(order, days)
     send_email(
         ctx,
         "payment_reminder",
@@ -122,8 +97,8 @@ def send_payment_reminder(ctx: HandlerContext) -> dict[str, Any]:
         invoice_number=order.invoice_number or order.order_number,
         amount_cents=order.amount_cents,
         currency=order.currency,
-        due_date=order.invoice_due or (order.created_at + timedelta(days=days)).date(),
-        cancel_on=(order.created_at + timedelta(days=days)).date(),
+        due_date=order.invoice_due or cancel_on,
+        cancel_on=cancel_on,
     )
     reminders = int(ctx.data.get("payment_reminders_sent") or 0) + 1
     return {"payment_reminders_sent": reminders}
@@ -135,17 +110,11 @@ def record_payment(ctx: HandlerContext) -> dict[str, Any]:
     message for the invoice arrived (its data may carry a bank `reference`). A card
     order already carries its charge's id from `create_sales_order`."""
     order = order_of(ctx, lock=True)
-    if order.status == "cancelled":
-        raise RuntimeError(f"order {order.order_number} was cancelled; refund the payment")
-    if order.status != "paid":
-        reference = _payment_reference(ctx.data)
-        order.status, order.paid_at = "paid", ctx.now
-        order.payment_reference = reference or order.payment_reference
-        ctx.audit("payment.recorded", order_number=order.order_number)
+    payments.record_payment(order, _payment_reference(ctx.data), ctx.now, ctx.audit)
     return {"order_status": order.status, "paid_at": iso(order.paid_at)}
 
 
-def _payment_reference(data: Any) -> str | None:
+def _payment_reference(data: Mapping[str, Any]) -> str | None:
     """The reference finance sent with the `payment_received` message, if any."""
     message = data.get("payment_received")
     if isinstance(message, dict) and message.get("reference"):

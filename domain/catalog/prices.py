@@ -7,6 +7,7 @@ later by an admin or analyst applies to the next quote, never to an order alread
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,22 @@ def current_quote(session: Session, sku: object) -> Quote:
     if product is None:
         raise UnknownProduct(f"unknown product {sku!r}")
     return Quote(product.sku, product.name, product.price_cents, product.currency)
+
+
+def chosen_quote(session: Session, sku: object) -> Quote | None:
+    """The quote for the product a customer just chose, fixed for their order from now
+    on; None for a customer who already holds a license key (`ALREADY_PURCHASED`), who
+    buys nothing. UnknownProduct when it is no longer sold."""
+    return None if sku == ALREADY_PURCHASED else current_quote(session, sku)
+
+
+def quote_in(session: Session, data: Mapping[str, object]) -> Quote:
+    """The quote an instance's data carries (`Quote.variables` and `product`); instances
+    that chose their product before quotes existed get today's price."""
+    price, currency, name = (data.get(k) for k in ("unit_price_cents", "currency", "product_name"))
+    if isinstance(price, int) and isinstance(currency, str) and isinstance(name, str):
+        return Quote(str(data.get("product")), name, price, currency)
+    return current_quote(session, data.get("product"))
 
 
 def parse_price(text: str) -> int:

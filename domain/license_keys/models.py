@@ -20,7 +20,7 @@ class LicenseKey(Base):
     """A single-use license key, stored as HMAC-SHA256 of its normalized form under a key
     derived from the seed key, so a database dump cannot be searched for keys offline.
     The clear key is re-derivable from (instance_id, order_number, sequence) by whoever
-    holds the seed key; see `handlers.license_keys`."""
+    holds the seed key; see `domain.license_keys.keys`."""
 
     __tablename__ = "license_keys"
     __table_args__ = (

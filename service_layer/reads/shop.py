@@ -9,12 +9,11 @@ from sqlalchemy import select
 
 from domain.catalog import prices as catalog
 from domain.orders.models import CardCharge, SalesOrder
+from domain.orders.orders import MAX_QUANTITY, cancellation_refused, product_name
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.form_formats import country_name
 from engine.models import MessageSubscription
-from handlers.orders import MAX_QUANTITY, product_name
-from handlers.refunds import cancellation_refused
 
 # The message the purchase diagram waits for while an order may still be cancelled.
 CANCEL_MESSAGE = "order_cancel_requested"

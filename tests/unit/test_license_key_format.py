@@ -5,7 +5,7 @@ import re
 import pytest
 
 from domain.crockford import ALPHABET
-from handlers.license_keys import derive_key, format_key, key_hash, normalize
+from domain.license_keys.keys import derive_key, format_key, key_hash, normalize
 
 SEED_KEY = bytes(range(32))
 KEY_SHAPE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}")
