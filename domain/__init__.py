@@ -1,6 +1,5 @@
 """The domain: what a credential provider's business is made of, below the web and the
-handlers. Each capability is a package (its tables, its rules, its functions); the web and
-the service-task handlers call them, and they call the engine, never the other way.
-
-`accounts` (people, roles, groups, login sessions, the login throttle) is the first; the
-others still live in `handlers/` and move here one by one (see README, "Layout")."""
+handlers. Each capability is a package holding its tables (`models.py`) and its rules as
+plain functions of a `Session` and plain values; the service-task handlers, the service
+layer and the CLI call them, and they call the engine and the adapters, never the other
+way (README, "Layout"; tests/test_layers.py)."""

@@ -11,15 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import select
-
 from adapters.email import render_email
-from domain.accounts.models import User
+from domain.accounts import users
 from engine.registry import HandlerContext
 
 log = logging.getLogger(__name__)
 
-_USERS = User.__table__
 SANDBOX_MAIL_DOMAIN = "customers.tokenflow.local"
 
 
@@ -60,9 +57,9 @@ def customer_email(ctx: HandlerContext) -> str:
     if isinstance(given, str) and given.strip():
         return given.strip()
     if ctx.owner_id is not None:
-        stored = ctx.session.scalar(select(_USERS.c.email).where(_USERS.c.id == ctx.owner_id))
+        stored = users.email_of(ctx.session, ctx.owner_id)
         if stored:
-            return str(stored)
+            return stored
     log.info("instance %s: no email address known, using the sandbox domain", ctx.instance_id)
     return f"customer-{ctx.owner_id or 'unknown'}@{SANDBOX_MAIL_DOMAIN}"
 

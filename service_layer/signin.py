@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -19,6 +18,7 @@ from domain.accounts import users as accounts
 from domain.accounts.models import LoginSession, User
 from engine.clock import clock
 from engine.db import unit_of_work
+from service_layer.system import System
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,12 @@ class Attempt:
     retry_after: int | None = None
 
 
-def lifetimes(system: Any) -> sessions.Lifetimes:
+def lifetimes(system: System) -> sessions.Lifetimes:
     return sessions.Lifetimes(system.config.session_idle, system.config.session_max)
 
 
 def log_in(
-    system: Any, username: str, password: str, client: str, device: str, kind: str
+    system: System, username: str, password: str, client: str, device: str, kind: str
 ) -> Attempt:
     """Check the throttle and the password; on success start a session of `kind`."""
     warn_owner: User | None = None
@@ -64,7 +64,7 @@ def log_in(
     return attempt
 
 
-def _warn_owner(system: Any, user: User, now: datetime) -> None:
+def _warn_owner(system: System, user: User, now: datetime) -> None:
     """Tell the owner that someone keeps guessing their password (after the commit: the
     count stands whether or not the mail goes out)."""
     log.warning(
@@ -92,28 +92,28 @@ def _warn_owner(system: Any, user: User, now: datetime) -> None:
         log.warning("failed-logins warning to user %s not sent: %s", user.id, type(exc).__name__)
 
 
-def resolve(system: Any, secret: str, kind: str) -> sessions.Resolved | None:
+def resolve(system: System, secret: str, kind: str) -> sessions.Resolved | None:
     with unit_of_work(system.session_factory) as s:
         return sessions.resolve(s, secret, kind, clock.now(), lifetimes(system))
 
 
-def active_sessions(system: Any, user_id: int) -> list[LoginSession]:
+def active_sessions(system: System, user_id: int) -> list[LoginSession]:
     with unit_of_work(system.session_factory) as s:
         return sessions.active(s, user_id, clock.now(), lifetimes(system))
 
 
-def end_session(system: Any, user_id: int, session_id: int) -> bool:
+def end_session(system: System, user_id: int, session_id: int) -> bool:
     with unit_of_work(system.session_factory) as s:
         return sessions.end(s, user_id, session_id)
 
 
-def end_all_sessions(system: Any, user_id: int, keep: int | None = None) -> int:
+def end_all_sessions(system: System, user_id: int, keep: int | None = None) -> int:
     with unit_of_work(system.session_factory) as s:
         return sessions.end_all(s, user_id, keep)
 
 
 def change_password(
-    system: Any, user_id: int, current: str, new: str, keep_session: int | None
+    system: System, user_id: int, current: str, new: str, keep_session: int | None
 ) -> str | None:
     """None when the password changed, else the reason it did not."""
     try:
@@ -125,7 +125,7 @@ def change_password(
 
 
 def sign_up(
-    system: Any, username: str, email: str, password: str, device: str
+    system: System, username: str, email: str, password: str, device: str
 ) -> tuple[str | None, dict[str, str]]:
     """A new customer account, logged in: the session's secret, or the errors by field."""
     try:

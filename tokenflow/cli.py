@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.accounts.roles import ROLES
 from service_layer.config import Config, ConfigError
+from service_layer.system import System
 
 from . import files, gc_tuning, logging_setup
 
@@ -130,7 +131,7 @@ def _system() -> Any:
     return system
 
 
-def _session(system: Any) -> Any:
+def _session(system: System) -> Any:
     from engine.db import unit_of_work
 
     return unit_of_work(system.session_factory)

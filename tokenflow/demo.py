@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 from domain.accounts.users import create_user, find_user
 from domain.relying_apps.apps import create_app, find_app
 from domain.tokens.inventory import load_demo_batch
 from engine.db import unit_of_work
+from service_layer.system import System
 
 DEMO_PASSWORD = "tokenflow-demo"  # noqa: S105  demo accounts, printed on purpose
 DEMO_USERS = [
@@ -28,7 +28,7 @@ DEMO_GROUPS = {"support_lead": ["support_leads"]}
 DEMO_APPS = [("aerospace-portal", "hardware_token"), ("intranet", "hardware_token,phone")]
 
 
-def load_demo(system: Any) -> Iterator[str]:
+def load_demo(system: System) -> Iterator[str]:
     with unit_of_work(system.session_factory) as s:
         for name, roles in DEMO_USERS:
             if find_user(s, name) is None:

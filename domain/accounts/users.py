@@ -158,6 +158,11 @@ def find_user(s: Session, username: str) -> User | None:
     return s.scalar(select(User).where(User.username == username))
 
 
+def email_of(s: Session, user_id: int) -> str | None:
+    """The address a person's account holds, if any."""
+    return s.scalar(select(User.email).where(User.id == user_id))
+
+
 def create_group(s: Session, name: str, actor: str) -> Group:
     """A new candidate group; a role's name is refused, as each role is a group already."""
     name = name.strip()

@@ -14,6 +14,7 @@ from engine.errors import NotFound
 from engine.instance_migration import OPEN_STATUSES
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.parser import parse_xml
+from service_layer.system import System
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Process:
         return sum(v.open_instances for v in self.versions)
 
 
-def processes(system: Any) -> list[Process]:
+def processes(system: System) -> list[Process]:
     """Every deployed process, its versions newest first."""
     with unit_of_work(system.session_factory) as s:
         counts = _open_counts(s)
@@ -59,19 +60,21 @@ def processes(system: Any) -> list[Process]:
     ]
 
 
-def process(system: Any, key: str) -> Process:
+def process(system: System, key: str) -> Process:
     for found in processes(system):
         if found.key == key:
             return found
     raise NotFound(f"No process definition {key!r}.")
 
 
-def version(system: Any, key: str, number: int | None) -> Version:
+def version(system: System, key: str, number: int | None) -> Version:
     with unit_of_work(system.session_factory) as s:
         return _version(definitions.get_definition(s, key, number), _open_counts(s))
 
 
-def statistics_rows(system: Any, xml: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def statistics_rows(
+    system: System, xml: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
     """Per element in diagram order, with its name."""
     names = element_names(xml)
     with unit_of_work(system.session_factory) as s:
@@ -112,7 +115,7 @@ def _version(d: ProcessDefinition, counts: dict[tuple[str, int], int]) -> Versio
 
 
 def migration_plan(
-    system: Any, key: str, source: int, target: int, mapping: dict[str, str | None]
+    system: System, key: str, source: int, target: int, mapping: dict[str, str | None]
 ) -> instance_migration.PlanView:
     with unit_of_work(system.session_factory) as s:
         return instance_migration.prepare(s, key, source, target, mapping)

@@ -16,6 +16,7 @@ from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import WorkItem
+from service_layer.system import System
 
 INBOX_PAGE = 100
 _STARTS = VideoAppointment.starts_at
@@ -47,18 +48,22 @@ class InboxQuery:
     offset: int = 0
 
 
-def lane_tasks(system: Any, role: str, query: InboxQuery) -> tuple[list[dict[str, Any]], int]:
+def lane_tasks(system: System, role: str, query: InboxQuery) -> tuple[list[dict[str, Any]], int]:
     """Ready tasks of one lane; the caller checked the role."""
     ready = select(WorkItem).where(WorkItem.status == "ready", WorkItem.lane == role)
     return _page(system, ready, query)
 
 
-def named_tasks(system: Any, actor: Actor, query: InboxQuery) -> tuple[list[dict[str, Any]], int]:
+def named_tasks(
+    system: System, actor: Actor, query: InboxQuery
+) -> tuple[list[dict[str, Any]], int]:
     """Ready tasks that name this person or their groups."""
     return _page(system, queries.named_tasks(actor), query)
 
 
-def _page(system: Any, ready: Select[Any], query: InboxQuery) -> tuple[list[dict[str, Any]], int]:
+def _page(
+    system: System, ready: Select[Any], query: InboxQuery
+) -> tuple[list[dict[str, Any]], int]:
     now = clock.now()
     joined = (
         ready.add_columns(_STARTS)

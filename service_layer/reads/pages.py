@@ -28,13 +28,14 @@ from engine.actors import (
 )
 from engine.db import unit_of_work
 from engine.models import MessageSubscription, ProcessInstance, WorkItem
+from service_layer.system import System
 
 
-def _uow(system: Any) -> Any:
+def _uow(system: System) -> Any:
     return unit_of_work(system.session_factory)
 
 
-def ready_counts(system: Any, lanes: list[str]) -> dict[str, int]:
+def ready_counts(system: System, lanes: list[str]) -> dict[str, int]:
     with _uow(system) as s:
         rows = s.execute(
             select(WorkItem.lane, func.count())
@@ -44,7 +45,7 @@ def ready_counts(system: Any, lanes: list[str]) -> dict[str, int]:
         return {lane: count for lane, count in rows}
 
 
-def my_tasks(system: Any, actor: Actor, instance_id: str | None = None) -> list[dict[str, Any]]:
+def my_tasks(system: System, actor: Actor, instance_id: str | None = None) -> list[dict[str, Any]]:
     """The customer tasks waiting for this person, oldest first."""
     query = select(WorkItem).where(
         WorkItem.status == "ready",
@@ -68,7 +69,7 @@ class TaskPage:
     customer: dict[str, Any] | None
 
 
-def task_page(system: Any, actor: Actor, task_id: str) -> TaskPage:
+def task_page(system: System, actor: Actor, task_id: str) -> TaskPage:
     """A task the actor may act on (404/403 otherwise), its form and its context."""
     with _uow(system) as s:
         item = require_task_action(actor, s.get(WorkItem, task_id))
@@ -81,12 +82,12 @@ def task_page(system: Any, actor: Actor, task_id: str) -> TaskPage:
         return TaskPage(queries.work_item(item), fields, view, events, customer)
 
 
-def events(system: Any, actor: Actor, instance_id: str) -> list[dict[str, Any]]:
+def events(system: System, actor: Actor, instance_id: str) -> list[dict[str, Any]]:
     with _uow(system) as s:
         return queries.instance_events(s, actor, instance_id)
 
 
-def order_row(system: Any, instance_id: str) -> dict[str, Any] | None:
+def order_row(system: System, instance_id: str) -> dict[str, Any] | None:
     """The sales order of an instance, as the handlers recorded it (or None yet)."""
     with _uow(system) as s:
         order = s.scalars(select(SalesOrder).where(SalesOrder.instance_id == instance_id)).first()
@@ -148,7 +149,7 @@ def _license_keys(s: Any, number: str) -> list[dict[str, Any]]:
     ]
 
 
-def credentials(system: Any, actor: Actor) -> dict[str, list[dict[str, Any]]]:
+def credentials(system: System, actor: Actor) -> dict[str, list[dict[str, Any]]]:
     """The person's tokens, subscriptions and backup phones."""
     with _uow(system) as s:
         tokens = s.scalars(
@@ -203,13 +204,13 @@ def _awaiting_payment() -> Any:
     )
 
 
-def awaiting_payment_count(system: Any) -> int:
+def awaiting_payment_count(system: System) -> int:
     """How many invoices finance waits to see paid (for its home page)."""
     with _uow(system) as s:
         return s.scalar(select(func.count()).select_from(_awaiting_payment().subquery())) or 0
 
 
-def awaiting_payment(system: Any, limit: int = 100) -> list[dict[str, Any]]:
+def awaiting_payment(system: System, limit: int = 100) -> list[dict[str, Any]]:
     """Orders whose instance waits for `payment_received` (invoices), oldest first."""
     query = _awaiting_payment().order_by(ProcessInstance.created_at).limit(limit)
     with _uow(system) as s:
@@ -227,7 +228,7 @@ def awaiting_payment(system: Any, limit: int = 100) -> list[dict[str, Any]]:
         ]
 
 
-def my_orders(system: Any, actor: Actor, process: str, limit: int = 50) -> list[dict[str, Any]]:
+def my_orders(system: System, actor: Actor, process: str, limit: int = 50) -> list[dict[str, Any]]:
     """The person's own instances of `process`, newest first (staff included)."""
     query = (
         select(ProcessInstance)
@@ -240,7 +241,7 @@ def my_orders(system: Any, actor: Actor, process: str, limit: int = 50) -> list[
 
 
 def instance_admin(
-    system: Any, actor: Actor, instance_id: str, events_page: int = 1, per_page: int = 50
+    system: System, actor: Actor, instance_id: str, events_page: int = 1, per_page: int = 50
 ) -> dict[str, Any]:
     """Everything the admin's instance page shows: one page of its audit trail (newest
     first) with each task's title by element, to put the events into words."""

@@ -14,6 +14,7 @@ from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.form_formats import country_name
 from engine.models import MessageSubscription
+from service_layer.system import System
 
 # The message the purchase diagram waits for while an order may still be cancelled.
 CANCEL_MESSAGE = "order_cancel_requested"
@@ -21,7 +22,7 @@ CANCEL_MESSAGE = "order_cancel_requested"
 ADDRESS_PARTS = ("name", "street", "postal_code", "city", "country")
 
 
-def products(system: Any) -> list[dict[str, Any]]:
+def products(system: System) -> list[dict[str, Any]]:
     with unit_of_work(system.session_factory) as s:
         return [
             {
@@ -36,12 +37,12 @@ def products(system: Any) -> list[dict[str, Any]]:
         ]
 
 
-def change_price(system: Any, actor: Actor, sku: str, price_cents: int) -> None:
+def change_price(system: System, actor: Actor, sku: str, price_cents: int) -> None:
     with unit_of_work(system.session_factory) as s:
         catalog.set_price(s, sku, price_cents, actor.name)
 
 
-def quote(system: Any, variables: dict[str, Any]) -> dict[str, Any] | None:
+def quote(system: System, variables: dict[str, Any]) -> dict[str, Any] | None:
     """What the customer is about to pay: the instance's quote, else today's price (an
     instance that chose its product before quotes existed); None without a product."""
     if isinstance(variables.get("total_cents"), int):
@@ -77,7 +78,7 @@ def country_or_code(code: str) -> str:
     return country_name(code) or code.upper()
 
 
-def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
+def order_document(system: System, instance_id: str) -> dict[str, Any] | None:
     """One order as its receipt and invoice print it (the caller checked access through
     the engine); None before the order exists."""
     with unit_of_work(system.session_factory) as s:
@@ -116,7 +117,7 @@ def order_document(system: Any, instance_id: str) -> dict[str, Any] | None:
         }
 
 
-def cancellable(system: Any, instance_id: str) -> bool:
+def cancellable(system: System, instance_id: str) -> bool:
     """Whether the order may still be cancelled: its diagram waits for the request, and a
     paid order has not shipped and none of its keys was used."""
     if not waits_for(system, instance_id, CANCEL_MESSAGE):
@@ -126,7 +127,7 @@ def cancellable(system: Any, instance_id: str) -> bool:
         return order is None or order.status == "open" or cancellation_refused(s, order) is None
 
 
-def waits_for(system: Any, instance_id: str, message: str) -> bool:
+def waits_for(system: System, instance_id: str, message: str) -> bool:
     """Whether the instance's diagram waits for `message` now."""
     with unit_of_work(system.session_factory) as s:
         found = s.scalar(
