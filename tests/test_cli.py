@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from engine.db import make_db_engine
-from tests.engine_support import BPMN_DIR
+from tests.builders import BPMN_DIR
 from tokenflow.cli import main
 from tokenflow.schema import head
 

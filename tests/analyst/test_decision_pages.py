@@ -8,7 +8,7 @@ import pytest
 
 from tests.analyst.support import ANALYST, analyst_system
 from tests.analyst.test_pages import token_of
-from tests.journey_support import PROCESSES
+from tests.builders import PROCESSES
 from tests.web.ui_support import Browser, ui_app
 
 PAGE = "/analyst/decisions/proofing_methods"

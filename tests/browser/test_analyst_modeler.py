@@ -23,8 +23,8 @@ from tests.analyst.support import (
     timer_jobs,
     wait_for_modeler,
 )
+from tests.builders import SUPPORT
 from tests.journey.purchase_support import buy
-from tests.journey_support import SUPPORT
 
 pytestmark = pytest.mark.browser
 

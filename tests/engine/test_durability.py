@@ -17,7 +17,7 @@ from engine.models import AuditEvent, Incident, Job, ProcessInstance
 from engine.persistence import load
 from engine.queries import list_incidents, list_jobs
 from engine.registry import Registry
-from tests.engine_support import ADMIN, CUSTOMER, SUPPORT, engine_system, only_task, tasks_for
+from tests.builders import ADMIN, CUSTOMER, SUPPORT, engine_system, only_task, tasks_for
 
 
 def registry(flaky: dict | None = None) -> Registry:

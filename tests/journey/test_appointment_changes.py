@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from engine.clock import clock
 from handlers.appointment_changes import TOO_LATE
 from service_layer.config import Config
+from tests.builders import AGENT, Journey, journey_system
 from tests.journey.proofing_support import emails, interview, order_to_proofing, reach_interview
-from tests.journey_support import AGENT, Journey, journey_system
 
 MOVE = "appointment_move_requested"
 CANCEL = "appointment_cancel_requested"

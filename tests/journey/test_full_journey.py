@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import ProcessInstance
+from tests.builders import AGENT, Journey, journey_system
 from tests.journey.inventory import seed_of
 from tests.journey.proofing_support import (
     SSN_LAST4,
@@ -27,7 +28,6 @@ from tests.journey.purchase_support import (
     stored_text,
     text_of,
 )
-from tests.journey_support import AGENT, Journey, journey_system
 
 
 def two_codes(serial: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from handlers import activation
 from service_layer.config import Config
+from tests.builders import AGENT, journey_system
 from tests.journey.proofing_support import (
     HOME,
     INTERVIEW_PASSED,
@@ -23,7 +24,6 @@ from tests.journey.proofing_support import (
     start_proofing,
     try_experian,
 )
-from tests.journey_support import AGENT, journey_system
 
 INTERVIEW_NOT_PASSED = "Your video interview did not confirm your identity"
 

@@ -13,6 +13,7 @@ import pytest
 from engine.db import unit_of_work
 from engine.queries import instance_events
 from service_layer.config import Config
+from tests.builders import ADMIN, journey_system
 from tests.journey.proofing_support import (
     SSN_LAST4,
     activation_code_in_letter,
@@ -22,7 +23,6 @@ from tests.journey.proofing_support import (
     try_experian,
 )
 from tests.journey.purchase_support import stored_text
-from tests.journey_support import ADMIN, journey_system
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 

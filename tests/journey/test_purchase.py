@@ -14,6 +14,7 @@ from engine.models import Incident
 from engine.registry import BpmnError, HandlerContext
 from handlers.payment import charge_card
 from handlers.shipping import allocate_token
+from tests.builders import ADMIN, CUSTOMER, FINANCE, journey_system
 from tests.journey.inventory import stock_tokens, token
 from tests.journey.purchase_support import (
     APPROVED_CARD,
@@ -25,7 +26,6 @@ from tests.journey.purchase_support import (
     license_keys_emailed,
     stored_text,
 )
-from tests.journey_support import ADMIN, CUSTOMER, FINANCE, journey_system
 
 
 def order(system, order_number: str) -> SalesOrder:

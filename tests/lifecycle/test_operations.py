@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from service_layer.config import Config
+from tests.builders import journey_system
 from tests.journey.inventory import pskc_file
-from tests.journey_support import journey_system
 from tests.lifecycle.support import Life
 from tokenflow.cli import main
 from tokenflow.demo import load_demo

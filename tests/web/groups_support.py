@@ -9,7 +9,7 @@ from engine.db import unit_of_work
 from engine.registry import Registry
 from service_layer.config import Config
 from service_layer.system import System
-from tests.engine_support import engine_system
+from tests.builders import engine_system
 from web.app import create_app
 
 PASSWORD = "correct horse battery"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.registry import Registry
-from tests.engine_support import engine_system
+from tests.builders import engine_system
 from tests.web.camunda_walk import (
     ANALYST,
     CAMUNDA_DIR,

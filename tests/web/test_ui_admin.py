@@ -12,8 +12,8 @@ from domain.accounts.users import find_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.retention import purge_expired
+from tests.builders import ADMIN
 from tests.journey.inventory import stock_tokens
-from tests.journey_support import ADMIN
 from tests.web.ui_support import Browser, buy, ui_system
 
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pyotp
 
 from engine.clock import clock
+from tests.builders import ADMIN
 from tests.journey.inventory import seed_of
 from tests.journey.proofing_support import HOME, RIGHT_ANSWERS, SSN_LAST4
 from tests.journey.purchase_support import license_keys_emailed
-from tests.journey_support import ADMIN
 from tests.web.ui_support import (
     CHECKOUT,
     Browser,

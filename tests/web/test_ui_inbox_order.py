@@ -12,8 +12,8 @@ from domain.accounts.models import User
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
+from tests.builders import Journey
 from tests.journey.proofing_support import order_to_proofing
-from tests.journey_support import Journey
 from tests.web.ui_support import CHECKOUT, Browser, buy
 
 

@@ -8,7 +8,7 @@ import pytest
 from domain.accounts.users import actor_of, find_user
 from engine.db import unit_of_work
 from engine.errors import ProcessIncident
-from tests.engine_support import BPMN_DIR
+from tests.builders import BPMN_DIR
 from tests.web.ui_support import Browser
 
 
