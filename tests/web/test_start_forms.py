@@ -10,7 +10,7 @@ import pytest
 
 from engine.actors import SYSTEM
 from engine.clock import clock
-from tests.engine.mapping_support import diagram
+from tests.engine.builders import diagram
 from tests.web.test_process_starters import start, token
 from tests.web.ui_support import Browser
 
