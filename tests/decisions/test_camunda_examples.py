@@ -10,7 +10,7 @@ import pytest
 
 from engine.registry import Registry
 from tests.builders import engine_system
-from tests.decisions.support import decided, deploy, process
+from tests.decisions.builders import decided, deploy, process
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "camunda-dmn"
 
