@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analyst.support import ANALYST, analyst_system
+from tests.analyst.builders import ANALYST, analyst_system
 from tests.analyst.test_pages import token_of
 from tests.builders import PROCESSES
 from tests.web.ui_support import Browser, ui_app

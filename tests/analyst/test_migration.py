@@ -15,7 +15,7 @@ from engine.errors import InvalidInput
 from engine.jobs import run_due_jobs
 from engine.models import AuditEvent, Job
 from engine.registry import Registry
-from tests.analyst.support import SLA_TIMER, analyst_system, diagram, timer_jobs
+from tests.analyst.builders import SLA_TIMER, analyst_system, diagram, timer_jobs
 from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, SUPPORT, engine_system, tasks_for
 from tests.journey.purchase_support import buy
 

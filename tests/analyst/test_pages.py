@@ -10,7 +10,7 @@ import pytest
 
 from engine.db import unit_of_work
 from engine.definitions import list_definitions
-from tests.analyst.support import ANALYST, analyst_system, diagram
+from tests.analyst.builders import ANALYST, analyst_system, diagram
 from tests.journey.purchase_support import buy
 from tests.web.ui_support import Browser, ui_app
 

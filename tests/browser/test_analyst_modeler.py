@@ -15,7 +15,7 @@ import pytest
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.definitions import latest_definition
-from tests.analyst.support import (
+from tests.analyst.builders import (
     ANALYST,
     log_in,
     set_timer,

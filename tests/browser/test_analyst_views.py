@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.analyst.support import (
+from tests.analyst.builders import (
     ANALYST,
     SLA_TIMER,
     log_in,
