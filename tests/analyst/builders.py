@@ -11,8 +11,8 @@ from engine.models import Job
 from service_layer.config import Config
 from service_layer.system import System
 from tests.builders import PASSWORD, PROCESSES, person
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import BrokenMailServer, system_with_broken_mail
+from tests.journey.builders_purchase import BrokenMailServer, system_with_broken_mail
+from tests.journey.builders_tokens import stock_tokens
 from tests.web.ui_support import USERS
 
 ANALYST = "ana"

@@ -17,7 +17,7 @@ from engine.models import AuditEvent, Job
 from engine.registry import Registry
 from tests.analyst.builders import SLA_TIMER, analyst_system, diagram, timer_jobs
 from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, SUPPORT, engine_system, tasks_for
-from tests.journey.purchase_support import buy
+from tests.journey.builders_purchase import buy
 
 LINEAR = (BPMN_DIR / "linear.bpmn").read_text()
 NEW_STEP = """<bpmn:sequenceFlow id="f5" sourceRef="wait_hour" targetRef="double_check" />

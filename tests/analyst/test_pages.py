@@ -11,7 +11,7 @@ import pytest
 from engine.db import unit_of_work
 from engine.definitions import list_definitions
 from tests.analyst.builders import ANALYST, analyst_system, diagram
-from tests.journey.purchase_support import buy
+from tests.journey.builders_purchase import buy
 from tests.web.ui_support import Browser, ui_app
 
 LICENSE_FILE = "license_key_delivery.bpmn"

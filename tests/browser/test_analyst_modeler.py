@@ -24,7 +24,7 @@ from tests.analyst.builders import (
     wait_for_modeler,
 )
 from tests.builders import SUPPORT
-from tests.journey.purchase_support import buy
+from tests.journey.builders_purchase import buy
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from tests.analyst.builders import (
     set_timer,
     wait_for_modeler,
 )
-from tests.journey.purchase_support import buy
+from tests.journey.builders_purchase import buy
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,8 @@ import pyotp
 import pytest
 
 from engine.clock import clock
-from tests.journey.inventory import seed_of
-from tests.journey.purchase_support import license_keys_emailed
+from tests.journey.builders_purchase import license_keys_emailed
+from tests.journey.builders_tokens import seed_of
 from tests.web.ui_support import PASSWORD
 from tokenflow.worker import Worker
 

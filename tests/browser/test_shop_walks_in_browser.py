@@ -36,7 +36,7 @@ from tests.browser.walk_support import (
     person,
     sign_up,
 )
-from tests.journey.purchase_support import license_keys_emailed
+from tests.journey.builders_purchase import license_keys_emailed
 
 pytestmark = pytest.mark.browser
 

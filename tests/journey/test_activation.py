@@ -14,7 +14,7 @@ from handlers.activation import check_activation_code, grouped, issue
 from service_layer.config import Config
 from service_layer.system import System
 from tests.builders import CUSTOMER, Journey, journey_system
-from tests.journey.proofing_support import (
+from tests.journey.builders_proofing import (
     activation_code_in_letter,
     order_to_proofing,
     proven_by_video,

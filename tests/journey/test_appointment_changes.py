@@ -9,7 +9,7 @@ from engine.clock import clock
 from handlers.appointment_changes import TOO_LATE
 from service_layer.config import Config
 from tests.builders import AGENT, Journey, journey_system
-from tests.journey.proofing_support import emails, interview, order_to_proofing, reach_interview
+from tests.journey.builders_proofing import emails, interview, order_to_proofing, reach_interview
 
 MOVE = "appointment_move_requested"
 CANCEL = "appointment_cancel_requested"

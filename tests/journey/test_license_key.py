@@ -17,13 +17,13 @@ from tests.builders import (
     Journey,
     journey_system,
 )
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import (
+from tests.journey.builders_purchase import (
     buy,
     license_keys_emailed,
     stored_text,
     system_with_broken_mail,
 )
+from tests.journey.builders_tokens import stock_tokens
 
 WRONG_KEY = "0000-0000-0000-0000"
 

@@ -15,9 +15,9 @@ from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from tests.builders import CUSTOMER, OTHER_CUSTOMER, Journey, add_people, journey_system
-from tests.journey.inventory import stock_tokens
-from tests.journey.proofing_support import PROFILE
-from tests.journey.purchase_support import LICENSE_KEY, buy, emails_about, text_of
+from tests.journey.builders_proofing import PROFILE
+from tests.journey.builders_purchase import LICENSE_KEY, buy, emails_about, text_of
+from tests.journey.builders_tokens import stock_tokens
 from tests.journey.test_full_journey import two_codes
 
 THIRD_CUSTOMER = Actor("carol", frozenset({"customer"}), user_id=103)

@@ -12,7 +12,7 @@ from engine.errors import InvalidInput
 from handlers import activation
 from service_layer.config import Config
 from tests.builders import AGENT, journey_system
-from tests.journey.proofing_support import (
+from tests.journey.builders_proofing import (
     HOME,
     INTERVIEW_PASSED,
     SSN_LAST4,

@@ -9,7 +9,7 @@ import pytest
 from engine.actors import SYSTEM
 from service_layer.config import Config
 from tests.builders import PROCESSES, journey_system
-from tests.journey.proofing_support import start_proofing
+from tests.journey.builders_proofing import start_proofing
 
 
 @pytest.mark.parametrize("country", ["US", "us", "Us"])

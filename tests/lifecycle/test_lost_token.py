@@ -14,9 +14,8 @@ from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.models import AuditEvent
 from tests.builders import Journey
-from tests.journey.inventory import seed_of, stock_tokens
-from tests.journey.proofing_support import emails, outbox_files, try_experian
-from tests.journey.tokens_fixture import TestToken
+from tests.journey.builders_proofing import emails, outbox_files, try_experian
+from tests.journey.builders_tokens import TestToken, seed_of, stock_tokens
 from tests.lifecycle.support import (
     Life,
     code_now,

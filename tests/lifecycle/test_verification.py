@@ -12,7 +12,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditEvent
 from tests.builders import Journey
-from tests.journey.tokens_fixture import add_token
+from tests.journey.builders_tokens import add_token
 from tests.lifecycle.support import (
     Life,
     code_now,

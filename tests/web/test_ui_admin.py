@@ -13,7 +13,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.retention import purge_expired
 from tests.builders import ADMIN
-from tests.journey.inventory import stock_tokens
+from tests.journey.builders_tokens import stock_tokens
 from tests.web.ui_support import Browser, buy, ui_system
 
 

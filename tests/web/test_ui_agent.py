@@ -10,7 +10,7 @@ from domain.accounts.users import create_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
-from tests.journey.purchase_support import license_keys_emailed
+from tests.journey.builders_purchase import license_keys_emailed
 from tests.web.ui_support import (
     CHECKOUT,
     PASSWORD,

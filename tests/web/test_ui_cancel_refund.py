@@ -11,8 +11,8 @@ import pytest
 from domain.tokens.models import HardwareToken
 from engine.db import unit_of_work
 from tests.builders import ADMIN
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import license_keys_emailed
+from tests.journey.builders_purchase import license_keys_emailed
+from tests.journey.builders_tokens import stock_tokens
 from tests.web.ui_support import Browser, buy, order_number, start_order, submit_task, ui_system
 
 

@@ -11,9 +11,9 @@ import pyotp
 
 from engine.clock import clock
 from tests.builders import ADMIN
-from tests.journey.inventory import seed_of
-from tests.journey.proofing_support import HOME, RIGHT_ANSWERS, SSN_LAST4
-from tests.journey.purchase_support import license_keys_emailed
+from tests.journey.builders_proofing import HOME, RIGHT_ANSWERS, SSN_LAST4
+from tests.journey.builders_purchase import license_keys_emailed
+from tests.journey.builders_tokens import seed_of
 from tests.web.ui_support import (
     CHECKOUT,
     Browser,

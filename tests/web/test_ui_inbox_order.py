@@ -13,7 +13,7 @@ from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from tests.builders import Journey
-from tests.journey.proofing_support import order_to_proofing
+from tests.journey.builders_proofing import order_to_proofing
 from tests.web.ui_support import CHECKOUT, Browser, buy
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.journey.purchase_support import license_keys_emailed
+from tests.journey.builders_purchase import license_keys_emailed
 from tests.web.test_ui_customer import PROFILE, totp_codes
 from tests.web.ui_support import Browser, buy, order_number, start_order, submit_task
 
