@@ -10,7 +10,7 @@ from engine.clock import clock
 from engine.errors import InvalidInput
 from tests.builders import Journey
 from tests.journey.builders_tokens import TestToken
-from tests.lifecycle.support import Life, code_now, issue_credential, token_row
+from tests.lifecycle.builders import Life, code_now, issue_credential, token_row
 
 WRONG = "000000"
 

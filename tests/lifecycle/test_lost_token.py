@@ -16,7 +16,7 @@ from engine.models import AuditEvent
 from tests.builders import Journey
 from tests.journey.builders_proofing import emails, outbox_files, try_experian
 from tests.journey.builders_tokens import TestToken, seed_of, stock_tokens
-from tests.lifecycle.support import (
+from tests.lifecycle.builders import (
     Life,
     code_now,
     credential_row,

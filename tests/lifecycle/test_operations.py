@@ -11,7 +11,7 @@ import pytest
 from service_layer.config import Config
 from tests.builders import journey_system
 from tests.journey.builders_tokens import pskc_file
-from tests.lifecycle.support import Life
+from tests.lifecycle.builders import Life
 from tokenflow.cli import main
 from tokenflow.demo import load_demo
 

@@ -10,7 +10,7 @@ from tests.builders import Journey
 from tests.journey.builders_proofing import emails
 from tests.journey.builders_purchase import APPROVED_CARD, DECLINED_CARD
 from tests.journey.builders_tokens import TestToken
-from tests.lifecycle.support import Life, code_now, credential_row, issue_credential
+from tests.lifecycle.builders import Life, code_now, credential_row, issue_credential
 
 CARD = {"card_number": APPROVED_CARD, "card_expiry": "12/39", "card_cvc": "737"}
 

@@ -13,7 +13,7 @@ from engine.db import unit_of_work
 from engine.models import AuditEvent
 from tests.builders import Journey
 from tests.journey.builders_tokens import add_token
-from tests.lifecycle.support import (
+from tests.lifecycle.builders import (
     Life,
     code_now,
     credential_row,
