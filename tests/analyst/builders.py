@@ -13,7 +13,7 @@ from service_layer.system import System
 from tests.builders import PASSWORD, PROCESSES, person
 from tests.journey.builders_purchase import BrokenMailServer, system_with_broken_mail
 from tests.journey.builders_tokens import stock_tokens
-from tests.web.ui_support import USERS
+from tests.web.builders_pages import USERS
 
 ANALYST = "ana"
 SLA_TIMER = "license_key_email_sla"

@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.analyst.builders import analyst_system
-from tests.web.ui_support import ui_app, ui_system
+from tests.web.builders_pages import ui_app, ui_system
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -15,7 +15,7 @@ import pytest
 from engine.clock import clock
 from tests.journey.builders_purchase import license_keys_emailed
 from tests.journey.builders_tokens import seed_of
-from tests.web.ui_support import PASSWORD
+from tests.web.builders_pages import PASSWORD
 from tokenflow.worker import Worker
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ from engine.db import unit_of_work
 from engine.registry import Registry
 from engine.retention import purge_expired
 from tests.builders import engine_system
-from tests.web.groups_support import PASSWORD, Api, api_client
+from tests.web.builders_api import PASSWORD, Api, api_client
 
 
 @pytest.fixture

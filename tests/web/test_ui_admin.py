@@ -14,7 +14,7 @@ from engine.db import unit_of_work
 from engine.retention import purge_expired
 from tests.builders import ADMIN
 from tests.journey.builders_tokens import stock_tokens
-from tests.web.ui_support import Browser, buy, ui_system
+from tests.web.builders_pages import Browser, buy, ui_system
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from tests.journey.builders_purchase import license_keys_emailed
-from tests.web.ui_support import (
+from tests.web.builders_pages import (
     CHECKOUT,
     PASSWORD,
     Browser,

@@ -19,7 +19,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from tests.builders import Journey
 from tests.journey.builders_proofing import interview, order_to_proofing
-from tests.web.ui_support import Browser
+from tests.web.builders_pages import Browser
 
 SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "local-time.js"
 

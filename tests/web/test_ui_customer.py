@@ -14,7 +14,7 @@ from tests.builders import ADMIN
 from tests.journey.builders_proofing import HOME, RIGHT_ANSWERS, SSN_LAST4
 from tests.journey.builders_purchase import license_keys_emailed
 from tests.journey.builders_tokens import seed_of
-from tests.web.ui_support import (
+from tests.web.builders_pages import (
     CHECKOUT,
     Browser,
     buy,

@@ -14,7 +14,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from tests.builders import Journey
 from tests.journey.builders_proofing import order_to_proofing
-from tests.web.ui_support import CHECKOUT, Browser, buy
+from tests.web.builders_pages import CHECKOUT, Browser, buy
 
 
 def customer(system, name: str) -> Actor:
