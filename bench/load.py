@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pyotp
 
 from bench.stack import ROOT, Http, Stack, create_database, create_users, drop_database
-from tests.journey.proofing_support import INTERVIEW_PASSED, PROFILE
-from tests.journey.purchase_support import CHECKOUT, LICENSE_KEY
+from tests.journey.builders_proofing import INTERVIEW_PASSED, PROFILE
+from tests.journey.builders_purchase import CHECKOUT, LICENSE_KEY
 
 # The same customer and interview the journey tests use.
 CARD = CHECKOUT

@@ -91,11 +91,11 @@ class PrivatePostgres:
 
 def create_database(server_url: str, prefix: str = "tokenflow") -> str:
     """A new, migrated database on the server of `server_url`; returns its URL."""
-    from engine.db import make_engine
+    from engine.db import make_db_engine
     from tokenflow.schema import upgrade
 
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    admin = make_db_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -105,11 +105,11 @@ def create_database(server_url: str, prefix: str = "tokenflow") -> str:
 
 
 def drop_database(url: str) -> None:
-    from engine.db import make_engine
+    from engine.db import make_db_engine
 
     parsed = make_url(url)
     admin_url = parsed.set(database="postgres").render_as_string(hide_password=False)
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = make_db_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     admin.dispose()
@@ -117,13 +117,13 @@ def drop_database(url: str) -> None:
 
 def create_users(url: str, users: dict[str, list[str]]) -> None:
     from domain.accounts.users import create_user
-    from engine.db import make_engine, make_session_factory, unit_of_work
+    from engine.db import make_db_engine, make_session_factory, unit_of_work
 
-    engine = make_engine(url)
-    with unit_of_work(make_session_factory(engine)) as s:
+    db = make_db_engine(url)
+    with unit_of_work(make_session_factory(db)) as s:
         for name, roles in users.items():
             create_user(s, name, PASSWORD, roles)
-    engine.dispose()
+    db.dispose()
 
 
 @dataclass

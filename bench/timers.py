@@ -37,7 +37,7 @@ from sqlalchemy import text
 
 from bench.stack import Stack, create_database, drop_database
 from engine.actors import SYSTEM, Actor
-from engine.db import make_engine
+from engine.db import make_db_engine
 from engine.jobs import run_due_jobs
 from service_layer.config import Config
 from tokenflow.system import build_system
@@ -73,12 +73,12 @@ def seed(url: str, instance_dir: Path, total: int, started: int) -> None:
 
 def clone(url: str, template: str, count: int) -> None:
     """`count` copies of instance `template`, each with new instance and task ids."""
-    engine = make_engine(url)
+    db = make_db_engine(url)
 
     def renumber(col: str) -> str:
         return f"regexp_replace({col}, '{UUID_HEAD}', '\\1' || c.suffix, 'g')"
 
-    with engine.begin() as conn:
+    with db.begin() as conn:
         conn.execute(
             text(
                 "CREATE TEMP TABLE bench_clones AS SELECT n, gen_random_uuid()::text AS id,"
@@ -128,9 +128,9 @@ def clone(url: str, template: str, count: int) -> None:
             ),
             {"template": template},
         )
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with db.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
-    engine.dispose()
+    db.dispose()
 
 
 def make_due(conn, limit: int, first: datetime, spread: timedelta) -> None:
@@ -208,7 +208,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def profile(url: str, instance_dir: Path, jobs: int) -> None:
-    db = make_engine(url)
+    db = make_db_engine(url)
     with db.begin() as conn:
         make_due(conn, jobs, datetime.now(UTC) - timedelta(seconds=5), timedelta(0))
     db.dispose()
@@ -274,7 +274,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     url = create_database(args.postgres, "bench_timers")
-    db = make_engine(url)
+    db = make_db_engine(url)
     try:
         with tempfile.TemporaryDirectory(prefix="tokenflow-timers-") as tmp:
             run(args, url, db, Path(tmp))

@@ -62,7 +62,7 @@ from domain.tokens.otp import find_login_match
 from domain.tokens.pskc_import import TokenSeed, import_tokens
 from domain.tokens.seed_crypto import open_sealed
 from engine.clock import clock
-from engine.db import make_engine, unit_of_work
+from engine.db import make_db_engine, unit_of_work
 from service_layer.config import Config
 from service_layer.system import System
 from tokenflow.schema import upgrade
@@ -277,7 +277,7 @@ def alternating(
 @contextmanager
 def scratch_postgres(url: str) -> Iterator[str]:
     name = f"tokenflow_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    admin = make_db_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:

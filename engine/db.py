@@ -1,4 +1,7 @@
-"""Database plumbing: declarative base, engine creation, unit of work."""
+"""Database plumbing: declarative base, SQLAlchemy engine creation, unit of work.
+
+SQLAlchemy's `Engine` is imported as `DbEngine` and held in names called `db`: in this
+package "engine" means the process engine (`runtime.ProcessEngine`)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, create_engine, event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, sessionmaker
 
 from . import jsoncodec
@@ -62,15 +65,15 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_db_engine(url: str, **kwargs: Any) -> DbEngine:
+    """A SQLAlchemy engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
     kwargs.setdefault("json_serializer", jsoncodec.dumps)
     kwargs.setdefault("json_deserializer", jsoncodec.loads)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 15, "check_same_thread": False})
-        engine = create_engine(url, **kwargs)
+        db = create_engine(url, **kwargs)
 
-        @event.listens_for(engine, "connect")
+        @event.listens_for(db, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # pysqlite's own transaction handling defers BEGIN; take control so
             # that a unit of work is one real transaction.
@@ -81,14 +84,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
-        @event.listens_for(engine, "begin")
+        @event.listens_for(db, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # A unit of work takes the write lock at once (no upgrade deadlocks); a
             # connection marked read_only (health checks) reads beside the writer, as WAL allows.
             read_only = conn.get_execution_options().get("read_only", False)
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
-        return engine
+        return db
     if url.startswith("postgresql"):
         # psycopg prepares a statement run five times, and PostgreSQL may then keep one
         # generic plan for it. A plan made while a table was small (a sequential scan)
@@ -99,10 +102,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # an API verification's two statements, `domain.credentials.held.Prepared`.)
         args = kwargs.setdefault("connect_args", {})
         args["options"] = f"{args.get('options', '')} -c plan_cache_mode=force_custom_plan"
-    engine = create_engine(url, **kwargs)
+    db = create_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
-        _ping_when_in_doubt(engine)
-    return engine
+        _ping_when_in_doubt(db)
+    return db
 
 
 # A pooled connection idle this long is pinged before use.
@@ -110,7 +113,7 @@ PING_AFTER_IDLE_SECONDS = 5.0
 _CHECKED_IN = "tokenflow_checked_in"
 
 
-def _ping_when_in_doubt(engine: Engine) -> None:
+def _ping_when_in_doubt(db: DbEngine) -> None:
     """Hand out only live connections, without a round trip for the busy ones.
 
     `pool_pre_ping` sends a query on every checkout: a round trip more for each request,
@@ -121,18 +124,18 @@ def _ping_when_in_doubt(engine: Engine) -> None:
     longer than `PING_AFTER_IDLE_SECONDS` (a firewall may have dropped it quietly). A
     failed ping makes the pool replace the connection before anyone uses it."""
 
-    @event.listens_for(engine, "connect")
-    @event.listens_for(engine, "checkin")
+    @event.listens_for(db, "connect")
+    @event.listens_for(db, "checkin")
     def _note_idle_since(_dbapi_conn: Any, record: Any) -> None:
         record.info[_CHECKED_IN] = time.monotonic()
 
-    @event.listens_for(engine, "checkout")
+    @event.listens_for(db, "checkout")
     def _ping_if_in_doubt(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         idle = time.monotonic() - record.info.get(_CHECKED_IN, 0.0)
         if idle < PING_AFTER_IDLE_SECONDS and not _has_news(dbapi_conn):
             return
         try:
-            engine.dialect.do_ping(dbapi_conn)
+            db.dialect.do_ping(dbapi_conn)
         except Exception as error:
             raise exc.DisconnectionError(f"a pooled connection was dead: {error}") from error
 
@@ -147,8 +150,8 @@ def _has_news(dbapi_conn: Any) -> bool:
         return True
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(db: DbEngine) -> sessionmaker[Session]:
+    return sessionmaker(db, expire_on_commit=False)
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 session factory, the parsed-spec and workflow caches and the stepper; opens a unit of work
 that answers a lost race as Conflict; loads and locks instances; and runs a step's scope,
 which saves the step, caches the saved workflow after the commit, and reports a diagram's
-failure as ProcessIncident. `Engine` (runtime.py) adds the commands, `InstanceReads`
+failure as ProcessIncident. `ProcessEngine` (runtime.py) adds the commands, `InstanceReads`
 (instance_reads.py) the reads."""
 
 from __future__ import annotations

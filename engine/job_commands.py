@@ -1,5 +1,5 @@
 """The engine's commands on jobs and incidents: run a due timer or retry (alone, or a
-worker's batch in one transaction), and retry an incident. A mixin of `Engine`, which
+worker's batch in one transaction), and retry an incident. A mixin of `ProcessEngine`, which
 brings the unit of work, loading and running steps."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 class JobCommands:
-    if TYPE_CHECKING:  # what `Engine` brings (declared for the type checker only)
+    if TYPE_CHECKING:  # what `ProcessEngine` brings (declared for the type checker only)
         stepper: Stepper
 
         def _step_scope(

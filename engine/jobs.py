@@ -25,7 +25,7 @@ from .clock import clock
 from .db import unit_of_work
 from .errors import EngineError
 from .models import Job
-from .runtime import Engine
+from .runtime import ProcessEngine
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def release(factory: sessionmaker[Session], worker: str) -> None:
 
 
 def run_due_jobs(
-    engine: Engine,
+    engine: ProcessEngine,
     worker: str,
     lease: timedelta = timedelta(seconds=60),
     limit: int = 100,
@@ -77,7 +77,7 @@ def run_due_jobs(
 ) -> int:
     """Claim and run due jobs until none is due; returns how many ran.
 
-    Jobs run `batch` at a time in one transaction (`Engine.execute_jobs`); a batch that
+    Jobs run `batch` at a time in one transaction (`ProcessEngine.execute_jobs`); a batch that
     fails is rolled back and its jobs are run one by one, each in its own transaction, so
     that one faulty instance holds up nobody else. With `threads` > 1 that many batches
     run at once (each its own connection): one computes while another waits for the
@@ -112,7 +112,7 @@ def run_due_jobs(
 
 
 def _outcome(
-    engine: Engine, worker: str, ids: list[int], stop: threading.Event | None
+    engine: ProcessEngine, worker: str, ids: list[int], stop: threading.Event | None
 ) -> tuple[int, bool]:
     """(jobs run, whether the database went away)."""
     if stop is not None and stop.is_set():
@@ -123,7 +123,9 @@ def _outcome(
         return 0, True
 
 
-def _run_batch(engine: Engine, worker: str, ids: list[int], stop: threading.Event | None) -> int:
+def _run_batch(
+    engine: ProcessEngine, worker: str, ids: list[int], stop: threading.Event | None
+) -> int:
     if len(ids) > 1:
         try:
             return engine.execute_jobs(ids, worker, stop)
@@ -147,6 +149,6 @@ def _run_batch(engine: Engine, worker: str, ids: list[int], stop: threading.Even
     return ran
 
 
-def _release_quietly(engine: Engine, worker: str) -> None:
+def _release_quietly(engine: ProcessEngine, worker: str) -> None:
     with contextlib.suppress(OperationalError):  # still down: the leases run out anyway
         release(engine.session_factory, worker)

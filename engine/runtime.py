@@ -55,7 +55,7 @@ class Delivered(NamedTuple):
     started: bool
 
 
-class Engine(InstanceReads, JobCommands):
+class ProcessEngine(InstanceReads, JobCommands):
     """The engine's commands, on its transaction scope (`EngineScope`) with its reads
     (`InstanceReads`) and its commands on jobs and incidents (`JobCommands`)."""
 

@@ -23,7 +23,7 @@ from sqlalchemy.pool import StaticPool
 from . import decisions, definitions, queries
 from .actors import Actor
 from .clock import SimulatedTime, clock
-from .db import make_engine, make_session_factory, unit_of_work
+from .db import make_db_engine, make_session_factory, unit_of_work
 from .errors import EngineError, InvalidInput, ProcessIncident
 from .jobs import run_due_jobs
 from .models import (
@@ -36,7 +36,7 @@ from .models import (
 )
 from .parser import parse_xml
 from .registry import Registry
-from .runtime import Engine
+from .runtime import ProcessEngine
 
 SIMULATED_OWNER = 1
 RUNNER = Actor("dry-run", frozenset({"admin"}), user_id=SIMULATED_OWNER)
@@ -100,10 +100,10 @@ def dry_run(
     metadata: MetaData,
 ) -> DryRun:
     """Run `scenario` on `draft`; raises DefinitionInvalid when the draft is invalid."""
-    db = make_engine("sqlite://", poolclass=StaticPool)
+    db = make_db_engine("sqlite://", poolclass=StaticPool)
     try:
         metadata.create_all(db)
-        sandbox = Engine(make_session_factory(db), registry, roles, services=services)
+        sandbox = ProcessEngine(make_session_factory(db), registry, roles, services=services)
         drafted = _deploy(source, sandbox, draft)
         if not (scenario.start or drafted):
             raise InvalidInput("The draft has no process to run: name one to start.")
@@ -115,7 +115,7 @@ def dry_run(
 
 
 def _deploy(
-    source: sessionmaker[Session], sandbox: Engine, draft: list[tuple[str, bytes]]
+    source: sessionmaker[Session], sandbox: ProcessEngine, draft: list[tuple[str, bytes]]
 ) -> list[str]:
     files = definitions.read_files(draft).files
     keys = [k for f in files for k in f.process_ids]
@@ -142,7 +142,7 @@ _COPIED = (
 )
 
 
-def _run(engine: Engine, process: str, scenario: Scenario, time: SimulatedTime) -> DryRun:
+def _run(engine: ProcessEngine, process: str, scenario: Scenario, time: SimulatedTime) -> DryRun:
     started = time.now
     try:
         iid = engine.start(process, RUNNER, scenario.data, owner_id=SIMULATED_OWNER)["id"]
@@ -177,13 +177,13 @@ def _run(engine: Engine, process: str, scenario: Scenario, time: SimulatedTime) 
     return DryRun(process, view["status"], view["active"], path, stopped, _failures(engine, iid))
 
 
-def _ready(engine: Engine, instance_id: str) -> list[dict[str, Any]]:
+def _ready(engine: ProcessEngine, instance_id: str) -> list[dict[str, Any]]:
     with unit_of_work(engine.session_factory) as s:
         return queries.list_tasks(s, RUNNER, engine, queries.TaskFilter(instance_id=instance_id))
 
 
 def _complete(
-    engine: Engine, task: dict[str, Any], scenario: Scenario, refused: dict[str, str]
+    engine: ProcessEngine, task: dict[str, Any], scenario: Scenario, refused: dict[str, str]
 ) -> None:
     values = suggested_values(task["fields"], scenario.tasks.get(task["name"], {}))
     try:
@@ -216,7 +216,9 @@ def suggested_values(fields: list[dict[str, Any]], given: dict[str, Any]) -> dic
     return values
 
 
-def _waits(engine: Engine, instance_id: str) -> tuple[list[str], str | None, datetime | None]:
+def _waits(
+    engine: ProcessEngine, instance_id: str
+) -> tuple[list[str], str | None, datetime | None]:
     with unit_of_work(engine.session_factory) as s:
         messages = list(
             s.scalars(
@@ -234,7 +236,7 @@ def _waits(engine: Engine, instance_id: str) -> tuple[list[str], str | None, dat
         return messages, inst.business_key if inst else None, min(moments, default=None)
 
 
-def _failures(engine: Engine, instance_id: str) -> list[dict[str, Any]]:
+def _failures(engine: ProcessEngine, instance_id: str) -> list[dict[str, Any]]:
     with unit_of_work(engine.session_factory) as s:
         return [
             {
@@ -266,7 +268,7 @@ def _why_stopped(
     return "; ".join(reasons) or f"waiting at {', '.join(view['active']) or 'nothing'}"
 
 
-def _path(engine: Engine, instance_id: str, started: datetime) -> list[PathStep]:
+def _path(engine: ProcessEngine, instance_id: str, started: datetime) -> list[PathStep]:
     with unit_of_work(engine.session_factory) as s:
         names = _element_names(s)
         events = s.scalars(

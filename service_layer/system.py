@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine as DbEngine
 from sqlalchemy import MetaData
-from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.runtime import Engine
+from engine.runtime import ProcessEngine
 
 from .config import Config
 
@@ -20,7 +20,7 @@ class System:
     config: Config
     db: DbEngine
     session_factory: sessionmaker[Session]
-    engine: Engine
+    engine: ProcessEngine
     services: Any
     # Every table of the product (for a sandbox copy of the schema) and the migration the
     # code expects the database at (for readiness): known to the composition root only.

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, MetaData, Table, make_url, text
 
 from engine.clock import clock
-from engine.db import make_engine
+from engine.db import make_db_engine
 from service_layer.config import Config
 from tokenflow.schema import head, upgrade
 
@@ -46,7 +46,7 @@ def postgres_ready() -> Iterator[str]:
     """A database of this test session's own, so parallel runs never share tables."""
     assert PG_URL, "no PostgreSQL URL"
     name = f"tokenflow_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    admin = make_db_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
@@ -61,14 +61,14 @@ def postgres_ready() -> Iterator[str]:
 def postgres_seeded(postgres_ready: str) -> dict[str, list[dict[str, object]]]:
     """The rows the migrations seed (the catalog's products), by table: each test starts
     from them, as each SQLite test starts from a copy of the migrated template."""
-    engine = make_engine(postgres_ready)
+    db = make_db_engine(postgres_ready)
     seeded: dict[str, list[dict[str, object]]] = {}
-    with engine.connect() as conn:
+    with db.connect() as conn:
         for table in _tables(conn):
             rows = [dict(r._mapping) for r in conn.execute(text(f'SELECT * FROM "{table}"'))]
             if rows:
                 seeded[table] = rows
-    engine.dispose()
+    db.dispose()
     return seeded
 
 
@@ -85,8 +85,8 @@ def _tables(conn: Connection) -> list[str]:
 
 def _reset_postgres(url: str, seeded: dict[str, list[dict[str, object]]]) -> None:
     """Empty every table and put the migrations' seed rows back."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
+    db = make_db_engine(url)
+    with db.begin() as conn:
         names = ", ".join(f'"{t}"' for t in _tables(conn))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         # A test may have moved the recorded migration (readiness, schema checks).
@@ -100,7 +100,7 @@ def _reset_postgres(url: str, seeded: dict[str, list[dict[str, object]]]) -> Non
                     f' (SELECT MAX(id) FROM "{table}"))'
                 )
             )
-    engine.dispose()
+    db.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -145,15 +145,15 @@ def _dispose_databases(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     created = []
 
-    def tracking_make_engine(url: str, **kwargs: object):
-        engine = make_engine(url, **kwargs)
-        created.append(engine)
-        return engine
+    def tracking_make_db_engine(url: str, **kwargs: object):
+        db = make_db_engine(url, **kwargs)
+        created.append(db)
+        return db
 
-    monkeypatch.setattr(tokenflow.system, "make_engine", tracking_make_engine)
+    monkeypatch.setattr(tokenflow.system, "make_db_engine", tracking_make_db_engine)
     yield
-    for engine in created:
-        engine.dispose()
+    for db in created:
+        db.dispose()
 
 
 @pytest.fixture(autouse=True)

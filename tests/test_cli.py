@@ -7,8 +7,8 @@ import stat
 import pytest
 from sqlalchemy import text
 
-from engine.db import make_engine
-from tests.engine_support import BPMN_DIR
+from engine.db import make_db_engine
+from tests.builders import BPMN_DIR
 from tokenflow.cli import main
 from tokenflow.schema import head
 
@@ -95,10 +95,10 @@ def test_audit_verify_exits_non_zero_on_a_tampered_row(env, capsys):
         == 0
     )
     assert run("audit", "verify") == 0
-    engine = make_engine(env.database_url)
-    with engine.begin() as conn:
+    db = make_db_engine(env.database_url)
+    with db.begin() as conn:
         conn.execute(text("UPDATE audit_events SET actor = 'mallory'"))
-    engine.dispose()
+    db.dispose()
     assert run("audit", "verify") == 1
     assert "content was changed" in capsys.readouterr().err
 
@@ -156,17 +156,17 @@ def test_a_command_on_a_never_migrated_database_says_to_upgrade_in_one_line(
 def set_revision(env):
     """Put the database's recorded migration elsewhere; put it back afterwards (the
     PostgreSQL test database is shared by the whole session)."""
-    engine = make_engine(env.database_url)
+    db = make_db_engine(env.database_url)
 
     def set_to(revision: str | None) -> None:
-        with engine.begin() as conn:
+        with db.begin() as conn:
             conn.execute(text("DELETE FROM alembic_version"))
             if revision is not None:
                 conn.execute(text("INSERT INTO alembic_version VALUES (:r)"), {"r": revision})
 
     yield set_to
     set_to(head())
-    engine.dispose()
+    db.dispose()
 
 
 def test_a_database_behind_the_code_gets_the_same_hint(env, set_revision, capsys):
@@ -258,18 +258,18 @@ def test_a_token_import_is_audited_in_the_inventory_chain_not_the_system_one(env
 
     fixture = Path(__file__).parent / "fixtures" / "pskc" / "rfc6030_figure3.pskcxml"
     assert run("tokens", "import", str(fixture)) == 0
-    engine = make_engine(env.database_url)
-    with engine.connect() as conn:
+    db = make_db_engine(env.database_url)
+    with db.connect() as conn:
         chains = conn.execute(
             text("SELECT chain FROM audit_events WHERE event = 'tokens.imported'")
         ).scalars()
         assert list(chains) == ["inventory"]
-    engine.dispose()
+    db.dispose()
     assert run("audit", "verify") == 0
 
 
 def _members(env) -> set[tuple[str, str]]:
-    db = make_engine(env.database_url)
+    db = make_db_engine(env.database_url)
     try:
         with db.connect() as conn:
             rows = conn.execute(

@@ -6,14 +6,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import command
 
-from engine.db import make_engine
+from engine.db import make_db_engine
 from tokenflow.schema import alembic_config
 
 
 def test_bundles_made_before_decisions_pin_none_and_a_downgrade_removes_them(database_url):
     config = alembic_config(database_url)
     command.downgrade(config, "0009")
-    db = make_engine(database_url)
+    db = make_db_engine(database_url)
     try:
         assert "decision_definitions" not in sa.inspect(db).get_table_names()
         with db.begin() as conn:

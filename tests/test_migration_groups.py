@@ -6,12 +6,12 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import inspect
 
-from engine.db import make_engine
+from engine.db import make_db_engine
 from tokenflow.schema import alembic_config
 
 
 def _shape(database_url: str) -> tuple[set[str], set[str]]:
-    db = make_engine(database_url)
+    db = make_db_engine(database_url)
     try:
         found = inspect(db)
         return set(found.get_table_names()), {c["name"] for c in found.get_columns("work_items")}

@@ -7,7 +7,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, text
 
-from engine.db import make_engine
+from engine.db import make_db_engine
 from tokenflow.schema import alembic_config
 
 OWNER_COLUMNS = {
@@ -22,7 +22,7 @@ OWNER_COLUMNS = {
 
 
 def _keys_to_users(database_url: str) -> set[tuple[str, str]]:
-    db = make_engine(database_url)
+    db = make_db_engine(database_url)
     try:
         found = inspect(db)
         return {
@@ -37,7 +37,7 @@ def _keys_to_users(database_url: str) -> set[tuple[str, str]]:
 
 
 def _run(database_url: str, statement: str) -> None:
-    db = make_engine(database_url)
+    db = make_db_engine(database_url)
     try:
         with db.begin() as conn:
             conn.execute(text(statement))

@@ -6,7 +6,7 @@ from alembic import command
 from sqlalchemy import JSON, Integer, String, Text, column, select, table
 
 from engine.clock import clock
-from engine.db import UTCDateTime, make_engine
+from engine.db import UTCDateTime, make_db_engine
 from tests.engine.test_starters import diagram
 from tokenflow.schema import alembic_config
 
@@ -26,7 +26,7 @@ DEFINITIONS = table(
 def test_upgrading_fills_in_the_starters_of_versions_deployed_before(database_url):
     config = alembic_config(database_url)
     command.downgrade(config, "0003")
-    db = make_engine(database_url)
+    db = make_db_engine(database_url)
     try:
         with db.begin() as conn:
             for version, attributes in [(1, ""), (2, 'camunda:candidateStarterGroups="customer"')]:

@@ -13,8 +13,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
+from sqlalchemy import Engine as DbEngine
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
 
 import domain.models  # noqa: F401
 import engine.models  # noqa: F401
@@ -46,7 +46,7 @@ def head() -> str | None:
     return _scripts().get_current_head()
 
 
-def current(db: Engine) -> str | None:
+def current(db: DbEngine) -> str | None:
     """The migration the database is at; None when it was never migrated."""
     # Read directly: Alembic's MigrationContext would log two lines on every command.
     with db.connect() as conn:
@@ -55,7 +55,7 @@ def current(db: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def schema_problem(db: Engine) -> str | None:
+def schema_problem(db: DbEngine) -> str | None:
     """Why this code cannot use the database's schema, in one line; None when it can.
     One small query: cheap enough for every command to ask before it starts."""
     at = current(db)

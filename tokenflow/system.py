@@ -15,9 +15,9 @@ from typing import Any
 import handlers
 from domain.accounts.roles import ROLES
 from domain.services import build_services
-from engine.db import make_engine, make_session_factory
+from engine.db import make_db_engine, make_session_factory
 from engine.registry import Registry
-from engine.runtime import Engine
+from engine.runtime import ProcessEngine
 from engine.scripting import ScriptLimits
 from engine.stepper import StepSettings
 from service_layer.config import Config
@@ -30,13 +30,13 @@ __all__ = ["System", "build_system", "load_registry"]
 
 def build_system(config: Config, registry: Registry | None = None, services: Any = None) -> System:
     files.prepare(config)  # before SQLite makes the database file with a looser mode
-    db = make_engine(config.database_url)
+    db = make_db_engine(config.database_url)
     factory = make_session_factory(db)
     services = services if services is not None else build_services(config)
     registry = registry or load_registry(config.extra_handlers)
     limits = ScriptLimits(time_budget=config.script_time_budget_ms / 1000)
     settings = StepSettings(script_limits=limits)
-    engine = Engine(factory, registry, ROLES, settings=settings, services=services)
+    engine = ProcessEngine(factory, registry, ROLES, settings=settings, services=services)
     return System(
         config,
         db,

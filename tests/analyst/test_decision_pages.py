@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analyst.support import ANALYST, analyst_system
+from tests.analyst.builders import ANALYST, analyst_system
 from tests.analyst.test_pages import token_of
-from tests.journey_support import PROCESSES
-from tests.web.ui_support import Browser, ui_app
+from tests.builders import PROCESSES
+from tests.web.builders_pages import Browser, ui_app
 
 PAGE = "/analyst/decisions/proofing_methods"
 TABLE = (PROCESSES / "proofing_methods.dmn").read_text()

@@ -15,11 +15,9 @@ from engine.errors import InvalidInput
 from engine.jobs import run_due_jobs
 from engine.models import AuditEvent, Job
 from engine.registry import Registry
-from tests.analyst.support import SLA_TIMER, analyst_system, diagram, timer_jobs
-from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, SUPPORT, engine_system, tasks_for
-from tests.journey.purchase_support import buy
-from tests.journey_support import ADMIN as JOURNEY_ADMIN
-from tests.journey_support import SUPPORT as JOURNEY_SUPPORT
+from tests.analyst.builders import SLA_TIMER, analyst_system, diagram, timer_jobs
+from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, SUPPORT, engine_system, tasks_for
+from tests.journey.builders_purchase import buy
 
 LINEAR = (BPMN_DIR / "linear.bpmn").read_text()
 NEW_STEP = """<bpmn:sequenceFlow id="f5" sourceRef="wait_hour" targetRef="double_check" />
@@ -253,11 +251,11 @@ def test_a_running_journey_moves_onto_a_new_called_process_keeping_its_sla_timer
     journey = buy(system)
     [timer] = timer_jobs(system, journey.instance_id)
     xml = diagram("license_key_delivery").replace('"PT24H"', '"PT12H"')
-    system.engine.deploy([("license_key_delivery.bpmn", xml.encode())], JOURNEY_ADMIN)
+    system.engine.deploy([("license_key_delivery.bpmn", xml.encode())], ADMIN)
 
     onto_new_calls = instance_migration.Plan("hardware_token", 1, 1, {})
     [outcome] = instance_migration.execute(
-        system.engine, onto_new_calls, instance_migration.Selection(), JOURNEY_ADMIN
+        system.engine, onto_new_calls, instance_migration.Selection(), ADMIN
     )
     assert outcome.migrated
     [kept] = timer_jobs(system, journey.instance_id)
@@ -268,7 +266,7 @@ def test_a_running_journey_moves_onto_a_new_called_process_keeping_its_sla_timer
     assert "already runs on version 1" in again.problems[0]
 
     journey.advance(hours=12, minutes=1)
-    assert not journey.tasks(JOURNEY_SUPPORT, "license_key_sla_breach")
+    assert not journey.tasks(SUPPORT, "license_key_sla_breach")
     journey.advance(hours=12)
-    assert journey.tasks(JOURNEY_SUPPORT, "license_key_sla_breach")
+    assert journey.tasks(SUPPORT, "license_key_sla_breach")
     assert SLA_TIMER not in journey.active

@@ -10,9 +10,9 @@ import pytest
 
 from engine.db import unit_of_work
 from engine.definitions import list_definitions
-from tests.analyst.support import ANALYST, analyst_system, diagram
-from tests.journey.purchase_support import buy
-from tests.web.ui_support import Browser, ui_app
+from tests.analyst.builders import ANALYST, analyst_system, diagram
+from tests.journey.builders_purchase import buy
+from tests.web.builders_pages import Browser, ui_app
 
 LICENSE_FILE = "license_key_delivery.bpmn"
 DEPLOY = f"/analyst/deploy?filename={LICENSE_FILE}"

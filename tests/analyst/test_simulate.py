@@ -14,7 +14,7 @@ from engine.errors import DefinitionInvalid
 from engine.models import AuditEvent, Job, ProcessDefinition, ProcessInstance
 from engine.registry import Registry
 from engine.simulate import Scenario, dry_run, suggested_values
-from tests.engine_support import BPMN_DIR, engine_system
+from tests.builders import BPMN_DIR, engine_system
 from tokenflow.schema import metadata
 
 LINEAR = (BPMN_DIR / "linear.bpmn").read_text()

@@ -11,7 +11,7 @@ from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from engine.registry import Registry
 from engine.statistics import element_statistics
-from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, engine_system, tasks_for
+from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, engine_system, tasks_for
 
 BOUNDARY = (BPMN_DIR / "boundary.bpmn").read_text()
 HOUR = 3600.0

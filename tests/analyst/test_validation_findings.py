@@ -10,8 +10,7 @@ from engine.errors import DefinitionInvalid
 from engine.models import Group
 from engine.registry import Registry
 from tests.analyst.test_validation_rules import GATEWAYS, LINEAR, changed
-from tests.engine_support import ADMIN, CUSTOMER, engine_system
-from tests.journey_support import PROCESSES, journey_system
+from tests.builders import ADMIN, CUSTOMER, PROCESSES, engine_system, journey_system
 from tokenflow.system import build_system
 
 TIMER = '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT1H"</bpmn:timeDuration>'

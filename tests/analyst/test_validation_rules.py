@@ -6,7 +6,7 @@ import pytest
 
 from engine.errors import DefinitionInvalid, ProcessIncident
 from engine.registry import Registry
-from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
+from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
 
 LINEAR = (BPMN_DIR / "linear.bpmn").read_text()
 GATEWAYS = (BPMN_DIR / "gateways.bpmn").read_text()

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from tests.analyst.support import analyst_system
-from tests.web.ui_support import ui_app, ui_system
+from tests.analyst.builders import analyst_system
+from tests.web.builders_pages import ui_app, ui_system
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -60,7 +60,7 @@ def live(config) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def analyst_live(config) -> Iterator[LiveServer]:
-    """The analyst's pages, with the systems of `tests.analyst.support`."""
+    """The analyst's pages, with the systems of `tests.analyst.builders`."""
     yield from _serve(config, lambda: analyst_system(config)[0])
 
 

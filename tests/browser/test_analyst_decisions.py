@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analyst.support import ANALYST, log_in
+from tests.analyst.builders import ANALYST, log_in
 
 pytestmark = pytest.mark.browser
 PAGE = "/analyst/decisions/proofing_methods"

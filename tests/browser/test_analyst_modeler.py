@@ -15,7 +15,7 @@ import pytest
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.definitions import latest_definition
-from tests.analyst.support import (
+from tests.analyst.builders import (
     ANALYST,
     log_in,
     set_timer,
@@ -23,8 +23,8 @@ from tests.analyst.support import (
     timer_jobs,
     wait_for_modeler,
 )
-from tests.journey.purchase_support import buy
-from tests.journey_support import SUPPORT
+from tests.builders import SUPPORT
+from tests.journey.builders_purchase import buy
 
 pytestmark = pytest.mark.browser
 

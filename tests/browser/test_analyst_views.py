@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from tests.analyst.support import (
+from tests.analyst.builders import (
     ANALYST,
     SLA_TIMER,
     log_in,
     set_timer,
     wait_for_modeler,
 )
-from tests.journey.purchase_support import buy
+from tests.journey.builders_purchase import buy
 
 pytestmark = pytest.mark.browser
 

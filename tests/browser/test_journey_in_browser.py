@@ -13,9 +13,9 @@ import pyotp
 import pytest
 
 from engine.clock import clock
-from tests.journey.inventory import seed_of
-from tests.journey.purchase_support import license_keys_emailed
-from tests.web.ui_support import PASSWORD
+from tests.journey.builders_purchase import license_keys_emailed
+from tests.journey.builders_tokens import seed_of
+from tests.web.builders_pages import PASSWORD
 from tokenflow.worker import Worker
 
 pytestmark = pytest.mark.browser

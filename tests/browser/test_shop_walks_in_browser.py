@@ -15,10 +15,8 @@ from typing import Any
 import pytest
 
 from engine.clock import clock
-from tests.browser import walk_support
-from tests.browser.conftest import SCREENSHOTS
-from tests.browser.test_journey_in_browser import PHONE, continue_, heading, totp_codes
-from tests.browser.walk_support import (
+from tests.browser import builders
+from tests.browser.builders import (
     DECLINING_CARD,
     GOOD_CARD,
     Walk,
@@ -36,7 +34,9 @@ from tests.browser.walk_support import (
     person,
     sign_up,
 )
-from tests.journey.purchase_support import license_keys_emailed
+from tests.browser.conftest import SCREENSHOTS
+from tests.browser.test_journey_in_browser import PHONE, continue_, heading, totp_codes
+from tests.journey.builders_purchase import license_keys_emailed
 
 pytestmark = pytest.mark.browser
 
@@ -448,7 +448,7 @@ def test_an_order_of_three_tokens_whose_other_keys_two_other_customers_redeem(
 
 
 def test_without_axe_core_the_walks_fail_under_ci_and_skip_elsewhere(monkeypatch, tmp_path):
-    monkeypatch.setattr(walk_support, "AXE", tmp_path / "node_modules" / "axe-core" / "axe.min.js")
+    monkeypatch.setattr(builders, "AXE", tmp_path / "node_modules" / "axe-core" / "axe.min.js")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="axe-core is not installed"):
         axe_script()

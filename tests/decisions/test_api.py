@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.decisions.support import process, table
+from tests.decisions.builders import process, table
 from tests.web.test_api import app, as_, client, flaky, problem  # noqa: F401  (fixtures)
 
 RULES = [([">= 1000"], ['"big"']), (["< 1000"], ['"small"'])]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.registry import Registry
-from tests.decisions.support import decided, deploy, process
-from tests.engine_support import engine_system
+from tests.builders import engine_system
+from tests.decisions.builders import decided, deploy, process
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "camunda-dmn"
 

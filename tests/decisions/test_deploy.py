@@ -8,8 +8,8 @@ import pytest
 from engine.actors import SYSTEM
 from engine.errors import DefinitionInvalid
 from engine.registry import Registry
-from tests.decisions.support import DMN13, decided, deploy, process, table
-from tests.engine_support import ADMIN, engine_system, only_task
+from tests.builders import ADMIN, engine_system, only_task
+from tests.decisions.builders import DMN13, decided, deploy, process, table
 
 ONE_RULE = [(["-"], ['"yes"'])]
 

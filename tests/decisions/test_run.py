@@ -7,8 +7,8 @@ import pytest
 
 from engine.errors import ProcessIncident
 from engine.registry import Registry
-from tests.decisions.support import decided, deploy, incidents, process, table
-from tests.engine_support import engine_system
+from tests.builders import engine_system
+from tests.decisions.builders import decided, deploy, incidents, process, table
 
 TIERS = [
     ([">= 1000"], ['"gold"']),

@@ -13,8 +13,8 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import ProcessIncident
 from engine.models import WorkItem
-from tests.engine.mapping_support import Recorder, deploy, diagram, io, param
-from tests.engine_support import ADMIN, CUSTOMER, engine_system, only_task
+from tests.builders import ADMIN, CUSTOMER, engine_system, only_task
+from tests.engine.builders import Recorder, deploy, diagram, io, param
 
 SETUP = (
     '<bpmn:scriptTask id="setup" scriptFormat="python"><bpmn:script>'

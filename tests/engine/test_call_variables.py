@@ -8,8 +8,8 @@ import pytest
 from engine.db import unit_of_work
 from engine.errors import ProcessIncident
 from engine.queries import list_incidents
-from tests.engine.mapping_support import Recorder, deploy, diagram, io, param, service
-from tests.engine_support import ADMIN, CUSTOMER, engine_system
+from tests.builders import ADMIN, CUSTOMER, engine_system
+from tests.engine.builders import Recorder, deploy, diagram, io, param, service
 
 SETUP = (
     '<bpmn:scriptTask id="setup" scriptFormat="python"><bpmn:script>'

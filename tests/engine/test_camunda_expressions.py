@@ -15,7 +15,7 @@ from engine.errors import ProcessIncident
 from engine.jobs import run_due_jobs
 from engine.queries import list_jobs
 from engine.registry import Registry
-from tests.engine_support import ADMIN, BPMN_DIR, engine_system, only_task, tasks_for
+from tests.builders import ADMIN, BPMN_DIR, engine_system, only_task, tasks_for
 
 
 @pytest.fixture

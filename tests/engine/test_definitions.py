@@ -4,7 +4,7 @@ import pytest
 
 from engine.errors import DefinitionInvalid
 from engine.registry import Registry
-from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, deploy, engine_system, only_task
+from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, deploy, engine_system, only_task
 
 LINEAR = (BPMN_DIR / "linear.bpmn").read_text()
 

@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 from engine import audit
 from engine.actors import SYSTEM
 from engine.clock import clock
-from engine.db import make_engine, unit_of_work
+from engine.db import make_db_engine, unit_of_work
 from engine.errors import Conflict
 from engine.jobs import claim_due, run_due_jobs
 from engine.models import AuditEvent, Incident, Job, ProcessInstance
 from engine.persistence import load
 from engine.queries import list_incidents, list_jobs
 from engine.registry import Registry
-from tests.engine_support import ADMIN, CUSTOMER, SUPPORT, engine_system, only_task, tasks_for
+from tests.builders import ADMIN, CUSTOMER, SUPPORT, engine_system, only_task, tasks_for
 
 
 def registry(flaky: dict | None = None) -> Registry:
@@ -411,7 +411,7 @@ def test_postgresql_plans_every_statement_for_the_tables_as_they_are(database_ur
     table grows (prepared statements keep theirs until the next ANALYZE)."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no plan cache to configure")
-    db = make_engine(database_url)
+    db = make_db_engine(database_url)
     try:
         with db.connect() as conn:
             assert conn.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"

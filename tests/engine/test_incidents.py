@@ -17,7 +17,7 @@ from engine.jobs import run_due_jobs
 from engine.models import AuditEvent, Job, ProcessInstance
 from engine.queries import list_incidents
 from engine.registry import Registry
-from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, FINANCE, engine_system, only_task
+from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, FINANCE, engine_system, only_task
 
 PIN = "8462-secret-pin"
 

@@ -9,8 +9,8 @@ import pytest
 
 from engine.clock import clock
 from engine.errors import InvalidInput, ProcessIncident
-from tests.engine.mapping_support import Recorder, deploy, diagram, io, param, service
-from tests.engine_support import ADMIN, CUSTOMER, engine_system, only_task
+from tests.builders import ADMIN, CUSTOMER, engine_system, only_task
+from tests.engine.builders import Recorder, deploy, diagram, io, param, service
 
 SETUP = (
     '<bpmn:scriptTask id="setup" scriptFormat="python"><bpmn:script>'

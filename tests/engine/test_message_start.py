@@ -8,7 +8,7 @@ import pytest
 from engine.errors import InvalidInput, NotFound, ProcessIncident
 from engine.messages import start_messages
 from engine.registry import Registry
-from tests.engine_support import ADMIN, BPMN_DIR, FINANCE, engine_system, only_task
+from tests.builders import ADMIN, BPMN_DIR, FINANCE, engine_system, only_task
 
 
 @pytest.fixture

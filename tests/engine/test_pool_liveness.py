@@ -6,40 +6,41 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import text
 
 from engine import db as engine_db
-from engine.db import make_engine
+from engine.db import make_db_engine
 
 
 @pytest.fixture
-def pg(database_url: str) -> Iterator[Engine]:
+def pg(database_url: str) -> Iterator[DbEngine]:
     if not database_url.startswith("postgresql"):
         pytest.skip("pool liveness checks are PostgreSQL's (SQLite has no server)")
-    engine = make_engine(database_url, pool_size=1, max_overflow=0)
-    yield engine
-    engine.dispose()
+    db = make_db_engine(database_url, pool_size=1, max_overflow=0)
+    yield db
+    db.dispose()
 
 
-def _backend(engine: Engine) -> int:
-    with engine.connect() as conn:
+def _backend(db: DbEngine) -> int:
+    with db.connect() as conn:
         return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
 
 
-def _pings(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def _pings(db: DbEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     counted: list[int] = []
-    ping = engine.dialect.do_ping
+    ping = db.dialect.do_ping
 
     def counting(dbapi_conn: object) -> bool:
         counted.append(1)
         return ping(dbapi_conn)
 
-    monkeypatch.setattr(engine.dialect, "do_ping", counting)
+    monkeypatch.setattr(db.dialect, "do_ping", counting)
     return counted
 
 
 def test_a_connection_in_use_is_handed_out_again_without_a_ping(
-    pg: Engine, monkeypatch: pytest.MonkeyPatch
+    pg: DbEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = _backend(pg)
     pings = _pings(pg, monkeypatch)
@@ -48,11 +49,11 @@ def test_a_connection_in_use_is_handed_out_again_without_a_ping(
 
 
 def test_a_connection_the_server_ended_is_replaced_before_anyone_uses_it(
-    pg: Engine, monkeypatch: pytest.MonkeyPatch
+    pg: DbEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = _backend(pg)
     pings = _pings(pg, monkeypatch)
-    admin = make_engine(pg.url.render_as_string(False))
+    admin = make_db_engine(pg.url.render_as_string(False))
     with admin.begin() as conn:
         assert conn.execute(text("SELECT pg_terminate_backend(:p, 10000)"), {"p": first}).scalar()
     admin.dispose()
@@ -65,7 +66,7 @@ def test_a_connection_the_server_ended_is_replaced_before_anyone_uses_it(
 
 
 def test_a_connection_idle_for_a_while_is_pinged(
-    pg: Engine, monkeypatch: pytest.MonkeyPatch
+    pg: DbEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = _backend(pg)
     pings = _pings(pg, monkeypatch)

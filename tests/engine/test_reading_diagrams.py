@@ -11,7 +11,7 @@ from engine.db import unit_of_work
 from engine.definitions import get_definition
 from engine.errors import DefinitionInvalid
 from engine.registry import Registry
-from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
+from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
 
 LINEAR = (BPMN_DIR / "linear.bpmn").read_text()
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'

@@ -29,7 +29,7 @@ from engine.persistence import load
 from engine.registry import Registry
 from engine.retention import ATTRIBUTE, PURGED_ERROR, parse_days, purge_expired
 from service_layer.config import Config, ConfigError
-from tests.engine_support import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
+from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
 from tokenflow.worker import Worker
 
 PERSON = "Alice Example"

@@ -10,7 +10,7 @@ from engine.db import unit_of_work
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.models import AuditEvent
 from engine.registry import BpmnError, Registry
-from tests.engine_support import (
+from tests.builders import (
     ADMIN,
     CUSTOMER,
     OTHER_CUSTOMER,

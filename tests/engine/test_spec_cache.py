@@ -9,7 +9,7 @@ from sqlalchemy import select
 from engine.db import unit_of_work
 from engine.models import SpecBundle
 from engine.registry import Registry
-from tests.engine_support import CUSTOMER, deploy, engine_system, only_task
+from tests.builders import CUSTOMER, deploy, engine_system, only_task
 
 
 class Crash(Exception):

@@ -13,7 +13,7 @@ from engine.models import Group, ProcessDefinition, ProcessInstance
 from engine.parser import parse_xml
 from engine.registry import Registry
 from engine.starters import describe, may_start, of_process
-from tests.engine_support import engine_system
+from tests.builders import engine_system
 
 ALICE = Actor("alice", frozenset({"customer"}), user_id=101)
 BOB = Actor("bob", frozenset({"customer"}), user_id=102)

@@ -9,7 +9,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import ProcessInstance
 from engine.registry import Registry
-from tests.engine_support import ADMIN, CUSTOMER, SUPPORT, engine_system, only_task
+from tests.builders import ADMIN, CUSTOMER, SUPPORT, engine_system, only_task
 from tokenflow.worker import Worker
 
 

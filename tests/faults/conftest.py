@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.stack import PrivatePostgres, Stack, create_database, create_users
-from engine.db import make_engine
+from engine.db import make_db_engine
 from tokenflow.schema import upgrade
 
 RUN = os.environ.get("CI") == "true" or bool(os.environ.get("TOKENFLOW_TEST_POSTGRES_URL"))
@@ -45,9 +45,9 @@ def database(pg_server: PrivatePostgres, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture
 def db(database: str) -> Iterator:
-    engine = make_engine(database)
-    yield engine
-    engine.dispose()
+    db = make_db_engine(database)
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

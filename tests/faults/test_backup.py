@@ -18,12 +18,12 @@ from bench.stack import ROOT, TOKENFLOW
 from engine.db import unit_of_work
 from engine.models import ProcessInstance
 from service_layer.config import Config
+from tests.builders import journey_system
 from tests.faults.test_crashes import wait_until
-from tests.journey.inventory import stock_tokens
-from tests.journey.proofing_support import PROFILE
-from tests.journey.purchase_support import buy, license_keys_emailed
+from tests.journey.builders_proofing import PROFILE
+from tests.journey.builders_purchase import buy, license_keys_emailed
+from tests.journey.builders_tokens import stock_tokens
 from tests.journey.test_full_journey import deliver_and_register
-from tests.journey_support import journey_system
 from tokenflow.schema import metadata, upgrade
 
 pytestmark = pytest.mark.faults

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from bench.stack import Stack
-from engine.db import make_engine
+from engine.db import make_db_engine
 from tests.faults.test_crashes import (
     approved_instances,
     request_in_flight,
@@ -39,7 +39,7 @@ def stop_with(stack: Stack, process: subprocess.Popen, sig: int) -> tuple[int, f
 
 
 def instance_status(stack: Stack, instance_id: str) -> str:
-    db = make_engine(stack.database_url)
+    db = make_db_engine(stack.database_url)
     try:
         with db.connect() as conn:
             return str(

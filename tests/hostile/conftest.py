@@ -9,8 +9,7 @@ import pytest
 from flask import Flask
 
 from engine.db import unit_of_work
-from tests.journey_support import journey_system
-from tests.people import PASSWORD, person
+from tests.builders import PASSWORD, journey_system, person
 from web.app import create_app
 
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.hostile.conftest import assert_problem, bearer
-from tests.journey.inventory import pskc_file
+from tests.journey.builders_tokens import pskc_file
 
 pytestmark = pytest.mark.hostile
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from domain.tokens.otp import normalize_code
 from domain.tokens.pskc_import import PskcImportError, read_pskc
 from engine.forms import KNOWN_TYPES, Field, validate
-from tests.journey.inventory import pskc_file
+from tests.journey.builders_tokens import pskc_file
 
 pytestmark = pytest.mark.hostile
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

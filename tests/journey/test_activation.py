@@ -14,13 +14,13 @@ from engine.registry import FieldErrors, HandlerContext
 from handlers.activation import check_activation_code, issue
 from service_layer.config import Config
 from service_layer.system import System
-from tests.journey.proofing_support import (
+from tests.builders import CUSTOMER, Journey, journey_system
+from tests.journey.builders_proofing import (
     activation_code_in_letter,
     order_to_proofing,
     proven_by_video,
     try_experian,
 )
-from tests.journey_support import CUSTOMER, Journey, journey_system
 
 
 def refusal(journey: Journey, code: str) -> str:

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from domain.proofing.appointments import TOO_LATE
 from engine.clock import clock
 from service_layer.config import Config
-from tests.journey.proofing_support import emails, interview, order_to_proofing, reach_interview
-from tests.journey_support import AGENT, Journey, journey_system
+from tests.builders import AGENT, Journey, journey_system
+from tests.journey.builders_proofing import emails, interview, order_to_proofing, reach_interview
 
 MOVE = "appointment_move_requested"
 CANCEL = "appointment_cancel_requested"

@@ -10,9 +10,9 @@ from domain.orders.models import SalesOrder
 from engine.db import unit_of_work
 from engine.errors import NotFound
 from engine.models import Job, MessageSubscription
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import INVOICE_CHECKOUT, buy, emails_about
-from tests.journey_support import CUSTOMER, journey_system
+from tests.builders import CUSTOMER, journey_system
+from tests.journey.builders_purchase import INVOICE_CHECKOUT, buy, emails_about
+from tests.journey.builders_tokens import stock_tokens
 
 CANCEL = "order_cancel_requested"
 

@@ -16,9 +16,9 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.models import AuditEvent
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import CHECKOUT, INVOICE_CHECKOUT, stored_text
-from tests.journey_support import CUSTOMER, Journey, journey_system
+from tests.builders import CUSTOMER, Journey, journey_system
+from tests.journey.builders_purchase import CHECKOUT, INVOICE_CHECKOUT, stored_text
+from tests.journey.builders_tokens import stock_tokens
 
 
 def chosen(system, product: str = "token_without_proofing") -> Journey:

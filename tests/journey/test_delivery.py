@@ -17,9 +17,9 @@ from engine.db import unit_of_work
 from engine.models import AuditEvent
 from engine.registry import Registry
 from service_layer.config import Config, ConfigError
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import buy
-from tests.journey_support import journey_system
+from tests.builders import journey_system
+from tests.journey.builders_purchase import buy
+from tests.journey.builders_tokens import stock_tokens
 from tokenflow.demo import in_words, load_demo
 from tokenflow.system import build_system
 from tokenflow.worker import Worker, follow_parcels

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from service_layer.config import Config, ConfigError
-from tests.journey.proofing_support import emails, order_to_proofing, reach_interview
-from tests.journey_support import journey_system
+from tests.builders import journey_system
+from tests.journey.builders_proofing import emails, order_to_proofing, reach_interview
 
 
 def test_journey_emails_link_to_the_order_page_and_say_what_to_do_next(config: Config) -> None:

@@ -12,22 +12,22 @@ from sqlalchemy import select
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import ProcessInstance
-from tests.journey.inventory import seed_of
-from tests.journey.proofing_support import (
+from tests.builders import AGENT, Journey, journey_system
+from tests.journey.builders_proofing import (
     SSN_LAST4,
     book_first_slot,
     interview,
     order_to_proofing,
     try_experian,
 )
-from tests.journey.purchase_support import (
+from tests.journey.builders_purchase import (
     APPROVED_CARD,
     emails,
     license_keys_emailed,
     stored_text,
     text_of,
 )
-from tests.journey_support import AGENT, Journey, journey_system
+from tests.journey.builders_tokens import seed_of
 
 
 def two_codes(serial: str) -> tuple[str, str]:

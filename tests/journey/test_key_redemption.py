@@ -11,11 +11,11 @@ from domain.orders.models import SalesOrder
 from domain.tokens.models import HardwareToken
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
-from tests.journey.inventory import stock_tokens
-from tests.journey.proofing_support import PROFILE
-from tests.journey.purchase_support import buy, license_keys_emailed
+from tests.builders import OTHER_CUSTOMER, Journey, journey_system
+from tests.journey.builders_proofing import PROFILE
+from tests.journey.builders_purchase import buy, license_keys_emailed
+from tests.journey.builders_tokens import stock_tokens
 from tests.journey.test_full_journey import two_codes
-from tests.journey_support import OTHER_CUSTOMER, Journey, journey_system
 
 WRONG_KEY = "0000-0000-0000-0000"
 

@@ -10,20 +10,20 @@ from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.registry import HandlerContext
 from handlers.license_keys import resend_license_key
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import (
-    buy,
-    license_keys_emailed,
-    stored_text,
-    system_with_broken_mail,
-)
-from tests.journey_support import (
+from tests.builders import (
     AGENT,
     OTHER_CUSTOMER,
     SUPPORT,
     Journey,
     journey_system,
 )
+from tests.journey.builders_purchase import (
+    buy,
+    license_keys_emailed,
+    stored_text,
+    system_with_broken_mail,
+)
+from tests.journey.builders_tokens import stock_tokens
 
 WRONG_KEY = "0000-0000-0000-0000"
 

@@ -14,12 +14,11 @@ from domain.tokens.models import HardwareToken
 from engine.actors import Actor
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
-from tests.journey.inventory import stock_tokens
-from tests.journey.proofing_support import PROFILE
-from tests.journey.purchase_support import LICENSE_KEY, buy, emails_about, text_of
+from tests.builders import CUSTOMER, OTHER_CUSTOMER, Journey, add_people, journey_system
+from tests.journey.builders_proofing import PROFILE
+from tests.journey.builders_purchase import LICENSE_KEY, buy, emails_about, text_of
+from tests.journey.builders_tokens import stock_tokens
 from tests.journey.test_full_journey import two_codes
-from tests.journey_support import CUSTOMER, OTHER_CUSTOMER, Journey, journey_system
-from tests.people import add_people
 
 THIRD_CUSTOMER = Actor("carol", frozenset({"customer"}), user_id=103)
 

@@ -11,7 +11,8 @@ from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from handlers import activation
 from service_layer.config import Config
-from tests.journey.proofing_support import (
+from tests.builders import AGENT, journey_system
+from tests.journey.builders_proofing import (
     HOME,
     INTERVIEW_PASSED,
     SSN_LAST4,
@@ -23,7 +24,6 @@ from tests.journey.proofing_support import (
     start_proofing,
     try_experian,
 )
-from tests.journey_support import AGENT, journey_system
 
 INTERVIEW_NOT_PASSED = "Your video interview did not confirm your identity"
 

@@ -13,7 +13,8 @@ import pytest
 from engine.db import unit_of_work
 from engine.queries import instance_events
 from service_layer.config import Config
-from tests.journey.proofing_support import (
+from tests.builders import ADMIN, journey_system
+from tests.journey.builders_proofing import (
     SSN_LAST4,
     activation_code_in_letter,
     order_to_proofing,
@@ -21,8 +22,7 @@ from tests.journey.proofing_support import (
     proven_by_video,
     try_experian,
 )
-from tests.journey.purchase_support import stored_text
-from tests.journey_support import ADMIN, journey_system
+from tests.journey.builders_purchase import stored_text
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 

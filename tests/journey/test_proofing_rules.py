@@ -8,8 +8,8 @@ import pytest
 
 from engine.actors import SYSTEM
 from service_layer.config import Config
-from tests.journey.proofing_support import start_proofing
-from tests.journey_support import PROCESSES, journey_system
+from tests.builders import PROCESSES, journey_system
+from tests.journey.builders_proofing import start_proofing
 
 
 @pytest.mark.parametrize("country", ["US", "us", "Us"])

@@ -14,8 +14,8 @@ from engine.models import Incident
 from engine.registry import BpmnError, HandlerContext
 from handlers.payment import charge_card
 from handlers.shipping import allocate_token
-from tests.journey.inventory import stock_tokens, token
-from tests.journey.purchase_support import (
+from tests.builders import ADMIN, CUSTOMER, FINANCE, journey_system
+from tests.journey.builders_purchase import (
     APPROVED_CARD,
     CHECKOUT,
     DECLINED_CARD,
@@ -25,7 +25,8 @@ from tests.journey.purchase_support import (
     license_keys_emailed,
     stored_text,
 )
-from tests.journey_support import ADMIN, CUSTOMER, FINANCE, journey_system
+from tests.journey.builders_tokens import stock_tokens
+from tests.journey.builders_tokens import token_row as token
 
 
 def order(system, order_number: str) -> SalesOrder:

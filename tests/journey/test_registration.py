@@ -16,9 +16,9 @@ from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from service_layer.config import Config
 from service_layer.system import System
-from tests.journey.proofing_support import emails, outbox_files
-from tests.journey.tokens_fixture import TestToken, add_token, token_row
-from tests.journey_support import CUSTOMER, Journey, journey_system
+from tests.builders import CUSTOMER, Journey, journey_system
+from tests.journey.builders_proofing import emails, outbox_files
+from tests.journey.builders_tokens import TestToken, add_token, token_row
 
 ORDER = "SO-10001"
 PAID_AT = "2026-01-15T10:00:00+00:00"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from service_layer.config import Config
-from tests.lifecycle.support import Life, wire
+from tests.lifecycle.builders import Life, wire
 
 
 @pytest.fixture

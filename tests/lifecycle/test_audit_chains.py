@@ -17,7 +17,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditChain, AuditEvent
 from service_layer.config import Config
-from tests.lifecycle.support import Life, code_now, issue_credential
+from tests.lifecycle.builders import Life, code_now, issue_credential
 
 
 def chains_of(life: Life, event: str) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from service_layer.config import Config
-from tests.lifecycle.support import Life, code_now, issue_credential, token_row
+from tests.lifecycle.builders import Life, code_now, issue_credential, token_row
 
 RACERS = 20
 

@@ -8,9 +8,9 @@ import pytest
 
 from engine.clock import clock
 from engine.errors import InvalidInput
-from tests.journey.tokens_fixture import TestToken
-from tests.journey_support import Journey
-from tests.lifecycle.support import Life, code_now, issue_credential, token_row
+from tests.builders import Journey
+from tests.journey.builders_tokens import TestToken
+from tests.lifecycle.builders import Life, code_now, issue_credential, token_row
 
 WRONG = "000000"
 

@@ -13,11 +13,10 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.errors import InvalidInput
 from engine.models import AuditEvent
-from tests.journey.inventory import seed_of, stock_tokens
-from tests.journey.proofing_support import emails, outbox_files, try_experian
-from tests.journey.tokens_fixture import TestToken
-from tests.journey_support import Journey
-from tests.lifecycle.support import (
+from tests.builders import Journey
+from tests.journey.builders_proofing import emails, outbox_files, try_experian
+from tests.journey.builders_tokens import TestToken, seed_of, stock_tokens
+from tests.lifecycle.builders import (
     Life,
     code_now,
     credential_row,

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from service_layer.config import Config
-from tests.journey.inventory import pskc_file
-from tests.journey_support import journey_system
-from tests.lifecycle.support import Life
+from tests.builders import journey_system
+from tests.journey.builders_tokens import pskc_file
+from tests.lifecycle.builders import Life
 from tokenflow.cli import main
 from tokenflow.demo import load_demo
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.lifecycle.support import PASSWORD, Life, code_now, issue_credential, token_row, wire
+from tests.lifecycle.builders import PASSWORD, Life, code_now, issue_credential, token_row, wire
 from tests.lifecycle.test_lockout import lock
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

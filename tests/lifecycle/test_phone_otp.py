@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from engine.clock import clock
-from tests.journey.proofing_support import outbox_files
-from tests.lifecycle.support import Life, issue_credential, newest_sms_code
+from tests.journey.builders_proofing import outbox_files
+from tests.lifecycle.builders import Life, issue_credential, newest_sms_code
 
 PHONE = "+14155550123"
 

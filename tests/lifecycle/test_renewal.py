@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from domain.credentials.registration import add_years
 from engine.clock import clock
-from tests.journey.proofing_support import emails
-from tests.journey.purchase_support import APPROVED_CARD, DECLINED_CARD
-from tests.journey.tokens_fixture import TestToken
-from tests.journey_support import Journey
-from tests.lifecycle.support import Life, code_now, credential_row, issue_credential
+from tests.builders import Journey
+from tests.journey.builders_proofing import emails
+from tests.journey.builders_purchase import APPROVED_CARD, DECLINED_CARD
+from tests.journey.builders_tokens import TestToken
+from tests.lifecycle.builders import Life, code_now, credential_row, issue_credential
 
 CARD = {"card_number": APPROVED_CARD, "card_expiry": "12/39", "card_cvc": "737"}
 

@@ -11,9 +11,9 @@ from engine.audit import verify as verify_audit_chain
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditEvent
-from tests.journey.tokens_fixture import add_token
-from tests.journey_support import Journey
-from tests.lifecycle.support import (
+from tests.builders import Journey
+from tests.journey.builders_tokens import add_token
+from tests.lifecycle.builders import (
     Life,
     code_now,
     credential_row,

@@ -28,7 +28,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import AuditChain, AuditEvent
 from service_layer.config import Config
-from tests.lifecycle.support import Life, code_now, issue_credential, token_row
+from tests.lifecycle.builders import Life, code_now, issue_credential, token_row
 
 # `BEGIN; <the locked read>`, then `<the write>; COMMIT`: plain psycopg's lock, update,
 # insert and commit take five.

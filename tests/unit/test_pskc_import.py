@@ -79,11 +79,11 @@ def seed(serial: str, secret: bytes = SECRET_20) -> TokenSeed:
 
 @pytest.fixture
 def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as db:
-        yield db
-    engine.dispose()
+    db = create_engine("sqlite://")
+    Base.metadata.create_all(db)
+    with Session(db) as s:
+        yield s
+    db.dispose()
 
 
 def test_rfc6030_figure3_plain_file_gives_its_hotp_token():

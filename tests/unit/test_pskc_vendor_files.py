@@ -50,11 +50,11 @@ LEGACY_CIPHERS = {
 
 @pytest.fixture
 def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as db:
-        yield db
-    engine.dispose()
+    db = create_engine("sqlite://")
+    Base.metadata.create_all(db)
+    with Session(db) as s:
+        yield s
+    db.dispose()
 
 
 def with_drift(package: str, drift: int) -> str:

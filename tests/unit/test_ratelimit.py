@@ -17,11 +17,11 @@ LIMIT = ratelimit.Limit(max_failures=3, window=timedelta(minutes=15), lockout=ti
 
 @pytest.fixture
 def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine, tables=[AttemptCounter.__table__])
-    with Session(engine) as s:
+    db = create_engine("sqlite://")
+    Base.metadata.create_all(db, tables=[AttemptCounter.__table__])
+    with Session(db) as s:
         yield s
-    engine.dispose()
+    db.dispose()
 
 
 def fail(session: Session, subject: str = "owner-1", at: datetime = NOW) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.ui_support import Browser, ui_app, ui_system
+from tests.web.builders_pages import Browser, ui_app, ui_system
 
 
 @pytest.fixture

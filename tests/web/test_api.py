@@ -8,7 +8,7 @@ import pytest
 from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
-from tests.engine_support import BPMN_DIR, engine_system
+from tests.builders import BPMN_DIR, engine_system
 from web.app import create_app
 
 PASSWORD = "correct horse battery"

@@ -13,7 +13,7 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from engine.registry import Registry
-from tests.engine_support import engine_system
+from tests.builders import engine_system
 from tests.web.test_api import PASSWORD, Api, problem
 from web.app import create_app
 

@@ -12,8 +12,8 @@ from engine.clock import clock
 from engine.db import unit_of_work
 from engine.registry import Registry
 from engine.retention import purge_expired
-from tests.engine_support import engine_system
-from tests.web.groups_support import PASSWORD, Api, api_client
+from tests.builders import engine_system
+from tests.web.builders_api import PASSWORD, Api, api_client
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 
 from domain.accounts.users import add_members
 from engine.db import unit_of_work
-from tests.engine_support import BPMN_DIR
-from tests.web.groups_support import EVERY_TASK, PASSWORD, Api, api_client, groups_system
-from tests.web.ui_support import Browser, ui_app
+from tests.builders import BPMN_DIR
+from tests.web.builders_api import EVERY_TASK, PASSWORD, Api, api_client, groups_system
+from tests.web.builders_pages import Browser, ui_app
 
 
 @pytest.fixture

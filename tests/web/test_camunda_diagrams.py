@@ -11,19 +11,19 @@ from typing import Any
 import pytest
 
 from engine.registry import Registry
-from tests.engine_support import engine_system
-from tests.web.camunda_walk import (
+from tests.builders import engine_system
+from tests.web.builders_api import (
     ANALYST,
     CAMUNDA_DIR,
     OUTSIDER,
     Walk,
+    api_client,
     deploy,
     make_people,
     people_in,
     post_files,
     run_to_end,
 )
-from tests.web.groups_support import api_client
 
 BUSINESS_KEY = "CAMUNDA-1"
 MAPPING_DMN = "DmnBusinessRuleTaskResultMappingTest.dmn11.xml"

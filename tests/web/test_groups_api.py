@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.groups_support import Api, api_client, groups_system
+from tests.web.builders_api import Api, api_client, groups_system
 
 
 @pytest.fixture

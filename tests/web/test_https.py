@@ -10,7 +10,7 @@ import pytest
 from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from service_layer.config import Config, ConfigError
-from tests.web.ui_support import PASSWORD, Browser, ui_app
+from tests.web.builders_pages import PASSWORD, Browser, ui_app
 from tokenflow.system import build_system
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from domain.accounts.login_throttle import ACCOUNT_THRESHOLD, duration_text
 from engine.clock import clock
-from tests.web.ui_support import PASSWORD, Browser, ui_app, ui_system
+from tests.web.builders_pages import PASSWORD, Browser, ui_app, ui_system
 
 STRANGER, OWNER = "203.0.113.66", "198.51.100.7"
 

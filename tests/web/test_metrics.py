@@ -15,7 +15,7 @@ from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from engine.models import WorkItem
 from engine.registry import Registry
-from tests.engine_support import engine_system
+from tests.builders import engine_system
 from web.app import create_app
 from web.metrics import RequestStats
 

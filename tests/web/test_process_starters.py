@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.parser import read_file
-from tests.web.ui_support import PASSWORD, Browser
+from tests.web.builders_pages import PASSWORD, Browser
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 ALL = sorted(

@@ -18,7 +18,7 @@ from domain.accounts.sessions import device_of
 from engine.clock import clock
 from engine.db import unit_of_work
 from service_layer.config import Config
-from tests.web.ui_support import PASSWORD, Browser, ui_app, ui_system
+from tests.web.builders_pages import PASSWORD, Browser, ui_app, ui_system
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 IPHONE = (

@@ -10,9 +10,9 @@ import pytest
 
 from engine.actors import SYSTEM
 from engine.clock import clock
-from tests.engine.mapping_support import diagram
+from tests.engine.builders import diagram
+from tests.web.builders_pages import Browser
 from tests.web.test_process_starters import start, token
-from tests.web.ui_support import Browser
 
 FORM = (
     '<bpmn:startEvent id="start"><bpmn:extensionElements><camunda:formData>'

@@ -8,8 +8,8 @@ import pytest
 from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
-from tests.engine_support import engine_system
-from tests.web.ui_support import PASSWORD, Browser
+from tests.builders import engine_system
+from tests.web.builders_pages import PASSWORD, Browser
 from web.app import create_app
 
 

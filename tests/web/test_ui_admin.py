@@ -12,9 +12,9 @@ from domain.accounts.users import find_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.retention import purge_expired
-from tests.journey.inventory import stock_tokens
-from tests.journey_support import ADMIN
-from tests.web.ui_support import Browser, buy, ui_system
+from tests.builders import ADMIN
+from tests.journey.builders_tokens import stock_tokens
+from tests.web.builders_pages import Browser, buy, ui_system
 
 
 @pytest.fixture

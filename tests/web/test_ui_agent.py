@@ -10,8 +10,8 @@ from domain.accounts.users import create_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
-from tests.journey.purchase_support import license_keys_emailed
-from tests.web.ui_support import (
+from tests.journey.builders_purchase import license_keys_emailed
+from tests.web.builders_pages import (
     CHECKOUT,
     PASSWORD,
     Browser,

@@ -17,9 +17,9 @@ from domain.accounts.models import User
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
-from tests.journey.proofing_support import interview, order_to_proofing
-from tests.journey_support import Journey
-from tests.web.ui_support import Browser
+from tests.builders import Journey
+from tests.journey.builders_proofing import interview, order_to_proofing
+from tests.web.builders_pages import Browser
 
 SCRIPT = Path(__file__).resolve().parents[2] / "web" / "static" / "local-time.js"
 

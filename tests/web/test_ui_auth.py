@@ -11,7 +11,7 @@ import pytest
 from domain.accounts.users import find_user
 from engine.clock import clock
 from engine.db import unit_of_work
-from tests.web.ui_support import PASSWORD, Browser, ui_app, ui_system
+from tests.web.builders_pages import PASSWORD, Browser, ui_app, ui_system
 
 
 @pytest.fixture

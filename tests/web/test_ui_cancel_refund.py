@@ -10,10 +10,10 @@ import pytest
 
 from domain.tokens.models import HardwareToken
 from engine.db import unit_of_work
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import license_keys_emailed
-from tests.journey_support import ADMIN
-from tests.web.ui_support import Browser, buy, order_number, start_order, submit_task, ui_system
+from tests.builders import ADMIN
+from tests.journey.builders_purchase import license_keys_emailed
+from tests.journey.builders_tokens import stock_tokens
+from tests.web.builders_pages import Browser, buy, order_number, start_order, submit_task, ui_system
 
 
 @pytest.fixture

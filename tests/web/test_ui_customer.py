@@ -10,11 +10,11 @@ from datetime import timedelta
 import pyotp
 
 from engine.clock import clock
-from tests.journey.inventory import seed_of
-from tests.journey.proofing_support import HOME, RIGHT_ANSWERS, SSN_LAST4
-from tests.journey.purchase_support import license_keys_emailed
-from tests.journey_support import ADMIN
-from tests.web.ui_support import (
+from tests.builders import ADMIN
+from tests.journey.builders_proofing import HOME, RIGHT_ANSWERS, SSN_LAST4
+from tests.journey.builders_purchase import license_keys_emailed
+from tests.journey.builders_tokens import seed_of
+from tests.web.builders_pages import (
     CHECKOUT,
     Browser,
     buy,

@@ -7,7 +7,7 @@ import pytest
 
 from domain.accounts import users as accounts
 from engine.db import unit_of_work
-from tests.web.ui_support import Browser, ui_system
+from tests.web.builders_pages import Browser, ui_system
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from domain.accounts.models import User
 from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
-from tests.journey.proofing_support import order_to_proofing
-from tests.journey_support import Journey
-from tests.web.ui_support import CHECKOUT, Browser, buy
+from tests.builders import Journey
+from tests.journey.builders_proofing import order_to_proofing
+from tests.web.builders_pages import CHECKOUT, Browser, buy
 
 
 def customer(system, name: str) -> Actor:

@@ -8,8 +8,8 @@ import pytest
 from domain.accounts.users import actor_of, find_user
 from engine.db import unit_of_work
 from engine.errors import ProcessIncident
-from tests.engine_support import BPMN_DIR
-from tests.web.ui_support import Browser
+from tests.builders import BPMN_DIR
+from tests.web.builders_pages import Browser
 
 
 def deploy(system, *names: str) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tests.journey.purchase_support import license_keys_emailed
+from tests.journey.builders_purchase import license_keys_emailed
+from tests.web.builders_pages import Browser, buy, order_number, start_order, submit_task
 from tests.web.test_ui_customer import PROFILE, totp_codes
-from tests.web.ui_support import Browser, buy, order_number, start_order, submit_task
 
 
 def test_a_customer_redeems_a_key_from_someone_elses_order_through_the_pages(system, app, alice):

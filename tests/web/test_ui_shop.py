@@ -10,7 +10,7 @@ import pytest
 
 from domain.accounts.users import create_user
 from engine.db import unit_of_work
-from tests.web.ui_support import (
+from tests.web.builders_pages import (
     CHECKOUT,
     PASSWORD,
     Browser,

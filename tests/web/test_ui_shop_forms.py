@@ -8,11 +8,11 @@ import re
 from datetime import timedelta
 
 from engine.clock import clock
-from tests.journey.purchase_support import license_keys_emailed
+from tests.journey.builders_purchase import license_keys_emailed
 from tests.journey.test_registration import sms_code
+from tests.web.builders_pages import CHECKOUT, buy, order_number, start_order, submit_task
 from tests.web.test_task_forms import Api
 from tests.web.test_ui_customer import PROFILE, totp_codes
-from tests.web.ui_support import CHECKOUT, buy, order_number, start_order, submit_task
 from tokenflow.worker import Worker
 
 

@@ -12,15 +12,15 @@ connectable = config.attributes.get("connection")
 
 def run() -> None:
     if connectable is None:
-        from engine.db import make_engine
+        from engine.db import make_db_engine
 
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        db = make_db_engine(config.get_main_option("sqlalchemy.url"))
         try:
-            with engine.connect() as connection:
+            with db.connect() as connection:
                 _migrate(connection)
         finally:
             # Also when a migration stops with an error: no pooled connection is left open.
-            engine.dispose()
+            db.dispose()
     else:
         _migrate(connectable)
 

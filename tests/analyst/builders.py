@@ -10,11 +10,10 @@ from engine.db import unit_of_work
 from engine.models import Job
 from service_layer.config import Config
 from service_layer.system import System
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import BrokenMailServer, system_with_broken_mail
-from tests.journey_support import PROCESSES
-from tests.people import PASSWORD, person
-from tests.web.ui_support import USERS
+from tests.builders import PASSWORD, PROCESSES, person
+from tests.journey.builders_purchase import BrokenMailServer, system_with_broken_mail
+from tests.journey.builders_tokens import stock_tokens
+from tests.web.builders_pages import USERS
 
 ANALYST = "ana"
 SLA_TIMER = "license_key_email_sla"

@@ -1,8 +1,14 @@
-"""Running Camunda's own diagrams (tests/data/camunda/) through the HTTP API, as a person
-who knows Camunda would: the people and groups the diagram names are made first, the
-diagram is deployed, an instance started, and then, until it ends, each timer is fired
-once the engine clock reaches it, each message the instance waits for sent, and each open
-user task completed by someone the diagram names (after an outsider was refused)."""
+"""The HTTP API's side of the web tests.
+
+- The people, groups and diagrams of the assignment and groups tests, and their API client
+  (`groups_system`, `api_client`, `Api`).
+- Running Camunda's own diagrams (tests/data/camunda/) through the HTTP API, as a person
+  who knows Camunda would (`make_people`, `run_to_end`): the people and groups the diagram
+  names are made first, the diagram is deployed, an instance started, and then, until it
+  ends, each timer is fired once the engine clock reaches it, each message the instance
+  waits for sent, and each open user task completed by someone the diagram names (after
+  an outsider was refused).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +20,64 @@ from typing import Any
 
 from lxml import etree
 
-from domain.accounts.users import create_user
+from domain.accounts.users import add_members, create_user
 from engine.clock import clock
 from engine.db import unit_of_work
-from tests.web.groups_support import PASSWORD, Api
+from engine.registry import Registry
+from service_layer.config import Config
+from service_layer.system import System
+from tests.builders import PASSWORD, engine_system
+from web.app import create_app
+
+PEOPLE = [
+    ("alice", ["customer"]),
+    ("demo", ["finance"]),
+    ("gina", ["proofing_agent"]),
+    ("hal", ["proofing_agent"]),
+    ("ivy", ["finance"]),
+    ("jo", ["finance"]),
+    ("sam", ["support"]),
+    ("fran", ["finance"]),
+    ("root", ["admin"]),
+]
+EVERY_TASK = {"by_assignee", "by_users", "by_group", "by_lane", "by_variable", "for_admins"}
+
+
+def groups_system(config: Config) -> System:
+    """The assignment and loanApproval diagrams, PEOPLE, and ivy and jo in night_shift."""
+    system = engine_system(config, Registry(), "assignment.bpmn", "loan_approval.bpmn")
+    with unit_of_work(system.session_factory) as s:
+        for name, roles in PEOPLE:
+            create_user(s, name, PASSWORD, roles)
+        add_members(s, "night_shift", ["ivy", "jo"], actor="test")
+    return system
+
+
+def api_client(config: Config, system: System) -> Any:
+    app = create_app(system)
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+class Api:
+    def __init__(self, client, username: str):
+        self.client = client
+        r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.json
+        self.headers = {"Authorization": f"Bearer {r.json['token']}"}
+
+    def get(self, url: str):
+        return self.client.get(url, headers=self.headers)
+
+    def post(self, url: str, **kw):
+        return self.client.post(url, headers=self.headers, **kw)
+
+    def task_names(self) -> set[str]:
+        return {t["name"] for t in self.get("/api/v1/tasks").json}
+
+    def complete(self, task_id: str):
+        return self.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {}})
+
 
 CAMUNDA_DIR = Path(__file__).resolve().parents[1] / "data" / "camunda"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"

@@ -11,10 +11,9 @@ from typing import Any
 from engine.db import unit_of_work
 from service_layer.config import Config
 from service_layer.system import System
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import CHECKOUT as JOURNEY_CHECKOUT
-from tests.journey_support import journey_system
-from tests.people import PASSWORD, person
+from tests.builders import PASSWORD, journey_system, person
+from tests.journey.builders_purchase import CHECKOUT as JOURNEY_CHECKOUT
+from tests.journey.builders_tokens import stock_tokens
 from web.app import create_app
 
 USERS = [

@@ -1,8 +1,10 @@
-"""Hardware tokens with known secrets for journey tests, and the codes they would show.
+"""Hardware tokens for journey tests. They enter the inventory through `import_tokens`, the
+path an operator's PSKC import takes, so their secrets are sealed exactly as in production.
 
-Tokens enter the inventory through `import_tokens`, the path a PSKC import takes, so
-their secrets are sealed exactly as in production; the test keeps the clear secret to
-compute codes with pyotp at the engine's clock.
+- `stock_tokens`: a small PSKC seed file written on the spot (`pskc_file`, each seed
+  derivable with `seed_of`), so a journey can allocate a token;
+- `add_token`: one token whose clear secret the test keeps (`TestToken`), to compute the
+  codes it would show with pyotp at the engine's clock.
 """
 
 from __future__ import annotations
@@ -15,10 +17,47 @@ import pyotp
 from sqlalchemy import select
 
 from domain.tokens.models import HardwareToken
-from domain.tokens.pskc_import import TokenSeed, import_tokens
+from domain.tokens.pskc_import import TokenSeed, import_tokens, read_pskc
 from engine.clock import clock
 from engine.db import unit_of_work
 from service_layer.system import System
+
+_KEY_PACKAGE = """
+  <KeyPackage>
+    <DeviceInfo><Manufacturer>Test</Manufacturer><SerialNo>{serial}</SerialNo></DeviceInfo>
+    <Key Id="{serial}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
+      <Data>
+        <Secret><PlainValue>{secret}</PlainValue></Secret>
+        <TimeInterval><PlainValue>30</PlainValue></TimeInterval>
+      </Data>
+    </Key>
+  </KeyPackage>"""
+
+
+def seed_of(serial: str) -> bytes:
+    """A token's seed, derivable by the test that later needs its codes."""
+    return hashlib.sha256(f"test seed {serial}".encode()).digest()[:20]
+
+
+def pskc_file(serials: list[str]) -> bytes:
+    packages = "".join(
+        _KEY_PACKAGE.format(serial=s, secret=base64.b64encode(seed_of(s)).decode()) for s in serials
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">'
+        f"{packages}\n</KeyContainer>\n"
+    ).encode()
+
+
+def stock_tokens(system: System, count: int = 3, prefix: str = "TF") -> list[str]:
+    """Import `count` TOTP tokens (serials `TF000001`...) into the inventory."""
+    serials = [f"{prefix}{n:06d}" for n in range(1, count + 1)]
+    with unit_of_work(system.session_factory) as s:
+        seeds = read_pskc(pskc_file(serials))
+        return import_tokens(s, seeds, system.services.seed_key, batch="journey-test")
+
 
 _DIGESTS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 
@@ -87,6 +126,7 @@ def add_token(
 
 
 def token_row(system: System, serial: str) -> HardwareToken:
+    """The inventory's row for `serial`, detached (to read, not to change)."""
     with unit_of_work(system.session_factory) as s:
         row = s.scalars(select(HardwareToken).where(HardwareToken.serial == serial)).one()
         s.expunge(row)

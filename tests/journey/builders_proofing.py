@@ -21,9 +21,9 @@ from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from service_layer.system import System
-from tests.journey.inventory import stock_tokens
-from tests.journey.purchase_support import buy, license_keys_emailed
-from tests.journey_support import AGENT, CUSTOMER, Journey
+from tests.builders import AGENT, CUSTOMER, Journey
+from tests.journey.builders_purchase import buy, license_keys_emailed
+from tests.journey.builders_tokens import stock_tokens
 
 SSN_LAST4 = "7395"
 HOME = {

@@ -20,11 +20,10 @@ from engine.actors import Actor
 from engine.clock import clock
 from engine.db import unit_of_work
 from service_layer.system import System
-from tests.journey.proofing_support import outbox_files
-from tests.journey.tokens_fixture import TestToken, add_token
-from tests.journey.tokens_fixture import token_row as journey_token_row
-from tests.journey_support import journey_system
-from tests.people import PASSWORD, person
+from tests.builders import PASSWORD, journey_system, person
+from tests.journey.builders_proofing import outbox_files
+from tests.journey.builders_tokens import TestToken, add_token
+from tests.journey.builders_tokens import token_row as journey_token_row
 from web.app import create_app
 
 PEOPLE = {"alice": "customer", "bob": "customer", "sam": "support", "root": "admin"}

@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape, quoteattr
 from engine.actors import SYSTEM
 from engine.db import unit_of_work
 from engine.queries import list_incidents
-from tests.engine_support import ADMIN
+from tests.builders import ADMIN
 
 DMN13 = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 

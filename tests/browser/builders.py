@@ -20,9 +20,9 @@ import pytest
 
 from engine.clock import clock
 from tests.browser.test_journey_in_browser import continue_, heading
-from tests.journey.proofing_support import HOME, RIGHT_ANSWERS, SSN_LAST4
-from tests.journey.purchase_support import LICENSE_KEY, emails_about, text_of
-from tests.web.ui_support import PASSWORD
+from tests.journey.builders_proofing import HOME, RIGHT_ANSWERS, SSN_LAST4
+from tests.journey.builders_purchase import LICENSE_KEY, emails_about, text_of
+from tests.web.builders_pages import PASSWORD
 from tokenflow.worker import Worker
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"

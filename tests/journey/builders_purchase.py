@@ -17,7 +17,7 @@ from engine.actors import Actor
 from engine.db import unit_of_work
 from service_layer.config import Config
 from service_layer.system import System
-from tests.journey_support import CUSTOMER, Journey, journey_system
+from tests.builders import CUSTOMER, Journey, journey_system
 from tokenflow.schema import metadata
 
 APPROVED_CARD = "4242424242424242"
