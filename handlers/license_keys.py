@@ -11,7 +11,6 @@ from typing import Any
 
 from domain.license_keys import keys
 from domain.license_keys.keys import Issuer, KeyRefused
-from domain.license_keys.keys import deactivate_license_key as deactivate_license_key  # proofing
 from domain.orders import orders
 from domain.orders.models import SalesOrder
 from engine.registry import FieldErrors, HandlerContext

@@ -27,12 +27,13 @@ from domain.credentials.replacement import (
     check_loss_code as accept_loss_code,
 )
 from domain.phone.otp import registered_phone, send_code
+from domain.shipping import stock
+from domain.shipping.stock import shipping_address
 from domain.shipping.tracking import record_shipment
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
 from handlers import registry
 from handlers.notifications import credentials_link, send_email
-from handlers.shipping import shipping_address, take_from_stock
 
 DEFAULT_VALIDITY = "PT5M"
 
@@ -128,7 +129,9 @@ def allocate_replacement_token(ctx: HandlerContext) -> dict[str, Any]:
     """Reserve a token from inventory for the credential's order (once per report)."""
     report = report_of(ctx.session, ctx.instance_id)
     if report.replacement_serial is None:
-        report.replacement_serial = take_from_stock(ctx, report.order_number)
+        report.replacement_serial = stock.take_from_stock(
+            ctx.session, report.order_number, ctx.audit
+        )
     return {"token_serial": report.replacement_serial}
 
 

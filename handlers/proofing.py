@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.identity import Located, NotLocated
+from domain.license_keys import keys
 from domain.proofing.attempts import record_attempt as record_proofing_attempt
 from domain.proofing.attempts import us_phone
 from engine.registry import BpmnError, HandlerContext
-from handlers import license_keys, registry
+from handlers import registry
 from handlers.notifications import send_email
 
 QUESTION_COUNT = 3
@@ -118,7 +119,7 @@ def score_identity_answers(ctx: HandlerContext) -> dict[str, Any]:
 def deactivate_license_key(ctx: HandlerContext) -> dict[str, Any]:
     """No proofing attempts are left: the license key stops working and the customer is
     told why and whom to contact."""
-    changed = license_keys.deactivate_license_key(ctx.session, ctx.instance_id)
+    changed = keys.deactivate_license_key(ctx.session, ctx.instance_id)
     ctx.audit("license_key.deactivated", keys=changed, reason="proofing_failed")
     send_email(ctx, "proofing_failed", order_number=order_number(ctx) or "", attempts_left=0)
     return {"license_key_status": "inactive", "proofing_outcome": "fail"}

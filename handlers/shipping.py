@@ -9,17 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from domain.shipping import dispatch, stock
-from domain.shipping.stock import shipping_address as shipping_address  # lost_token
+from domain.shipping.stock import shipping_address
 from engine.registry import HandlerContext
 from handlers import registry
 from handlers.notifications import send_email
 from handlers.orders import iso, order_of
-
-
-def take_from_stock(ctx: HandlerContext, order_number: str) -> str:
-    """Allocate the oldest available token to `order_number` and return its serial (for
-    the lost-token journey's replacement)."""
-    return stock.take_from_stock(ctx.session, order_number, ctx.audit)
 
 
 @registry.handler()
