@@ -8,7 +8,6 @@ axe-core comes from npm (`package.json`'s devDependencies, installed by `make te
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import re
@@ -17,13 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 
 from engine.clock import clock
 from tests.journey.builders_proofing import HOME, RIGHT_ANSWERS, SSN_LAST4
 from tests.journey.builders_purchase import LICENSE_KEY, emails_about, text_of
-from tests.journey.builders_tokens import seed_of
+from tests.journey.builders_tokens import totp_codes
 from tests.web.builders_pages import PASSWORD
 from tokenflow.worker import Worker
 
@@ -81,14 +79,6 @@ def heading(page: Any) -> Any:
 
 def continue_(page: Any) -> None:
     page.get_by_role("button", name="Continue").click()
-
-
-def totp_codes(serial: str) -> tuple[str, str]:
-    """Two consecutive codes of the token `serial` (its seed is known to the tests), the
-    later one now, as registration asks for."""
-    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
-    step = int(clock.now().timestamp()) // 30
-    return totp.generate_otp(step - 1), totp.generate_otp(step)
 
 
 def axe_script() -> Path:

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine.clock import clock
-from tests.browser.builders import PHONE, continue_, heading, log_in, totp_codes
+from tests.browser.builders import PHONE, continue_, heading, log_in
 from tests.journey.builders_purchase import license_keys_emailed
+from tests.journey.builders_tokens import totp_codes
 from tests.web.builders_pages import PASSWORD
 from tokenflow.worker import Worker
 
