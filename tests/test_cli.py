@@ -231,7 +231,7 @@ def test_tokens_import_of_a_camellia_file_prints_the_result_and_no_library_warni
 ):
     import warnings
 
-    from tests.unit.test_pskc_vendor_files import encrypted_file
+    from tests.unit.builders import encrypted_file
 
     key = bytes(range(16))
     seeds = tmp_path / "camellia.pskcxml"

@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Integer, String, Text, column, select, table
 
 from engine.clock import clock
 from engine.db import UTCDateTime, make_db_engine
-from tests.engine.test_starters import diagram
+from tests.engine.builders import starter_diagram
 from tokenflow.schema import alembic_config
 
 DEFINITIONS = table(
@@ -36,7 +36,7 @@ def test_upgrading_fills_in_the_starters_of_versions_deployed_before(database_ur
                         version=version,
                         hash=str(version) * 64,
                         file_name="p.bpmn",
-                        xml=diagram("p", attributes).decode(),
+                        xml=starter_diagram("p", attributes).decode(),
                         deployed_at=clock.now(),
                     )
                 )

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.analyst.builders import ANALYST, analyst_system
-from tests.analyst.test_pages import token_of
+from tests.analyst.builders import ANALYST, analyst_system, token_of
 from tests.builders import PROCESSES
 from tests.web.builders_pages import Browser, ui_app
 

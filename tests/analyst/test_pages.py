@@ -10,7 +10,7 @@ import pytest
 
 from engine.db import unit_of_work
 from engine.definitions import list_definitions
-from tests.analyst.builders import ANALYST, analyst_system, diagram
+from tests.analyst.builders import ANALYST, analyst_system, diagram, token_of
 from tests.journey.builders_purchase import buy
 from tests.web.builders_pages import Browser, ui_app
 
@@ -32,12 +32,6 @@ def app(system):
 @pytest.fixture
 def analyst(app) -> Browser:
     return Browser(app).login(ANALYST)
-
-
-def token_of(browser: Browser) -> str:
-    found = re.search(r'data-csrf-token="([^"]+)"', browser.page)
-    assert found, "the modeler page carries no CSRF token"
-    return found.group(1)
 
 
 def send(browser: Browser, url: str, body: str, kind: str, csrf: bool = True):

@@ -6,10 +6,9 @@ import pytest
 
 from engine.errors import DefinitionInvalid, ProcessIncident
 from engine.registry import Registry
-from tests.builders import ADMIN, BPMN_DIR, CUSTOMER, engine_system, only_task
+from tests.analyst.builders import GATEWAYS, LINEAR, changed
+from tests.builders import ADMIN, CUSTOMER, engine_system, only_task
 
-LINEAR = (BPMN_DIR / "linear.bpmn").read_text()
-GATEWAYS = (BPMN_DIR / "gateways.bpmn").read_text()
 ORPHAN = (
     '<bpmn:userTask id="orphan" name="Nobody gets here" />\n'
     '    <bpmn:endEvent id="done" name="Done" />'
@@ -21,13 +20,6 @@ def registry() -> Registry:
     reg.handler("greet")(lambda ctx: {})
     reg.validator("known_check")(lambda ctx, values: {})
     return reg
-
-
-def changed(text: str, *replacements: tuple[str, str]) -> str:
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new, 1)
-    return text
 
 
 RULES = [

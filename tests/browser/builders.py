@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from engine.clock import clock
-from tests.browser.test_journey_in_browser import continue_, heading
 from tests.journey.builders_proofing import HOME, RIGHT_ANSWERS, SSN_LAST4
 from tests.journey.builders_purchase import LICENSE_KEY, emails_about, text_of
+from tests.journey.builders_tokens import totp_codes
 from tests.web.builders_pages import PASSWORD
 from tokenflow.worker import Worker
 
@@ -62,12 +62,23 @@ ADDRESS = {
     "ship_postal_code": HOME["postal_code"],
 }
 ORDER_NUMBER = re.compile(r"SO-\d+")
+ORDER_PAGE = re.compile(r"^Order SO-\d+$")
+PHONE = {"width": 390, "height": 844}
 
 
 def expect(locator: Any) -> Any:
     from playwright.sync_api import expect as playwright_expect
 
     return playwright_expect(locator)
+
+
+def heading(page: Any) -> Any:
+    """The page's one h1, to expect a text of."""
+    return expect(page.get_by_role("heading", level=1))
+
+
+def continue_(page: Any) -> None:
+    page.get_by_role("button", name="Continue").click()
 
 
 def axe_script() -> Path:
@@ -246,3 +257,42 @@ def pass_experian(page: Any, walk: Walk) -> None:
         question.get_by_label(RIGHT_ANSWERS[topic], exact=True).check()
     walk.look(page, "experian-questions")
     continue_(page)
+
+
+def activate(page: Any, walk: Walk, then: str | re.Pattern[str] = ORDER_PAGE) -> None:
+    """Right after the profile, without proofing: "Activate token", a plain confirmation,
+    then the order page (or registration, for a token someone else bought and has)."""
+    heading(page).to_have_text("Activate token")
+    expect(page.get_by_role("textbox", name="Activation code")).to_have_count(0)
+    expect(page.get_by_text("Your token needs no activation code.")).to_be_visible()
+    walk.look(page, "activate-token")
+    page.get_by_role("button", name="Activate token").click()
+    heading(page).to_have_text(then)
+
+
+def register(page: Any, walk: Walk, number: str) -> str:
+    """From the order page with "Register token" waiting: two codes, no phone."""
+    serial = page.locator("dt:text-is('Token serial') + dd").inner_text()
+    page.get_by_role("link", name="Register token").click()
+    assert register_here(page, walk) == serial
+    heading(page).to_have_text(f"Order {number}")
+    return serial
+
+
+def register_here(page: Any, walk: Walk) -> str:
+    """On "Register token", its serial prefilled: two codes, no phone; the token's serial."""
+    heading(page).to_have_text("Register token")
+    serial = page.get_by_role("textbox", name="Serial number").input_value()
+    assert serial
+    first, second = totp_codes(serial)
+    page.get_by_role("textbox", name="First code").fill(first)
+    page.get_by_role("textbox", name="Second code").fill(second)
+    walk.look(page, "register-token")
+    continue_(page)
+    heading(page).to_have_text("Add a backup phone")
+    page.get_by_label("Skip: don't add a phone").check()
+    walk.look(page, "backup-phone")
+    continue_(page)
+    expect(page.get_by_text("All done: your token is registered")).to_be_visible()
+    walk.look(page, "order-complete")
+    return serial

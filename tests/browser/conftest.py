@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from tests.analyst.builders import analyst_system
+from tests.browser.builders import Walk, axe_script
 from tests.web.builders_pages import ui_app, ui_system
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -95,3 +96,14 @@ def screenshot() -> Any:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture
+def walk(request, screenshot) -> Walk:
+    """Screenshots named `walk-<the walk>-NN-<page>`, the walk being the first word of
+    the test's name that says which one it is."""
+    words = request.node.originalname.split("_")
+    name = next(w for w in words if w in {"card", "invoice", "video", "three"})
+    for stale in SCREENSHOTS.glob(f"walk-{name}-*.png"):  # an earlier run's, numbered apart
+        stale.unlink()
+    return Walk(f"walk-{name}", screenshot, axe_script())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.test_journey_in_browser import continue_, heading, log_in
+from tests.browser.builders import continue_, heading, log_in
 
 pytestmark = pytest.mark.browser
 

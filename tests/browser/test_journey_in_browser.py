@@ -5,40 +5,19 @@ page type goes to test-output/screenshots/."""
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import datetime, timedelta
 
-import pyotp
 import pytest
 
 from engine.clock import clock
+from tests.browser.builders import PHONE, continue_, heading, log_in
 from tests.journey.builders_purchase import license_keys_emailed
-from tests.journey.builders_tokens import seed_of
+from tests.journey.builders_tokens import totp_codes
 from tests.web.builders_pages import PASSWORD
 from tokenflow.worker import Worker
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"width": 390, "height": 844}
-
-
-def heading(page):
-    from playwright.sync_api import expect
-
-    return expect(page.get_by_role("heading", level=1))
-
-
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    heading(page).to_contain_text("Hello")
-
-
-def continue_(page) -> None:
-    page.get_by_role("button", name="Continue").click()
 
 
 def first_slot_after(select, moment: datetime) -> str:
@@ -47,12 +26,6 @@ def first_slot_after(select, moment: datetime) -> str:
     later = [slot for slot in offered if datetime.fromisoformat(slot) > moment]
     assert later, f"no slot after {moment} among {offered}"
     return later[0]
-
-
-def totp_codes(serial: str) -> tuple[str, str]:
-    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
-    step = int(clock.now().timestamp()) // 30
-    return totp.generate_otp(step - 1), totp.generate_otp(step)
 
 
 def test_a_customer_signs_up_and_walks_to_a_registered_token(live, chromium, screenshot):

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.decisions.builders import process, table
-from tests.web.test_api import app, as_, client, flaky, problem  # noqa: F401  (fixtures)
+from tests.web.builders_api import Api, api_app, problem
+
+
+@pytest.fixture
+def as_(config):
+    """An API client of the API tests' app (tests/bpmn/'s linear and boundary) per person."""
+    client = api_app(config, {"fail": False}).test_client()
+    return lambda name=None: Api(client, name)
+
 
 RULES = [([">= 1000"], ['"big"']), (["< 1000"], ['"small"'])]
 
 
-def test_an_analyst_deploys_a_decision_and_a_diagram_that_uses_it(as_):  # noqa: F811
+def test_an_analyst_deploys_a_decision_and_a_diagram_that_uses_it(as_):
     analyst = as_("ana")
     refused = analyst.post(
         "/api/v1/process-definitions?filename=p.bpmn",

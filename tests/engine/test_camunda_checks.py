@@ -4,35 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.parser import read_file
-from engine.validation import Known, validate
+from tests.engine.builders import form, problems
 
-KNOWN = Known(topics={"work"}, validators=set(), roles={"customer", "support"}, process_keys=set())
 INSTEAD = 'use camunda:type="external" with a camunda:topic whose Python handler does the work'
-
-
-def diagram(body: str) -> str:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Defs" targetNamespace="t">
-  <bpmn:process id="p" isExecutable="true">
-    <bpmn:laneSet id="ls"><bpmn:lane id="l" name="support">
-      <bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>it</bpmn:flowNodeRef>
-      <bpmn:flowNodeRef>end</bpmn:flowNodeRef>
-    </bpmn:lane></bpmn:laneSet>
-    <bpmn:startEvent id="start" />
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="it" />
-    {body}
-    <bpmn:sequenceFlow id="f2" sourceRef="it" targetRef="end" />
-    <bpmn:endEvent id="end" />
-  </bpmn:process>
-  <bpmn:message id="m" name="done" />
-</bpmn:definitions>"""
-
-
-def problems(body: str) -> list[str]:
-    found = validate([read_file("x.bpmn", diagram(body).encode())], KNOWN)
-    return [str(p).removeprefix("x.bpmn:") for p in found if p.is_error]
 
 
 @pytest.mark.parametrize(
@@ -126,13 +100,6 @@ def test_a_javascript_script_is_not_also_reported_as_bad_python() -> None:
 )
 def test_python_external_tasks_message_payloads_and_plain_attributes_deploy(body: str) -> None:
     assert problems(body) == []
-
-
-def form(field: str) -> str:
-    return (
-        '<bpmn:userTask id="it"><bpmn:extensionElements><camunda:formData>'
-        f"{field}</camunda:formData></bpmn:extensionElements></bpmn:userTask>"
-    )
 
 
 def constraint(kind: str, name: str, config: str | None = None, default: str = "") -> str:

@@ -8,7 +8,7 @@ import pytest
 from engine.io_mapping import NO_SCRIPTS
 from engine.parser import read_file
 from engine.validation import validate
-from tests.engine.test_camunda_checks import KNOWN, diagram, problems
+from tests.engine.builders import KNOWN, problems, task_diagram
 
 
 def task(extensions: str, tag: str = "serviceTask", attributes: str = "") -> str:
@@ -160,7 +160,7 @@ def test_a_start_form_constraint_that_does_not_fit_is_refused_as_on_a_task():
 
 def problems_with_start(body: str, start_content: str) -> list[str]:
     start = f'<bpmn:startEvent id="start">{start_content}</bpmn:startEvent>'
-    xml = diagram(body).replace('<bpmn:startEvent id="start" />', start)
+    xml = task_diagram(body).replace('<bpmn:startEvent id="start" />', start)
     found = validate([read_file("x.bpmn", xml.encode())], KNOWN)
     return [str(p).removeprefix("x.bpmn:") for p in found if p.is_error]
 
@@ -174,7 +174,7 @@ def problems_with_start(body: str, start_content: str) -> list[str]:
 )
 def test_one_direction_only_is_a_warning_saying_the_other_passes_everything(extensions, expected):
     body = task(extensions, "callActivity", ' calledElement="p"')
-    xml = diagram(body)
+    xml = task_diagram(body)
     found = validate([read_file("x.bpmn", xml.encode())], KNOWN)
     warnings = [p.message for p in found if not p.is_error and p.element == "it"]
     assert any(w.startswith(expected) for w in warnings), warnings

@@ -14,6 +14,7 @@ from engine.parser import parse_xml
 from engine.registry import Registry
 from engine.starters import describe, may_start, of_process
 from tests.builders import engine_system
+from tests.engine.builders import STRAIGHT, starter_diagram
 
 ALICE = Actor("alice", frozenset({"customer"}), user_id=101)
 BOB = Actor("bob", frozenset({"customer"}), user_id=102)
@@ -22,10 +23,6 @@ FRAN = Actor("fran", frozenset({"finance"}), user_id=202)
 ROOT = Actor("root", frozenset({"admin"}), user_id=1)
 
 
-STRAIGHT = """
-    <bpmn:startEvent id="start"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:sequenceFlow id="f" sourceRef="start" targetRef="end" />
-    <bpmn:endEvent id="end"><bpmn:incoming>f</bpmn:incoming></bpmn:endEvent>"""
 SPAWNING = """
     <bpmn:startEvent id="start" />
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="spawn" />
@@ -34,17 +31,8 @@ SPAWNING = """
     <bpmn:endEvent id="end" />"""
 
 
-def diagram(key: str, attributes: str = "", body: str = STRAIGHT) -> bytes:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-  xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d_{key}" targetNamespace="t">
-  <bpmn:process id="{key}" isExecutable="true" {attributes}>{body}
-  </bpmn:process>
-</bpmn:definitions>""".encode()
-
-
 def starters_of(attributes: str) -> dict:
-    return of_process(parse_xml(diagram("p", attributes)), "p")
+    return of_process(parse_xml(starter_diagram("p", attributes)), "p")
 
 
 def test_a_process_without_starter_attributes_is_unrestricted_and_startable():
@@ -124,7 +112,7 @@ def system(config):
 
 
 def deploy(system, key: str, attributes: str = "", body: str = STRAIGHT) -> None:
-    system.engine.deploy([(f"{key}.bpmn", diagram(key, attributes, body))], ROOT)
+    system.engine.deploy([(f"{key}.bpmn", starter_diagram(key, attributes, body))], ROOT)
 
 
 def instances_of(system, key: str) -> int:

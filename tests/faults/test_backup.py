@@ -19,11 +19,10 @@ from engine.db import unit_of_work
 from engine.models import ProcessInstance
 from service_layer.config import Config
 from tests.builders import journey_system
-from tests.faults.test_crashes import wait_until
+from tests.faults.builders import wait_until
 from tests.journey.builders_proofing import PROFILE
 from tests.journey.builders_purchase import buy, license_keys_emailed
-from tests.journey.builders_tokens import stock_tokens
-from tests.journey.test_full_journey import deliver_and_register
+from tests.journey.builders_tokens import deliver_and_register, stock_tokens
 from tokenflow.schema import metadata, upgrade
 
 pytestmark = pytest.mark.faults

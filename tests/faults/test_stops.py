@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from bench.stack import Stack
 from engine.db import make_db_engine
-from tests.faults.test_crashes import (
+from tests.faults.builders import (
     approved_instances,
     request_in_flight,
     started,

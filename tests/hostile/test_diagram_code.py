@@ -23,15 +23,11 @@ from engine.scripting import (
     check_expression,
     check_script,
 )
+from tests.hostile.builders import ISSUE_MATCH_ESCAPE, RUNAWAY
 
 pytestmark = pytest.mark.hostile
 
 REFUSED, DENIED, BUDGET, ERROR = "refused", "denied", "over budget", "error"
-ISSUE_MATCH_ESCAPE = """s = '{0.__globals__}'
-match s:
-    case str(format=f):
-        r = f(now)"""
-RUNAWAY = "x = 0\nwhile x >= 0:\n    x += 1"
 SHARED = "x = [1]\nfor i in range(60):\n    x = [x, x]\n"
 SHARED_TWICE = SHARED + "y = [1]\nfor i in range(60):\n    y = [y, y]\n"
 

@@ -116,6 +116,14 @@ def emails(system: System) -> list[str]:
     return texts
 
 
+def sms_code(system: System, channel: str = "sms") -> str:
+    """The code in the newest message sent (messages are seconds or minutes apart here)."""
+    text = outbox_files(system, channel)[-1].read_text()
+    match = re.search(r"code is (\d{6})", text)
+    assert match, text
+    return match.group(1)
+
+
 def activation_code_in_letter(system: System) -> str:
     [letter] = outbox_files(system, "letter")
     match = re.search(r"\b([0-9A-Z]{5}-[0-9A-Z]{5})\b", letter.read_text())

@@ -4,7 +4,8 @@ path an operator's PSKC import takes, so their secrets are sealed exactly as in 
 - `stock_tokens`: a small PSKC seed file written on the spot (`pskc_file`, each seed
   derivable with `seed_of`), so a journey can allocate a token;
 - `add_token`: one token whose clear secret the test keeps (`TestToken`), to compute the
-  codes it would show with pyotp at the engine's clock.
+  codes it would show with pyotp at the engine's clock;
+- `two_codes` of a stocked token, and `deliver_and_register`, the journey's last steps.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from domain.tokens.pskc_import import TokenSeed, import_tokens, read_pskc
 from engine.clock import clock
 from engine.db import unit_of_work
 from service_layer.system import System
+from tests.builders import Journey
 
 _KEY_PACKAGE = """
   <KeyPackage>
@@ -131,3 +133,30 @@ def token_row(system: System, serial: str) -> HardwareToken:
         row = s.scalars(select(HardwareToken).where(HardwareToken.serial == serial)).one()
         s.expunge(row)
         return row
+
+
+# -- the token in the customer's hands -----------------------------------------------
+
+
+def two_codes(serial: str) -> tuple[str, str]:
+    """What pressing the token's button twice shows (TF test tokens: TOTP, 30 s, 6)."""
+    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
+    step = int(clock.now().timestamp()) // 30
+    return totp.generate_otp(step), totp.generate_otp(step + 1)
+
+
+def deliver_and_register(journey: Journey) -> None:
+    """The token arrives; the customer registers it with two codes and skips the phone."""
+    journey.message("token_delivered", {"carrier_status": "delivered"})
+    serial = journey.variables["token_serial"]
+    code1, code2 = two_codes(serial)
+    journey.complete("register_token", {"serial_number": serial, "code1": code1, "code2": code2})
+    journey.complete("register_phone", {"skip": True})
+
+
+def totp_codes(serial: str) -> tuple[str, str]:
+    """The previous code and the current one of a stocked token, as a person typing two
+    codes shown a moment apart has them (`two_codes` is the current and the next)."""
+    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
+    step = int(clock.now().timestamp()) // 30
+    return totp.generate_otp(step - 1), totp.generate_otp(step)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 
-import pyotp
 from sqlalchemy import select
 
-from engine.clock import clock
 from engine.db import unit_of_work
 from engine.models import ProcessInstance
 from tests.builders import AGENT, Journey, journey_system
@@ -27,22 +24,7 @@ from tests.journey.builders_purchase import (
     stored_text,
     text_of,
 )
-from tests.journey.builders_tokens import seed_of
-
-
-def two_codes(serial: str) -> tuple[str, str]:
-    """What pressing the token's button twice shows (TF test tokens: TOTP, 30 s, 6)."""
-    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
-    step = int(clock.now().timestamp()) // 30
-    return totp.generate_otp(step), totp.generate_otp(step + 1)
-
-
-def deliver_and_register(journey: Journey) -> None:
-    journey.message("token_delivered", {"carrier_status": "delivered"})
-    serial = journey.variables["token_serial"]
-    code1, code2 = two_codes(serial)
-    journey.complete("register_token", {"serial_number": serial, "code1": code1, "code2": code2})
-    journey.complete("register_phone", {"skip": True})
+from tests.journey.builders_tokens import deliver_and_register
 
 
 def test_a_token_without_proofing_goes_from_purchase_to_an_active_credential(config):

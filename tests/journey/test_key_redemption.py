@@ -14,8 +14,7 @@ from engine.errors import InvalidInput
 from tests.builders import OTHER_CUSTOMER, Journey, journey_system
 from tests.journey.builders_proofing import PROFILE
 from tests.journey.builders_purchase import buy, license_keys_emailed
-from tests.journey.builders_tokens import stock_tokens
-from tests.journey.test_full_journey import two_codes
+from tests.journey.builders_tokens import stock_tokens, two_codes
 
 WRONG_KEY = "0000-0000-0000-0000"
 

@@ -17,8 +17,7 @@ from engine.errors import InvalidInput
 from tests.builders import CUSTOMER, OTHER_CUSTOMER, Journey, add_people, journey_system
 from tests.journey.builders_proofing import PROFILE
 from tests.journey.builders_purchase import LICENSE_KEY, buy, emails_about, text_of
-from tests.journey.builders_tokens import stock_tokens
-from tests.journey.test_full_journey import two_codes
+from tests.journey.builders_tokens import stock_tokens, two_codes
 
 THIRD_CUSTOMER = Actor("carol", frozenset({"customer"}), user_id=103)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import pytest
@@ -17,7 +16,7 @@ from engine.errors import InvalidInput
 from service_layer.config import Config
 from service_layer.system import System
 from tests.builders import CUSTOMER, Journey, journey_system
-from tests.journey.builders_proofing import emails, outbox_files
+from tests.journey.builders_proofing import emails, outbox_files, sms_code
 from tests.journey.builders_tokens import TestToken, add_token, token_row
 
 ORDER = "SO-10001"
@@ -138,14 +137,6 @@ def test_repeated_wrong_codes_lock_registration_for_a_while(config: Config) -> N
     journey.advance(minutes=16)
     register(journey, token.serial, token.consecutive_codes())
     assert journey.active == ["register_phone"]
-
-
-def sms_code(system: System, channel: str = "sms") -> str:
-    """The code in the newest message sent (messages are seconds or minutes apart here)."""
-    text = outbox_files(system, channel)[-1].read_text()
-    match = re.search(r"code is (\d{6})", text)
-    assert match, text
-    return match.group(1)
 
 
 def test_a_phone_is_registered_with_the_code_sent_by_sms(config: Config) -> None:

@@ -28,6 +28,7 @@ from web.app import create_app
 
 PEOPLE = {"alice": "customer", "bob": "customer", "sam": "support", "root": "admin"}
 APPS = {"aerospace-portal": "hardware_token", "intranet": "hardware_token,phone"}
+WRONG = "000000"  # tried first as a wrong code; wrong_code skips it if it is valid now
 
 
 @dataclass
@@ -153,6 +154,18 @@ def credential_row(life: Life, order_number: str = "SO-10001") -> Credential:
 
 def code_now(token: TestToken, steps_ahead: int = 0) -> str:
     return token.code_at(token.current_step() + steps_ahead)
+
+
+def wrong_code(token: TestToken) -> str:
+    """A six-digit code that no step near now produces."""
+    near = {code_now(token, n) for n in range(-10, 11)}
+    return next(c for c in (WRONG, "111111", "222222", "333333") if c not in near)
+
+
+def lock(life: Life, token: TestToken, times: int = 10) -> None:
+    """`times` wrong codes in a row from aerospace-portal for alice (ten lock the token)."""
+    for _ in range(times):
+        assert life.verify("aerospace-portal", "alice", wrong_code(token))["valid"] is False
 
 
 def newest_sms_code(system: System) -> str:

@@ -9,21 +9,7 @@ import pytest
 from engine.clock import clock
 from engine.errors import InvalidInput
 from tests.builders import Journey
-from tests.journey.builders_tokens import TestToken
-from tests.lifecycle.builders import Life, code_now, issue_credential, token_row
-
-WRONG = "000000"
-
-
-def wrong_code(token: TestToken) -> str:
-    """A six-digit code that no step near now produces."""
-    near = {code_now(token, n) for n in range(-10, 11)}
-    return next(c for c in (WRONG, "111111", "222222", "333333") if c not in near)
-
-
-def lock(life: Life, token: TestToken, times: int = 10) -> None:
-    for _ in range(times):
-        assert life.verify("aerospace-portal", "alice", wrong_code(token))["valid"] is False
+from tests.lifecycle.builders import Life, code_now, issue_credential, lock, token_row
 
 
 def resync(life: Life, serial: str, codes: tuple[str, str], username: str = "alice") -> object:

@@ -7,8 +7,15 @@ import re
 
 import pytest
 
-from tests.lifecycle.builders import PASSWORD, Life, code_now, issue_credential, token_row, wire
-from tests.lifecycle.test_lockout import lock
+from tests.lifecycle.builders import (
+    PASSWORD,
+    Life,
+    code_now,
+    issue_credential,
+    lock,
+    token_row,
+    wire,
+)
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 from engine import form_formats, forms
-from tests.engine.test_camunda_checks import form, problems
-from tests.unit.test_forms import field
+from tests.engine.builders import form, problems
+from tests.unit.builders import field
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"

@@ -7,27 +7,7 @@ from typing import Any
 import pytest
 
 from engine import forms
-
-
-def field(
-    id: str = "f",
-    type: str = "string",
-    default: str | None = None,
-    **constraints: str | None,
-) -> forms.Field:
-    return forms.Field(
-        id=id,
-        label=id,
-        type=type,
-        required="required" in constraints,
-        default=default,
-        help=None,
-        sensitive=False,
-        options=(),
-        options_variable=None,
-        label_variable=None,
-        constraints=tuple(constraints.items()),
-    )
+from tests.unit.builders import field
 
 
 def check(f: forms.Field, submitted: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,57 +19,17 @@ from domain.tokens.pskc_import import (
 )
 from domain.tokens.seed_crypto import open_sealed
 from engine.db import Base
+from tests.unit.builders import SECRET_20, document, key_package
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pskc"
 RFC_SECRET = bytes.fromhex("3132333435363738393031323334353637383930")  # "1234...890"
 RFC_PSK = bytes.fromhex("12345678901234567890123456789012")
 SEED_KEY = bytes(range(32))
-TOTP_URN = "urn:ietf:params:xml:ns:keyprov:pskc:totp"
 HOTP_URN = "urn:ietf:params:xml:ns:keyprov:pskc:hotp"
-SECRET_20 = b"\x01" * 20
 
 
 def figure(number: int) -> bytes:
     return (FIXTURES / f"rfc6030_figure{number}.pskcxml").read_bytes()
-
-
-def key_package(
-    serial: str | None = "TF-0001",
-    algorithm: str = TOTP_URN,
-    digits: str | None = "6",
-    suite: str | None = None,
-    secret: bytes | None = SECRET_20,
-    interval: int | None = None,
-    counter: int | None = None,
-    key_id: str | None = None,
-) -> str:
-    """One <KeyPackage>; None leaves the element out."""
-    device = f"<DeviceInfo><SerialNo>{serial}</SerialNo></DeviceInfo>" if serial else ""
-    params = f"<Suite>{suite}</Suite>" if suite else ""
-    if digits is not None:
-        params += f'<ResponseFormat Length="{digits}" Encoding="DECIMAL"/>'
-    data = ""
-    if secret is not None:
-        data += f"<Secret><PlainValue>{base64.b64encode(secret).decode()}</PlainValue></Secret>"
-    if counter is not None:
-        data += f"<Counter><PlainValue>{counter}</PlainValue></Counter>"
-    if interval is not None:
-        data += f"<TimeInterval><PlainValue>{interval}</PlainValue></TimeInterval>"
-    id_attribute = f' Id="{key_id}"' if key_id else ""
-    return (
-        f"<KeyPackage>{device}<Key{id_attribute} Algorithm={algorithm!r}>"
-        f"<AlgorithmParameters>{params}</AlgorithmParameters><Data>{data}</Data>"
-        "</Key></KeyPackage>"
-    )
-
-
-def document(*packages: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">'
-        + "".join(packages)
-        + "</KeyContainer>"
-    ).encode()
 
 
 def seed(serial: str, secret: bytes = SECRET_20) -> TokenSeed:

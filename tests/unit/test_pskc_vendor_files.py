@@ -4,8 +4,6 @@ file, older ciphers, and encryptions nobody here can read."""
 from __future__ import annotations
 
 import base64
-import io
-import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -13,8 +11,6 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from cryptography.utils import CryptographyDeprecationWarning
-from pskc import PSKC
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
@@ -29,15 +25,13 @@ from domain.tokens.pskc_import import PskcImportError, import_tokens, read_pskc
 from domain.tokens.seed_crypto import open_sealed
 from engine.clock import clock
 from engine.db import Base
-from tests.unit.test_pskc_import import TOTP_URN, document, key_package
+from tests.unit.builders import LEGACY_SECRET, document, encrypted_file, key_package
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pskc"
 SEED_KEY = bytes(range(32))
 NOIV_PSK = bytes.fromhex("12345678901234567890123456789012")
 NOIV_IV = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
 SECRET = b"12345678901234567890"
-# A multiple of 8 bytes, as 3DES key wrap requires.
-LEGACY_SECRET = b"123456789012345678901234"
 # Algorithm, and a key of its size, for files that python-pskc writes here.
 LEGACY_CIPHERS = {
     "camellia128-cbc": bytes(range(16)),
@@ -61,24 +55,6 @@ def with_drift(package: str, drift: int) -> str:
     return package.replace(
         "</Data>", f"<TimeDrift><PlainValue>{drift}</PlainValue></TimeDrift></Data>"
     )
-
-
-def encrypted_file(algorithm: str, key: bytes) -> bytes:
-    """A one-token TOTP file, secret encrypted with `algorithm` and MAC'd, by python-pskc."""
-    container = PSKC()
-    container.add_key(
-        serial="LEGACY01",
-        algorithm=TOTP_URN,
-        response_length=6,
-        secret=LEGACY_SECRET,
-        time_interval=30,
-    )
-    out = io.BytesIO()
-    with warnings.catch_warnings():  # writing them warns as reading them used to
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-        container.encryption.setup_preshared_key(key=key, algorithm=algorithm)
-        container.write(out)
-    return out.getvalue()
 
 
 def two_codes_at_drift(secret: bytes, period: int, drift: int, now: datetime) -> tuple[str, str]:

@@ -1,27 +1,21 @@
-"""The HTTP API's side of the web tests.
+"""The HTTP API's side of the web tests: the people, groups and diagrams of the
+assignment and groups tests, and the API clients (`groups_system`, `api_client`, `Api`,
+`JsonApi`, `token`, `start`, and `problem` to read a refusal); the API on tests/bpmn/'s
+linear and boundary diagrams with a charge that fails on demand (`api_app`, and
+`metrics_app` for the metrics, health and logging tests).
 
-- The people, groups and diagrams of the assignment and groups tests, and their API client
-  (`groups_system`, `api_client`, `Api`).
-- Running Camunda's own diagrams (tests/data/camunda/) through the HTTP API, as a person
-  who knows Camunda would (`make_people`, `run_to_end`): the people and groups the diagram
-  names are made first, the diagram is deployed, an instance started, and then, until it
-  ends, each timer is fired once the engine clock reaches it, each message the instance
-  waits for sent, and each open user task completed by someone the diagram names (after
-  an outsider was refused).
+Running Camunda's own diagrams through the API is in builders_camunda.py.
 """
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from lxml import etree
+from flask import Flask
+from sqlalchemy import select
 
+from domain.accounts.models import User
 from domain.accounts.users import add_members, create_user
-from engine.clock import clock
 from engine.db import unit_of_work
 from engine.registry import Registry
 from service_layer.config import Config
@@ -60,14 +54,18 @@ def api_client(config: Config, system: System) -> Any:
 
 
 class Api:
-    def __init__(self, client, username: str):
-        self.client = client
-        r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-        assert r.status_code == 200, r.json
-        self.headers = {"Authorization": f"Bearer {r.json['token']}"}
+    """An API client logged in as `username` with a bearer token (anonymous for None)."""
 
-    def get(self, url: str):
-        return self.client.get(url, headers=self.headers)
+    def __init__(self, client, username: str | None):
+        self.client = client
+        self.headers = {}
+        if username:
+            r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.json
+            self.headers = {"Authorization": f"Bearer {r.json['token']}"}
+
+    def get(self, url: str, **kw):
+        return self.client.get(url, headers=self.headers, **kw)
 
     def post(self, url: str, **kw):
         return self.client.post(url, headers=self.headers, **kw)
@@ -79,182 +77,125 @@ class Api:
         return self.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {}})
 
 
-CAMUNDA_DIR = Path(__file__).resolve().parents[1] / "data" / "camunda"
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-ADMIN, ANALYST, OUTSIDER = "root", "ana", "outsider"
-MAX_STEPS = 40
+class JsonApi:
+    """An API client of its own over `app`, logged in as `username`, whose `post` sends
+    `body` as JSON (the task forms' tests)."""
+
+    def __init__(self, app, username: str) -> None:
+        self.client = app.test_client()
+        body = {"username": username, "password": PASSWORD}
+        token = self.client.post("/api/v1/auth/token", json=body).json["token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, url):
+        return self.client.get(url, headers=self.headers)
+
+    def post(self, url, body):
+        return self.client.post(url, headers=self.headers, json=body)
 
 
-@dataclass
-class People:
-    """Who a user task names, as written in the diagram (literal names only)."""
-
-    assignee: str | None = None
-    users: list[str] = field(default_factory=list)
-    groups: list[str] = field(default_factory=list)
-
-    def actor(self) -> str:
-        """Someone the task is for: its assignee, a candidate user, a member of a
-        candidate group, or (a task naming nobody) an admin."""
-        if self.assignee:
-            return self.assignee
-        if self.users:
-            return self.users[0]
-        if self.groups:
-            return member_of(self.groups[0])
-        return ADMIN
+def problem(response, status):
+    """The body of an RFC 9457 problem answered with `status`."""
+    assert response.status_code == status, (response.status_code, response.data[:500])
+    assert response.mimetype == "application/problem+json"
+    return response.json
 
 
-def member_of(group: str) -> str:
-    return f"{group}_member"
+def token(client, username: str) -> dict[str, str]:
+    """The Authorization header of `username` logged in through the API."""
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.json
+    return {"Authorization": f"Bearer {r.json['token']}"}
 
 
-def _names(value: str | None) -> list[str]:
-    if not value or "{" in value:  # an expression: resolved from the instance's data
-        return []
-    return [part.strip() for part in value.split(",") if part.strip()]
+def start(client, username: str, process: str, **body):
+    """`username` starts `process` through the API; the response."""
+    return client.post(
+        "/api/v1/process-instances",
+        json={"process": process, **body},
+        headers=token(client, username),
+    )
 
 
-def people_in(files: list[str]) -> dict[str, People]:
-    """Each user task's people, by element id, from the diagrams' camunda attributes."""
-    found: dict[str, People] = {}
-    for name in files:
-        root = etree.fromstring((CAMUNDA_DIR / name).read_bytes())
-        for task in root.iter(f"{{{BPMN}}}userTask"):
-            assignee = _names(task.get(f"{{{CAMUNDA}}}assignee"))
-            found[task.get("id")] = People(
-                assignee=assignee[0] if assignee else None,
-                users=_names(task.get(f"{{{CAMUNDA}}}candidateUsers")),
-                groups=_names(task.get(f"{{{CAMUNDA}}}candidateGroups")),
-            )
-    return found
+# -- the API on tests/bpmn/'s linear and boundary diagrams ------------------------------
+
+API_PEOPLE = [
+    ("alice", ["customer"]),
+    ("bob", ["customer"]),
+    ("sam", ["support"]),
+    ("fran", ["finance"]),
+    ("ana", ["analyst"]),
+    ("root", ["admin"]),
+]
 
 
-@dataclass
-class Walk:
-    """One diagram's run: the client, who acts, and what happened on the way."""
+def _api_registry(flaky: dict) -> Registry:
+    reg = Registry()
 
-    client: Any
-    people: dict[str, People]
-    apis: dict[str, Api] = field(default_factory=dict)
-    completed_tasks: list[str] = field(default_factory=list)
-    fired_timers: list[str] = field(default_factory=list)
-    sent_messages: list[str] = field(default_factory=list)
+    @reg.handler()
+    def greet(ctx):
+        ctx.set_business_key(f"SO-{ctx.data['name']}")
+        return {"greeting": "hi"}
 
-    def api(self, username: str) -> Api:
-        if username not in self.apis:
-            self.apis[username] = Api(self.client, username)
-        return self.apis[username]
+    @reg.handler()
+    def charge(ctx):
+        if flaky["fail"]:
+            raise ConnectionError("down")
+        return {}
 
-    @property
-    def admin(self) -> Api:
-        return self.api(ADMIN)
+    reg.handler("tick")(lambda ctx: {})
+    return reg
 
 
-def make_people(system: Any, client: Any, people: dict[str, People]) -> Walk:
-    """The admin, an analyst, an outsider (staff in no group a diagram names), the users
-    the diagrams name, and their groups, made through the groups API with one member each."""
-    users = {p.assignee for p in people.values() if p.assignee}
-    users |= {u for p in people.values() for u in p.users}
-    groups = {g for p in people.values() for g in p.groups}
+def api_app(config: Config, flaky: dict) -> Flask:
+    """The app on linear.bpmn and boundary.bpmn with API_PEOPLE; the card charge fails
+    while `flaky["fail"]`."""
+    system = engine_system(config, _api_registry(flaky), "linear.bpmn", "boundary.bpmn")
     with unit_of_work(system.session_factory) as s:
-        create_user(s, ADMIN, PASSWORD, ["admin"])
-        create_user(s, ANALYST, PASSWORD, ["analyst"])
-        create_user(s, OUTSIDER, PASSWORD, ["support"])
-        for name in sorted(users | {member_of(g) for g in groups}):
-            create_user(s, name, PASSWORD, ["finance"])
-    walk = Walk(client, people)
-    for group in sorted(groups):
-        r = walk.admin.post("/api/v1/groups", json={"name": group, "users": [member_of(group)]})
-        assert r.status_code == 201, r.json
-    return walk
+        for name, roles in API_PEOPLE:
+            create_user(s, name, PASSWORD, roles)
+    app = create_app(system)
+    app.config["TESTING"] = True
+    return app
 
 
-def post_files(walk: Walk, files: list[str]) -> Any:
-    """Deploy the files together, as an analyst, through the API."""
-    uploads = {f"file{i}": ((CAMUNDA_DIR / n).read_bytes(), n) for i, n in enumerate(files)}
-    return walk.api(ANALYST).post(
-        "/api/v1/process-definitions",
-        data={k: (io.BytesIO(v), n) for k, (v, n) in uploads.items()},
-        content_type="multipart/form-data",
-    )
+# -- the metrics, health and logging tests' app ----------------------------------------
 
 
-def deploy(walk: Walk, files: list[str]) -> None:
-    r = post_files(walk, files)
+def _metrics_registry(flaky: dict) -> Registry:
+    reg = Registry()
+
+    @reg.handler()
+    def charge(ctx):
+        if flaky["fail"]:
+            raise ConnectionError("processor down")
+        return {}
+
+    reg.handler("greet")(lambda ctx: {})
+    return reg
+
+
+def metrics_app(config: Config, flaky: dict, **overrides: Any) -> Flask:
+    """The app on boundary.bpmn and linear.bpmn with `overrides` of the config and root, an
+    admin; the charge fails while `flaky["fail"]` (the metrics, health and logging tests)."""
+    config = type(config)(**{**vars(config), **overrides})
+    system = engine_system(config, _metrics_registry(flaky), "boundary.bpmn", "linear.bpmn")
+    with unit_of_work(system.session_factory) as s:
+        if not list(s.scalars(select(User.id))):  # made once: a second app may share the database
+            create_user(s, "root", PASSWORD, ["admin"])
+    app = create_app(system)
+    app.config["TESTING"] = True
+    return app
+
+
+def admin_headers(client) -> dict:
+    """The Authorization header of root, logged in through the API."""
+    r = client.post("/api/v1/auth/token", json={"username": "root", "password": PASSWORD})
+    return {"Authorization": f"Bearer {r.json['token']}"}
+
+
+def start_id(client, headers, process: str) -> str:
+    """Start `process` through the API with `headers`; the new instance's id."""
+    r = client.post("/api/v1/process-instances", json={"process": process}, headers=headers)
     assert r.status_code == 201, r.json
-
-
-def answers(task: dict[str, Any]) -> dict[str, Any]:
-    """A value for every required field of the task's form, by its type."""
-    data: dict[str, Any] = {}
-    for spec in task.get("fields", []):
-        if not spec.get("required") or spec.get("readonly"):
-            continue
-        kind = spec["type"]
-        if spec.get("options"):
-            data[spec["id"]] = spec["options"][0]["id"]
-        elif kind == "boolean":
-            data[spec["id"]] = True
-        elif kind == "long":
-            data[spec["id"]] = 1
-        elif kind == "date":
-            data[spec["id"]] = "01/02/2027"
-        else:
-            data[spec["id"]] = "text"
-    return data
-
-
-def complete_one(walk: Walk, task: dict[str, Any]) -> None:
-    """Refused to the outsider, completed by someone the diagram names."""
-    people = walk.people[task["name"]]
-    url = f"/api/v1/tasks/{task['id']}/complete"
-    refused = walk.api(OUTSIDER).post(url, json={"data": answers(task)})
-    assert refused.status_code in (403, 404), (task["name"], refused.status_code, refused.json)
-    actor = walk.api(people.actor())
-    assert task["id"] in {t["id"] for t in actor.get("/api/v1/tasks").json}, task["name"]
-    done = actor.post(url, json={"data": answers(task)})
-    assert done.status_code == 200, (task["name"], done.json)
-    walk.completed_tasks.append(task["name"])
-
-
-def fire_one(walk: Walk, job: dict[str, Any]) -> None:
-    """Move the engine clock to the timer's due time, then run it through the jobs API."""
-    due = datetime.fromisoformat(job["due_at"])
-    if due > clock.now():
-        clock.set(due)
-    r = walk.admin.post(f"/api/v1/jobs/{job['id']}/execute")
-    assert r.status_code == 200, r.json
-    walk.fired_timers.append(job["element"])
-
-
-def send_one(walk: Walk, message: dict[str, Any]) -> None:
-    r = walk.admin.post(
-        "/api/v1/messages",
-        json={"name": message["name"], "correlation_key": message["correlation_key"]},
-    )
-    assert r.status_code == 200, r.json
-    walk.sent_messages.append(message["name"])
-
-
-def run_to_end(walk: Walk, instance_id: str) -> dict[str, Any]:
-    """Act on the instance until it ends; returns its last view. Events come first (the
-    earliest timer, then a message it waits for), so that boundary events fire before the
-    task they sit on is done; then the oldest open user task."""
-    for _ in range(MAX_STEPS):
-        view = walk.admin.get(f"/api/v1/process-instances/{instance_id}").json
-        if view["status"] != "running":
-            return view
-        jobs = walk.admin.get(f"/api/v1/jobs?instance_id={instance_id}").json
-        if jobs:
-            fire_one(walk, min(jobs, key=lambda j: j["due_at"]))
-            continue
-        waiting = walk.admin.get(f"/api/v1/process-instances/{instance_id}/messages").json
-        if waiting:
-            send_one(walk, waiting[0])
-            continue
-        tasks = walk.admin.get(f"/api/v1/tasks?instance_id={instance_id}").json
-        assert tasks, f"instance stuck at {view['active']}"
-        complete_one(walk, tasks[0])
-    raise AssertionError(f"instance {instance_id} did not end in {MAX_STEPS} steps")
+    return r.json["id"]

@@ -5,31 +5,8 @@ import re
 
 import pytest
 
-from domain.accounts.users import create_user
-from engine.db import unit_of_work
-from engine.registry import Registry
-from tests.builders import BPMN_DIR, engine_system
-from web.app import create_app
-
-PASSWORD = "correct horse battery"
-
-
-def registry(flaky: dict) -> Registry:
-    reg = Registry()
-
-    @reg.handler()
-    def greet(ctx):
-        ctx.set_business_key(f"SO-{ctx.data['name']}")
-        return {"greeting": "hi"}
-
-    @reg.handler()
-    def charge(ctx):
-        if flaky["fail"]:
-            raise ConnectionError("down")
-        return {}
-
-    reg.handler("tick")(lambda ctx: {})
-    return reg
+from tests.builders import BPMN_DIR
+from tests.web.builders_api import PASSWORD, Api, api_app, problem
 
 
 @pytest.fixture
@@ -39,20 +16,7 @@ def flaky() -> dict:
 
 @pytest.fixture
 def app(config, flaky):
-    system = engine_system(config, registry(flaky), "linear.bpmn", "boundary.bpmn")
-    with unit_of_work(system.session_factory) as s:
-        for name, roles in [
-            ("alice", ["customer"]),
-            ("bob", ["customer"]),
-            ("sam", ["support"]),
-            ("fran", ["finance"]),
-            ("ana", ["analyst"]),
-            ("root", ["admin"]),
-        ]:
-            create_user(s, name, PASSWORD, roles)
-    app = create_app(system)
-    app.config["TESTING"] = True
-    return app
+    return api_app(config, flaky)
 
 
 @pytest.fixture
@@ -60,31 +24,9 @@ def client(app):
     return app.test_client()
 
 
-class Api:
-    def __init__(self, client, username: str | None):
-        self.client = client
-        self.headers = {}
-        if username:
-            r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-            assert r.status_code == 200, r.json
-            self.headers = {"Authorization": f"Bearer {r.json['token']}"}
-
-    def get(self, url, **kw):
-        return self.client.get(url, headers=self.headers, **kw)
-
-    def post(self, url, **kw):
-        return self.client.post(url, headers=self.headers, **kw)
-
-
 @pytest.fixture
 def as_(client):
     return lambda name=None: Api(client, name)
-
-
-def problem(response, status):
-    assert response.status_code == status, (response.status_code, response.data[:500])
-    assert response.mimetype == "application/problem+json"
-    return response.json
 
 
 def test_health_answers_when_the_database_does(client):

@@ -11,7 +11,7 @@ from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
 from tests.builders import BPMN_DIR, engine_system
-from tests.web.test_api import PASSWORD, Api, problem
+from tests.web.builders_api import PASSWORD, Api, problem
 from web.app import create_app
 
 

@@ -14,7 +14,7 @@ from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from engine.registry import Registry
 from tests.builders import engine_system
-from tests.web.test_api import PASSWORD, Api, problem
+from tests.web.builders_api import PASSWORD, Api, problem
 from web.app import create_app
 
 

@@ -12,12 +12,12 @@ import pytest
 
 from engine.registry import Registry
 from tests.builders import engine_system
-from tests.web.builders_api import (
+from tests.web.builders_api import api_client
+from tests.web.builders_camunda import (
     ANALYST,
     CAMUNDA_DIR,
     OUTSIDER,
     Walk,
-    api_client,
     deploy,
     make_people,
     people_in,

@@ -7,11 +7,11 @@ import threading
 import time
 
 from engine.db import unit_of_work
-from tests.web.test_metrics import make_app
+from tests.web.builders_api import metrics_app
 
 
 def test_healthz_answers_while_a_step_holds_the_write_lock(config):
-    app = make_app(config, {"fail": False})
+    app = metrics_app(config, {"fail": False})
     factory = app.extensions["tokenflow"].session_factory
     holding, release = threading.Event(), threading.Event()
 

@@ -6,33 +6,13 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
-from domain.accounts.models import User
-from domain.accounts.users import create_user
 from engine.clock import clock
 from engine.db import unit_of_work
 from engine.jobs import run_due_jobs
 from engine.models import WorkItem
-from engine.registry import Registry
-from tests.builders import engine_system
-from web.app import create_app
+from tests.web.builders_api import admin_headers, metrics_app, start_id
 from web.metrics import RequestStats
-
-PASSWORD = "correct horse battery"
-
-
-def registry(flaky: dict) -> Registry:
-    reg = Registry()
-
-    @reg.handler()
-    def charge(ctx):
-        if flaky["fail"]:
-            raise ConnectionError("processor down")
-        return {}
-
-    reg.handler("greet")(lambda ctx: {})
-    return reg
 
 
 @pytest.fixture
@@ -40,25 +20,9 @@ def flaky() -> dict:
     return {"fail": False}
 
 
-def make_app(config, flaky, **overrides):
-    config = type(config)(**{**vars(config), **overrides})
-    system = engine_system(config, registry(flaky), "boundary.bpmn", "linear.bpmn")
-    with unit_of_work(system.session_factory) as s:
-        if not list_users(s):
-            create_user(s, "root", PASSWORD, ["admin"])
-    app = create_app(system)
-    app.config["TESTING"] = True
-    return app
-
-
 @pytest.fixture
 def app(config, flaky):
-    return make_app(config, flaky)
-
-
-def admin_headers(client) -> dict:
-    r = client.post("/api/v1/auth/token", json={"username": "root", "password": PASSWORD})
-    return {"Authorization": f"Bearer {r.json['token']}"}
+    return metrics_app(config, flaky)
 
 
 def scrape(client, **kw) -> dict[str, float]:
@@ -73,17 +37,11 @@ def scrape(client, **kw) -> dict[str, float]:
     return samples
 
 
-def start(client, headers, process: str) -> str:
-    r = client.post("/api/v1/process-instances", json={"process": process}, headers=headers)
-    assert r.status_code == 201, r.json
-    return r.json["id"]
-
-
 def test_metrics_count_instances_by_status_and_timers_pending_due_and_overdue(app):
     client = app.test_client()
     headers = admin_headers(client)
-    start(client, headers, "boundary")  # waits at `fill`, its 24-hour timer pending
-    start(client, headers, "boundary")
+    start_id(client, headers, "boundary")  # waits at `fill`, its 24-hour timer pending
+    start_id(client, headers, "boundary")
     got = scrape(client)
     assert got['tokenflow_instances{status="running"}'] == 2
     assert got['tokenflow_jobs_pending{kind="timer"}'] == 2
@@ -101,7 +59,7 @@ def test_metrics_count_instances_by_status_and_timers_pending_due_and_overdue(ap
 def test_metrics_count_retries_and_open_incidents(app, flaky):
     flaky["fail"] = True
     client = app.test_client()
-    start(client, admin_headers(client), "boundary")
+    start_id(client, admin_headers(client), "boundary")
     got = scrape(client)
     assert got['tokenflow_jobs_pending{kind="service"}'] == 1
     assert got["tokenflow_incidents_open"] == 0
@@ -115,7 +73,7 @@ def test_metrics_count_retries_and_open_incidents(app, flaky):
 
 def test_sla_breaches_are_the_license_key_sla_breach_work_items_open_or_handled(app):
     client = app.test_client()
-    iid = start(client, admin_headers(client), "boundary")
+    iid = start_id(client, admin_headers(client), "boundary")
     with unit_of_work(app.extensions["tokenflow"].session_factory) as s:
         for n, status in enumerate(["ready", "ready", "completed"]):
             s.add(
@@ -163,12 +121,12 @@ def test_several_processes_counts_are_added_up_through_the_shared_folder(tmp_pat
 
 
 def test_metrics_answer_loopback_clients_only_unless_a_token_is_configured(config, flaky):
-    client = make_app(config, flaky).test_client()
+    client = metrics_app(config, flaky).test_client()
     assert client.get("/metrics").status_code == 200
     refused = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert refused.status_code == 403 and refused.content_type == "application/problem+json"
 
-    client = make_app(config, flaky, metrics_token="s3cret-scraper").test_client()
+    client = metrics_app(config, flaky, metrics_token="s3cret-scraper").test_client()
     assert client.get("/metrics").status_code == 403
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
     ok = client.get(
@@ -186,7 +144,3 @@ def test_the_metrics_text_is_valid_prometheus_exposition(app):
     sample = re.compile(r'[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_]+="([^"\\\n]|\\.)*",?)*\})? \S+')
     for line in text.splitlines():
         assert line.startswith(("# HELP ", "# TYPE ")) or sample.fullmatch(line), line
-
-
-def list_users(s) -> list:
-    return list(s.scalars(select(User.id)))

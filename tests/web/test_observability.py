@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from tests.web.test_metrics import admin_headers, make_app, start
+from tests.web.builders_api import admin_headers, metrics_app, start_id
 from tokenflow.logging_setup import ContextFilter, JsonFormatter
 
 
 @pytest.fixture
 def app(config):
-    return make_app(config, {"fail": False})
+    return metrics_app(config, {"fail": False})
 
 
 def request_records(caplog) -> list[logging.LogRecord]:
@@ -39,7 +39,7 @@ def test_each_request_is_logged_with_its_id_route_status_duration_and_instance(a
     caplog.set_level(logging.INFO, logger="tokenflow.request")
     client = app.test_client()
     headers = admin_headers(client)
-    iid = start(client, headers, "boundary")
+    iid = start_id(client, headers, "boundary")
     client.get(f"/api/v1/process-instances/{iid}", headers={**headers, "X-Request-ID": "req-1"})
     started, read = request_records(caplog)[-2:]
     assert started.instance_id == iid  # from the answer of a start
@@ -101,7 +101,7 @@ def test_not_ready_while_the_database_schema_lags_behind(app):
 def test_a_lost_database_connection_is_a_503_to_retry_not_a_500(app, monkeypatch):
     client = app.test_client()
     headers = admin_headers(client)
-    iid = start(client, headers, "boundary")
+    iid = start_id(client, headers, "boundary")
     engine = app.extensions["tokenflow"].engine
 
     def lost(*args, **kwargs):

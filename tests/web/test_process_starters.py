@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.parser import read_file
-from tests.web.builders_pages import PASSWORD, Browser
+from tests.web.builders_api import start, token
+from tests.web.builders_pages import Browser
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 ALL = sorted(
@@ -24,20 +25,6 @@ ENGINE_ONLY = {
     "renewal",
     "shipping",
 }
-
-
-def token(client, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.json
-    return {"Authorization": f"Bearer {r.json['token']}"}
-
-
-def start(client, username: str, process: str, **body):
-    return client.post(
-        "/api/v1/process-instances",
-        json={"process": process, **body},
-        headers=token(client, username),
-    )
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import pytest
 from engine.actors import SYSTEM
 from engine.clock import clock
 from tests.engine.builders import diagram
+from tests.web.builders_api import start, token
 from tests.web.builders_pages import Browser
-from tests.web.test_process_starters import start, token
 
 FORM = (
     '<bpmn:startEvent id="start"><bpmn:extensionElements><camunda:formData>'

@@ -9,6 +9,7 @@ from domain.accounts.users import create_user
 from engine.db import unit_of_work
 from engine.registry import Registry
 from tests.builders import engine_system
+from tests.web.builders_api import JsonApi
 from tests.web.builders_pages import PASSWORD, Browser
 from web.app import create_app
 
@@ -25,28 +26,14 @@ def app(config):
     return app
 
 
-class Api:
-    def __init__(self, app, username: str) -> None:
-        self.client = app.test_client()
-        body = {"username": username, "password": PASSWORD}
-        token = self.client.post("/api/v1/auth/token", json=body).json["token"]
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, url):
-        return self.client.get(url, headers=self.headers)
-
-    def post(self, url, body):
-        return self.client.post(url, headers=self.headers, json=body)
-
-
 @pytest.fixture
 def api(app):
-    return Api(app, "alice")
+    return JsonApi(app, "alice")
 
 
 @pytest.fixture
 def sam(app):
-    return Api(app, "sam")
+    return JsonApi(app, "sam")
 
 
 def start(api) -> str:
@@ -240,7 +227,7 @@ def staff_task_with(api, rank: int, seen_on: str) -> str:
 
 
 def test_tasks_sort_by_priority_follow_up_or_age(app, sam):
-    root = Api(app, "root")
+    root = JsonApi(app, "root")
     first = staff_task_with(root, rank=10, seen_on="2027-03-01")
     second = staff_task_with(root, rank=90, seen_on="2027-02-01")
 

@@ -3,17 +3,14 @@ and that nobody else's order or task is in reach."""
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import timedelta
 
-import pyotp
-
 from engine.clock import clock
 from tests.builders import ADMIN
-from tests.journey.builders_proofing import HOME, RIGHT_ANSWERS, SSN_LAST4
+from tests.journey.builders_proofing import HOME, PROFILE, RIGHT_ANSWERS, SSN_LAST4
 from tests.journey.builders_purchase import license_keys_emailed
-from tests.journey.builders_tokens import seed_of
+from tests.journey.builders_tokens import totp_codes
 from tests.web.builders_pages import (
     CHECKOUT,
     Browser,
@@ -24,14 +21,6 @@ from tests.web.builders_pages import (
 )
 from tokenflow.worker import Worker, follow_parcels
 from web.ui.filters import when
-
-PROFILE = {"legal_first_name": "Jane", "legal_last_name": "Doe", "country": "US"}
-
-
-def totp_codes(serial: str) -> tuple[str, str]:
-    totp = pyotp.TOTP(base64.b32encode(seed_of(serial)).decode())
-    step = int(clock.now().timestamp()) // 30
-    return totp.generate_otp(step - 1), totp.generate_otp(step)
 
 
 def test_get_a_token_opens_the_product_form_with_labels_help_and_choices(alice):

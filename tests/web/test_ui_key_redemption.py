@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 
+from tests.journey.builders_proofing import PROFILE
 from tests.journey.builders_purchase import license_keys_emailed
+from tests.journey.builders_tokens import totp_codes
 from tests.web.builders_pages import Browser, buy, order_number, start_order, submit_task
-from tests.web.test_ui_customer import PROFILE, totp_codes
 
 
 def test_a_customer_redeems_a_key_from_someone_elses_order_through_the_pages(system, app, alice):

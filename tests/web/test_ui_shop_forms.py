@@ -8,11 +8,11 @@ import re
 from datetime import timedelta
 
 from engine.clock import clock
+from tests.journey.builders_proofing import PROFILE, sms_code
 from tests.journey.builders_purchase import license_keys_emailed
-from tests.journey.test_registration import sms_code
+from tests.journey.builders_tokens import totp_codes
+from tests.web.builders_api import JsonApi
 from tests.web.builders_pages import CHECKOUT, buy, order_number, start_order, submit_task
-from tests.web.test_task_forms import Api
-from tests.web.test_ui_customer import PROFILE, totp_codes
 from tokenflow.worker import Worker
 
 
@@ -41,7 +41,7 @@ def test_the_checkout_asks_for_countries_from_a_list_of_names(alice):
 def test_the_api_takes_a_country_by_its_name_or_code_and_stores_the_code(app, alice):
     url = checkout_url(alice)
     task_id = url.rsplit("/", 1)[1]
-    api = Api(app, "alice")
+    api = JsonApi(app, "alice")
     [field] = [f for f in api.get("/api/v1/tasks").json[0]["fields"] if f["id"] == "ship_country"]
     assert field["format"] == "country"
     assert {"id": "US", "name": "United States"} in field["options"]

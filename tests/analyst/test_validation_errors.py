@@ -1,35 +1,25 @@
-"""What can be known at deploy time: errors refuse a diagram, warnings are listed beside a
-deploy that goes ahead. Each names its element and says why in words."""
+"""What can be known at deploy time, part one: errors refuse a diagram, each naming its
+element and saying why in words. (Warnings, listed beside a deploy that goes ahead, are in
+test_validation_warnings.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from engine.db import unit_of_work
 from engine.errors import DefinitionInvalid
-from engine.models import Group
-from engine.registry import Registry
-from tests.analyst.test_validation_rules import GATEWAYS, LINEAR, changed
-from tests.builders import ADMIN, CUSTOMER, PROCESSES, engine_system, journey_system
-from tokenflow.system import build_system
+from tests.analyst.builders import (
+    GATEWAYS,
+    LINEAR,
+    MESSAGE_START,
+    ROUTE,
+    TIMER,
+    changed,
+    greeter_registry,
+    with_timer,
+)
+from tests.builders import ADMIN, PROCESSES, engine_system, journey_system
 
-TIMER = '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT1H"</bpmn:timeDuration>'
 REVIEW = '<bpmn:userTask id="review" name="Review">\n      <bpmn:extensionElements>'
-ROUTE = 'route == "parallel"'
-
-
-def registry() -> Registry:
-    reg = Registry()
-
-    @reg.handler()
-    def greet(ctx):
-        return {"greeting": "hi", **dict(greeted_at=ctx.now.isoformat())}
-
-    return reg
-
-
-def with_timer(kind: str, text: str) -> str:
-    return changed(LINEAR, (TIMER, f"<bpmn:{kind}>{text}</bpmn:{kind}>"))
 
 
 def multi_instance(inner: str, collection: str = "") -> str:
@@ -71,12 +61,6 @@ SECOND_FORM = (
 IN_LANE = (
     "<bpmn:flowNodeRef>review</bpmn:flowNodeRef>",
     "<bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>double_check</bpmn:flowNodeRef>",
-)
-MESSAGE_START = (
-    '<bpmn:startEvent id="start" name="Start" />',
-    '<bpmn:startEvent id="start" name="Start">'
-    '<bpmn:messageEventDefinition id="md_start" messageRef="Message_order" />'
-    "</bpmn:startEvent>",
 )
 
 ERRORS = [
@@ -245,128 +229,13 @@ ERRORS = [
     ("xml", "element", "message"), [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS]
 )
 def test_an_error_refuses_the_diagram_naming_its_element(config, xml, element, message):
-    system = engine_system(config, registry())
+    system = engine_system(config, greeter_registry())
     found = system.engine.check([("x.bpmn", xml.encode())])
     assert any(p.element == element and message in p.message and p.is_error for p in found), [
         str(p) for p in found
     ]
     with pytest.raises(DefinitionInvalid):
         system.engine.deploy([("x.bpmn", xml.encode())], ADMIN)
-
-
-WARNINGS = [
-    (
-        "condition reading a name nothing sets",
-        changed(GATEWAYS, (ROUTE, 'rout == "parallel"')),
-        "to_par",
-        "reads 'rout', which no form field, script, message or handler of these diagrams sets",
-    ),
-    (
-        "timer held in a variable nothing sets",
-        with_timer("timeDate", "reminder_at"),
-        "wait_hour",
-        "reads 'reminder_at'",
-    ),
-    (
-        "JUEL condition reading a name nothing sets",
-        changed(GATEWAYS, (ROUTE, "${rout.kind == 'parallel'}")),
-        "to_par",
-        "reads 'rout', which no form field",
-    ),
-    (
-        "JUEL timer held in a variable nothing sets",
-        with_timer("timeDate", "${reminder_at}"),
-        "wait_hour",
-        "reads 'reminder_at'",
-    ),
-    (
-        "script reading a name nothing sets",
-        changed(
-            LINEAR,
-            (
-                '<bpmn:sequenceFlow id="f6" sourceRef="wait_go" targetRef="done" />',
-                '<bpmn:sequenceFlow id="f6" sourceRef="wait_go" targetRef="tally" />'
-                '<bpmn:scriptTask id="tally"><bpmn:script>total = count + 1</bpmn:script>'
-                "</bpmn:scriptTask>"
-                '<bpmn:sequenceFlow id="f7" sourceRef="tally" targetRef="done" />',
-            ),
-        ),
-        "tally",
-        "reads 'count'",
-    ),
-    (
-        "user task in no lane",
-        changed(LINEAR, ("<bpmn:flowNodeRef>review</bpmn:flowNodeRef>", "")),
-        "review",
-        "user task has no lane and no assignment, so only admins may complete it",
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("xml", "element", "message"), [w[1:] for w in WARNINGS], ids=[w[0] for w in WARNINGS]
-)
-def test_a_warning_is_listed_and_the_diagram_deploys(config, xml, element, message):
-    system = engine_system(config, registry())
-    [deployed] = system.engine.deploy([("x.bpmn", xml.encode())], ADMIN)
-    assert deployed.version == 1
-    assert all(not w.is_error for w in deployed.warnings)
-    assert any(w.element == element and message in w.message for w in deployed.warnings), [
-        str(w) for w in deployed.warnings
-    ]
-
-
-@pytest.mark.parametrize(
-    "read",
-    [
-        "name",  # a form field
-        "greeting",  # the handler's returned dict
-        "greeted_at",  # a dict(...) keyword inside the handler
-        "go",  # the payload of message `go`
-        "len(name) > 1 and now() is not None",  # builtins and the engine's helpers
-        "[n for n in [1, 2] if n]",  # its own comprehension variable
-    ],
-)
-def test_names_that_something_sets_give_no_warning(config, read):
-    system = engine_system(config, registry())
-    xml = changed(GATEWAYS, (ROUTE, read))
-    xml = changed(
-        xml,
-        (
-            '<camunda:formField id="route"',
-            '<camunda:formField id="name" type="string" /><camunda:formField id="route"',
-        ),
-    )
-    found = system.engine.check([("x.bpmn", xml.encode()), ("y.bpmn", LINEAR.encode())])
-    assert [str(p) for p in found if p.element == "to_par"] == []
-
-
-def test_a_process_whose_only_start_is_a_message_start_event_deploys(config):
-    system = engine_system(config, registry())
-    xml = changed(
-        LINEAR,
-        MESSAGE_START,
-        ("</bpmn:process>", '</bpmn:process><bpmn:message id="Message_order" name="order" />'),
-    )
-    [deployed] = system.engine.deploy([("x.bpmn", xml.encode())], ADMIN)
-    assert deployed.warnings == ()
-
-
-def test_sensitive_fields_reach_their_service_task_through_gateways_and_scripts(config):
-    system = engine_system(config, registry())
-    xml = changed(
-        LINEAR,
-        (
-            '<bpmn:sequenceFlow id="f2" sourceRef="ask_name" targetRef="greet" />',
-            '<bpmn:sequenceFlow id="f2" sourceRef="ask_name" targetRef="tidy" />'
-            '<bpmn:scriptTask id="tidy"><bpmn:script>name = name.strip()</bpmn:script>'
-            "</bpmn:scriptTask>"
-            '<bpmn:sequenceFlow id="f2b" sourceRef="tidy" targetRef="greet" />',
-        ),
-    )
-    [deployed] = system.engine.deploy([("x.bpmn", xml.encode())], ADMIN)
-    started = system.engine.start("linear", CUSTOMER)
-    assert started["active"] == ["ask_name"] and deployed.warnings == ()
 
 
 def test_a_review_task_between_checkout_and_the_card_charge_is_refused_naming_both(config):
@@ -397,16 +266,3 @@ def test_a_review_task_between_checkout_and_the_card_charge_is_refused_naming_bo
         "sensitive field(s) card_number, card_expiry, card_cvc of 'checkout' are lost at "
         "'review_order'"
     )
-
-
-def test_the_shipped_diagrams_deploy_with_no_findings(config):
-    """Once the groups they name beside the roles exist (`make run`'s demo makes them
-    before it deploys); before that, each such group is a warning and nothing else."""
-    system = build_system(config)
-    diagrams = [*PROCESSES.glob("*.bpmn"), *PROCESSES.glob("*.dmn")]
-    sources = [(p.name, p.read_bytes()) for p in sorted(diagrams)]
-    before = system.engine.check(sources)
-    assert [(p.element, p.is_error) for p in before] == [("license_key_sla_breach", False)]
-    with unit_of_work(system.session_factory) as s:
-        s.add(Group(name="support_leads"))
-    assert [str(p) for p in system.engine.check(sources)] == []
