@@ -28,8 +28,8 @@ from engine.errors import DefinitionInvalid, ProcessIncident
 from engine.models import Base, Incident
 from engine.simulate import Scenario, dry_run
 from service_layer.config import Config
-from tests.hostile.builders import ISSUE_MATCH_ESCAPE, RUNAWAY
-from tests.hostile.conftest import PASSWORD, bearer
+from tests.builders import PASSWORD
+from tests.hostile.builders import ISSUE_MATCH_ESCAPE, RUNAWAY, bearer
 from tokenflow.schema import metadata
 from tokenflow.system import build_system
 from web.app import create_app

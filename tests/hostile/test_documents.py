@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.hostile.conftest import assert_problem, bearer
+from tests.hostile.builders import assert_problem, bearer
 from tests.journey.builders_tokens import pskc_file
 
 pytestmark = pytest.mark.hostile

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.hostile.conftest import bearer
+from tests.hostile.builders import bearer
 
 pytestmark = pytest.mark.hostile
 

@@ -19,7 +19,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.conftest import BACKENDS
-from tests.hostile.conftest import bearer
+from tests.hostile.builders import bearer
 
 pytestmark = pytest.mark.hostile
 # Per operation and mode. The suite keeps it small; a deep run sets SCHEMATHESIS_EXAMPLES.

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from domain.tokens.models import HardwareToken
 from domain.tokens.pskc_import import (
@@ -18,7 +16,6 @@ from domain.tokens.pskc_import import (
     read_pskc,
 )
 from domain.tokens.seed_crypto import open_sealed
-from engine.db import Base
 from tests.unit.builders import SECRET_20, document, key_package
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pskc"
@@ -34,15 +31,6 @@ def figure(number: int) -> bytes:
 
 def seed(serial: str, secret: bytes = SECRET_20) -> TokenSeed:
     return TokenSeed(serial, "totp", "SHA1", 6, 30, 0, secret)
-
-
-@pytest.fixture
-def session() -> Iterator[Session]:
-    db = create_engine("sqlite://")
-    Base.metadata.create_all(db)
-    with Session(db) as s:
-        yield s
-    db.dispose()
 
 
 def test_rfc6030_figure3_plain_file_gives_its_hotp_token():

@@ -4,14 +4,12 @@ file, older ciphers, and encryptions nobody here can read."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import pyotp
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from domain.tokens.models import HardwareToken
@@ -24,7 +22,6 @@ from domain.tokens.otp import (
 from domain.tokens.pskc_import import PskcImportError, import_tokens, read_pskc
 from domain.tokens.seed_crypto import open_sealed
 from engine.clock import clock
-from engine.db import Base
 from tests.unit.builders import LEGACY_SECRET, document, encrypted_file, key_package
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "pskc"
@@ -40,15 +37,6 @@ LEGACY_CIPHERS = {
     "tripledes-cbc": bytes(range(24)),
     "kw-tripledes": bytes(range(24)),
 }
-
-
-@pytest.fixture
-def session() -> Iterator[Session]:
-    db = create_engine("sqlite://")
-    Base.metadata.create_all(db)
-    with Session(db) as s:
-        yield s
-    db.dispose()
 
 
 def with_drift(package: str, drift: int) -> str:

@@ -1,27 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from domain import ratelimit
-from domain.ratelimit import AttemptCounter
-from engine.db import Base
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 LIMIT = ratelimit.Limit(max_failures=3, window=timedelta(minutes=15), lockout=timedelta(minutes=10))
-
-
-@pytest.fixture
-def session() -> Iterator[Session]:
-    db = create_engine("sqlite://")
-    Base.metadata.create_all(db, tables=[AttemptCounter.__table__])
-    with Session(db) as s:
-        yield s
-    db.dispose()
 
 
 def fail(session: Session, subject: str = "owner-1", at: datetime = NOW) -> int:
