@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Test processes (pytest-xdist): one per core; `make test PYTEST_WORKERS=0` runs in this one.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test test-another-day lint bench install browser assets
 
@@ -43,13 +45,13 @@ test: $(STAMP) browser assets
 	$(BIN)/mypy
 	@if [ "$$CI" = "true" ] && [ -z "$$TOKENFLOW_TEST_POSTGRES_URL" ]; then \
 		export TOKENFLOW_TEST_POSTGRES_URL="$(PG_URL)"; fi; \
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # The same suite on SQLite with business time pinned to a Friday evening instead of
 # conftest's Monday 02:00 UTC: a test that depends on the day or the hour fails one of them.
 test-another-day: $(STAMP) browser assets
 	TOKENFLOW_TEST_NOW=2026-12-11T18:00:00+00:00 TOKENFLOW_TEST_POSTGRES_URL= CI= \
-		$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
