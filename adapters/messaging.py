@@ -26,6 +26,16 @@ from adapters.outbox import Outbox, fingerprint
 
 Channel = Literal["sms", "voice"]
 
+
+def as_channel(value: object) -> Channel:
+    """`value` as a channel; ValueError when it is neither."""
+    if value == "sms":
+        return "sms"
+    if value == "voice":
+        return "voice"
+    raise ValueError("channel must be 'sms' or 'voice'")
+
+
 INVALID_NUMBER = "+15005550001"
 SMS_INCAPABLE_NUMBER = "+15005550009"
 
@@ -80,8 +90,7 @@ class SandboxMessenger:
     def send_code(
         self, phone_number: str, channel: Channel, text: str, idempotency_key: str
     ) -> MessageReceipt:
-        if channel not in ("sms", "voice"):
-            raise ValueError("channel must be 'sms' or 'voice'")
+        channel = as_channel(channel)
         number = validate_e164(phone_number)
         body = require_text(text, "text")
         if number == INVALID_NUMBER:

@@ -28,13 +28,14 @@ def send_email(ctx: HandlerContext, template: str, *, to: str | None = None, **c
     context.setdefault("link_url", page_url(ctx, f"/orders/{ctx.instance_id}"))
     context.setdefault("link_text", "Your order, and what comes next")
     rendered = render_email(template, **context)
-    return ctx.services.adapters.email.send(
+    message_id: str = ctx.services.adapters.email.send(
         to or customer_email(ctx),
         rendered.subject,
         rendered.text,
         rendered.html,
         idempotency_key=f"{ctx.idempotency_key}:{template}",
     )
+    return message_id
 
 
 def page_url(ctx: HandlerContext, path: str) -> str | None:

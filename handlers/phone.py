@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.messaging import MessageRejected, validate_e164
+from adapters.messaging import MessageRejected, as_channel, validate_e164
 from domain.phone.registration import CodeRefused, send_registration_code, verify_registration_code
 from engine.durations import parse_duration
 from engine.registry import BpmnError, FieldErrors, HandlerContext
@@ -22,7 +22,7 @@ def send_phone_code(ctx: HandlerContext) -> dict[str, Any]:
     """Send a code to the phone the customer gave. A number the provider refuses throws
     `phone_rejected`, and the diagram asks for another number."""
     number = validate_e164(str(ctx.data.get("phone_number") or ""))
-    channel = str(ctx.data.get("channel") or "sms")
+    channel = as_channel(ctx.data.get("channel") or "sms")
     validity = ctx.config.get("validity") or DEFAULT_VALIDITY
     try:
         row = send_registration_code(
