@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from flask import Blueprint, current_app, g, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from domain.accounts import sessions
@@ -18,6 +19,7 @@ from engine.actors import Actor
 from engine.errors import Forbidden
 from service_layer import signin
 from web.context import system as system
+from web.viewtypes import P, View
 
 from .problems import ApiError
 
@@ -27,12 +29,12 @@ STAFF = ("proofing_agent", "support", "finance", "analyst", "admin")
 MAX_PAGE = 500
 
 
-def authenticated(*roles: str) -> Callable:
+def authenticated(*roles: str) -> Callable[[View[P]], View[P]]:
     """Bearer token required; with `roles`, the caller needs one of them (admin always)."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: View[P]) -> View[P]:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
                 raise ApiError(401, "Unauthorized", "Log in: send `Authorization: Bearer <token>`.")
@@ -51,7 +53,7 @@ def authenticated(*roles: str) -> Callable:
 
 
 def actor() -> Actor:
-    return g.actor
+    return cast(Actor, g.actor)  # set by `authenticated`; `g` holds no types
 
 
 def body() -> dict[str, Any]:

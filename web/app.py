@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, has_request_context, jsonify, redirect, request
 from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 
 from service_layer import health
@@ -88,7 +89,7 @@ def _force_https(app: Flask) -> None:
     TLS, gunicorn takes `X-Forwarded-Proto: https` from trusted addresses (see README)."""
 
     @app.before_request
-    def _redirect_to_https() -> Response | None:
+    def _redirect_to_https() -> ResponseReturnValue | None:
         if request.is_secure or request.path in PROBES:
             return None
         return redirect(request.url.replace("http://", "https://", 1), code=308)
@@ -108,8 +109,9 @@ class App(Flask):
         super().__init__(import_name)
         self.read_secret_key = read_secret_key
 
-    @property  # type: ignore[override]
-    def secret_key(self) -> str:  # what Flask's sessions and Flask-WTF's CSRF tokens read
+    # Read-only on purpose, where Flask's is a writable config attribute: no code may set it.
+    @property
+    def secret_key(self) -> str:  # type: ignore[override]  # read by sessions and CSRF tokens
         return self.read_secret_key()
 
 

@@ -42,6 +42,8 @@ FLUSH_EVERY = 1.0
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 Key = tuple[str, ...]
+# A sample's labels, as (name, value) pairs: `(("route", "/healthz"), ("method", "GET"))`.
+Labels = tuple[tuple[str, str], ...]
 
 
 class RequestStats:
@@ -254,11 +256,13 @@ def request_metrics(totals: dict[str, dict[Key, Any]]) -> list[str]:
     return lines
 
 
-def _gauge(name: str, help_text: str, samples: Iterable[tuple[tuple, Any]]) -> list[str]:
+def _gauge(name: str, help_text: str, samples: Iterable[tuple[Labels, Any]]) -> list[str]:
     return _typed(name, "gauge", help_text, samples)
 
 
-def _typed(name: str, kind: str, help_text: str, samples: Iterable[tuple[tuple, Any]]) -> list[str]:
+def _typed(
+    name: str, kind: str, help_text: str, samples: Iterable[tuple[Labels, Any]]
+) -> list[str]:
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
     lines += [f"{name}{_labels(labels)} {_num(value)}" for labels, value in samples]
     return lines

@@ -105,7 +105,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
     return path, params
 
 
-def _operation(path: str, method: str, view: Any, params: list[dict]) -> dict[str, Any]:
+def _operation(path: str, method: str, view: Any, params: list[dict[str, Any]]) -> dict[str, Any]:
     doc = (view.__doc__ or view.__name__.replace("_", " ")).strip().splitlines()[0]
     op: dict[str, Any] = {
         "summary": doc,

@@ -4,28 +4,29 @@ modeler calls answer with problem documents instead."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import wraps
-from typing import Any
+
+from flask.typing import ResponseReturnValue
 
 from engine.actors import Actor
 from engine.errors import EngineError
 from web import problems
 from web.context import system as system
 from web.ui import guard
+from web.viewtypes import P, View
 
 ROLE = "analyst"
 
 
-def page(view: Callable) -> Callable:
+def page(view: View[P]) -> View[P]:
     return guard.login_required(ROLE)(view)
 
 
-def json_route(view: Callable) -> Callable:
+def json_route(view: View[P]) -> View[P]:
     """For the modeler's calls: 401/403 and engine errors as problem+json."""
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         who = guard.current_actor()
         if who is None:
             return problems.problem(401, "Unauthorized", "Log in again to continue.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import cast
 
 from lxml import etree
 
@@ -80,4 +81,4 @@ def _canonical(node: etree._Element) -> bytes:
             item.text = None
         if item.tail is not None and not item.tail.strip():
             item.tail = None
-    return etree.tostring(copy, method="c14n")
+    return cast(bytes, etree.tostring(copy, method="c14n"))  # lxml is untyped here

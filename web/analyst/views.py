@@ -38,7 +38,8 @@ def process(key: str) -> Any:
 @page
 def version(key: str, number: int) -> Any:
     found, rows, first, last = version_statistics(key, number)
-    query = {"from": first.isoformat(), "to": last.isoformat()}
+    # Typed as url_for's keyword values are: a str would be matched against its `_external`.
+    query: dict[str, Any] = {"from": first.isoformat(), "to": last.isoformat()}
     return render_template(
         "analyst/version.html",
         version=found,

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import cast
 from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from domain.accounts import sessions
 from domain.accounts import users as accounts
@@ -22,6 +23,7 @@ from domain.accounts.models import User
 from engine.actors import Actor
 from service_layer import signin
 from web.context import system as system
+from web.viewtypes import AnyView, P, View
 
 _NO_USER = object()
 
@@ -29,8 +31,8 @@ _NO_USER = object()
 def current_user() -> User | None:
     """The logged-in user (looked up once per request), or None."""
     cached = g.get("ui_user", _NO_USER)
-    if cached is not _NO_USER:
-        return cached  # type: ignore[return-value]
+    if cached is None or isinstance(cached, User):  # `g` holds no types: say what was kept
+        return cached
     user, g.login_session_id, g.ui_groups = None, None, frozenset()
     secret = session.get("sid")
     if isinstance(secret, str):
@@ -46,7 +48,7 @@ def current_user() -> User | None:
 def current_session_id() -> int | None:
     """The id of this request's session row (marked "this one" on the account page)."""
     current_user()
-    return g.login_session_id
+    return cast("int | None", g.login_session_id)  # set by current_user; `g` holds no types
 
 
 def current_actor() -> Actor | None:
@@ -86,12 +88,12 @@ def log_out() -> None:
     g.ui_user, g.login_session_id = None, None
 
 
-def login_required(*roles: str) -> Callable:
+def login_required(*roles: str) -> Callable[[View[P]], View[P]]:
     """Anonymous -> login page; with `roles`, one of them is needed (admin always)."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: View[P]) -> View[P]:
         @wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
             who = current_actor()
             if who is None:
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -105,7 +107,7 @@ def login_required(*roles: str) -> Callable:
     return decorate
 
 
-def public(view: Callable) -> Callable:
+def public(view: AnyView) -> AnyView:
     """Marks the few pages anonymous visitors may open (sign-up, log-in)."""
     view.public = True  # type: ignore[attr-defined]
     return view

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
+from engine.actors import Actor
 from engine.errors import InvalidInput, ProcessIncident
 from service_layer import processes
 from service_layer.reads import pages as reads
@@ -18,7 +19,13 @@ from . import formdata, guard
 bp = Blueprint("starting", __name__, url_prefix="/start")
 
 
-def _page(key: str, fields: list[dict[str, Any]], values: dict, errors: dict, status: int = 200):
+def _page(
+    key: str,
+    fields: list[dict[str, Any]],
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> tuple[str, int]:
     html = render_template(
         "start/start.html",
         key=key,
@@ -31,7 +38,7 @@ def _page(key: str, fields: list[dict[str, Any]], values: dict, errors: dict, st
     return html, status
 
 
-def startable(system: System, who: Any) -> list[dict[str, Any]]:
+def startable(system: System, who: Actor) -> list[dict[str, Any]]:
     """The processes a staff member may start from the pages (home's "Start a process")."""
     if not who.is_staff:
         return []  # customers start theirs from their own pages ("Get a token")
