@@ -279,6 +279,19 @@ def register(page: Any, walk: Walk, number: str) -> str:
     return serial
 
 
+def delivered_then_registered(page: Any, walk: Walk, system: Any, number: str) -> None:
+    """The end of a walk: three days on the carrier delivers (the worker runs its
+    tracking), the order page says so, the token is registered, and every page the walk
+    looked at passed the accessibility check."""
+    later(system, days=3)
+    page.reload()
+    expect(page.locator("#tracking-title + .tracking")).to_contain_text("Delivered")
+    walk.look(page, "order-delivered")
+    register(page, walk, number)
+    page.context.close()
+    walk.assert_accessible()
+
+
 def register_here(page: Any, walk: Walk) -> str:
     """On "Register token", its serial prefilled: two codes, no phone; the token's serial."""
     heading(page).to_have_text("Register token")

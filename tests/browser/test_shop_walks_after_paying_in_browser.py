@@ -21,6 +21,7 @@ from tests.browser.builders import (
     activate,
     choose_product,
     continue_,
+    delivered_then_registered,
     enter_key_and_profile,
     expect,
     fill_address,
@@ -31,7 +32,6 @@ from tests.browser.builders import (
     log_in,
     order_number_on,
     person,
-    register,
     register_here,
     sign_up,
 )
@@ -135,13 +135,7 @@ def test_video_interview_moved_by_the_customer_then_run_by_the_agent(live, one_c
     heading(page).to_have_text(f"Order {number}")
     expect(page.locator(".step").filter(has_text="Activated")).to_contain_text("activated")
     walk.look(page, "order-activated")
-    later(system, days=3)
-    page.reload()
-    expect(page.locator("#tracking-title + .tracking")).to_contain_text("Delivered")
-    walk.look(page, "order-delivered")
-    register(page, walk, number)
-    page.context.close()
-    walk.assert_accessible()
+    delivered_then_registered(page, walk, system, number)
 
 
 def redeem(page: Any, walk: Walk, key: str, first: str, last: str) -> str:

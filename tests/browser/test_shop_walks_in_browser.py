@@ -21,6 +21,7 @@ from tests.browser.builders import (
     axe_script,
     choose_product,
     continue_,
+    delivered_then_registered,
     enter_key_and_profile,
     expect,
     fill_address,
@@ -211,13 +212,7 @@ def test_invoice_with_a_purchase_order_paid_by_finance_in_another_window(live, o
     enter_key_and_profile(page, walk, key, "Dora", "Example")
     activate(page, walk)
     walk.look(page, "order-activated")
-    later(system, days=3)
-    page.reload()
-    expect(page.locator("#tracking-title + .tracking")).to_contain_text("Delivered")
-    walk.look(page, "order-delivered")
-    register(page, walk, number)
-    page.context.close()
-    walk.assert_accessible()
+    delivered_then_registered(page, walk, system, number)
 
 
 def test_without_axe_core_the_walks_fail_under_ci_and_skip_elsewhere(monkeypatch, tmp_path):
