@@ -279,6 +279,20 @@ def register(page: Any, walk: Walk, number: str) -> str:
     return serial
 
 
+def approve_interview(agent: Any, number: str) -> None:
+    """In the proofing inbox: claim and open order `number`'s video interview, tick every
+    check and "Approve" (not yet submitted)."""
+    agent.get_by_role("button", name=re.compile(f"Claim Run video interview {number}")).click()
+    agent.get_by_role("link", name="Run video interview").click()
+    heading(agent).to_have_text("Run video interview")
+    expect(agent.locator(".context")).to_contain_text(number)
+    agent.get_by_role("group", name="ID document").get_by_label("Passport").check()
+    agent.get_by_label("The ID has not expired").check()
+    agent.get_by_label("The name on the ID matches the legal name").check()
+    agent.get_by_label("The customer answered the questions correctly").check()
+    agent.get_by_label("Approve: identity proven").check()
+
+
 def delivered_then_registered(page: Any, walk: Walk, system: Any, number: str) -> None:
     """The end of a walk: three days on the carrier delivers (the worker runs its
     tracking), the order page says so, the token is registered, and every page the walk

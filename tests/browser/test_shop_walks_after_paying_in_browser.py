@@ -19,6 +19,7 @@ from tests.browser.builders import (
     PHONE,
     Walk,
     activate,
+    approve_interview,
     choose_product,
     continue_,
     delivered_then_registered,
@@ -112,15 +113,7 @@ def test_video_interview_moved_by_the_customer_then_run_by_the_agent(live, one_c
     ).click()
     heading(agent).to_have_text("Identity proofing inbox")
     walk.look(agent, "agent-inbox", customer=False)
-    agent.get_by_role("button", name=re.compile(f"Claim Run video interview {number}")).click()
-    agent.get_by_role("link", name="Run video interview").click()
-    heading(agent).to_have_text("Run video interview")
-    expect(agent.locator(".context")).to_contain_text(number)
-    agent.get_by_role("group", name="ID document").get_by_label("Passport").check()
-    agent.get_by_label("The ID has not expired").check()
-    agent.get_by_label("The name on the ID matches the legal name").check()
-    agent.get_by_label("The customer answered the questions correctly").check()
-    agent.get_by_label("Approve: identity proven").check()
+    approve_interview(agent, number)
     walk.look(agent, "agent-interview", customer=False)
     agent.get_by_role("button", name="Complete task").click()
     heading(agent).to_have_text("Run video interview: done")
