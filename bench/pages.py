@@ -53,7 +53,11 @@ def build(workdir: Path, count: int):
     upgrade(config.database_url)
     system = build_system(config)
     system.engine.deploy(
-        [(p.name, p.read_bytes()) for p in sorted(PROCESSES.glob("*.bpmn"))], SYSTEM
+        [
+            (p.name, p.read_bytes())
+            for p in sorted([*PROCESSES.glob("*.bpmn"), *PROCESSES.glob("*.dmn")])
+        ],
+        SYSTEM,
     )
     with unit_of_work(system.session_factory) as s:
         users = {
