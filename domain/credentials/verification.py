@@ -190,7 +190,7 @@ def offer_phone_code(
     session: Session, services: Any, app: KnownApp, username: str, now: datetime
 ) -> dict[str, Any]:
     """Send `username` a sign-in code for `app` by SMS or voice (the phone's registered
-    channel). Raises `phone_otp.TooManyCodes` when too many went out lately."""
+    channel). Raises `domain.phone.otp.TooManyCodes` when too many went out lately."""
     held = held_by(session.connection(), username, now, lock_tokens=False)
     reason = held.reason(now)
     phone = None

@@ -53,7 +53,7 @@ PAGE_SHAPE = r"""() => {
 _PASSED_SHAPES: set[str] = set()
 
 GOOD_CARD = "4242424242424242"
-# The sandbox processor's card that is declined `card_declined` (handlers/adapters/payment.py).
+# The sandbox processor's card that is declined `card_declined` (adapters/payment.py).
 DECLINING_CARD = "4000000000000002"
 ADDRESS = {
     "ship_name": "Jane Doe",
