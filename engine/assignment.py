@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import BPMN_MODEL_NS
@@ -26,9 +26,6 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 from . import juel
 from .errors import WARNING, Problem
 from .juel_text import segments
-
-if TYPE_CHECKING:  # the parser records assignments with this module: no import back
-    from .parser import ParsedFile
 
 ASSIGNEE = "assignee"
 CANDIDATE_USERS = "candidateUsers"
@@ -152,7 +149,18 @@ def decode(stored: str | None) -> tuple[str, ...]:
     return _split(stored)
 
 
-def check(files: list[ParsedFile], groups: Collection[str]) -> list[Problem]:
+class BpmnFile(Protocol):
+    """What the deploy-time check reads of a parsed file (`parser.ParsedFile`, which
+    records assignments with this module: no import back)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def root(self) -> etree._Element: ...
+
+
+def check(files: Iterable[BpmnFile], groups: Collection[str]) -> list[Problem]:
     """Refuse what cannot be resolved to names; warn of groups nobody can be in yet."""
     problems = []
     for f in files:

@@ -18,7 +18,7 @@ import functools
 import inspect
 import textwrap
 from collections.abc import Callable, Collection, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from lxml import etree
 
@@ -28,9 +28,6 @@ from .errors import WARNING, Problem
 from .expression_checks import looks_iso
 from .parser import BPMN_NS, ParsedFile
 from .scripting import is_juel
-
-if TYPE_CHECKING:
-    from .validation import Known
 
 _B = f"{{{BPMN_NS}}}"
 _C = "{http://camunda.org/schema/1.0/bpmn}"
@@ -206,12 +203,14 @@ def _free_names(source: str, mode: str) -> set[str]:
     return loaded - stored - _PROVIDED
 
 
-def names_set(files: Iterable[ParsedFile], known: Known) -> set[str]:
+def names_set(
+    files: Iterable[ParsedFile], topics: Collection[str], validators: Collection[str]
+) -> set[str]:
     """Every name that something in `files`, or a handler or validator, can set."""
     names: set[str] = set()
     for f in files:
         names.update(_names_set_in(f.root))
-    for handler in (*_functions(known.topics), *_functions(known.validators)):
+    for handler in (*_functions(topics), *_functions(validators)):
         names.update(handler_outputs(handler))
     return names
 
@@ -249,7 +248,7 @@ def _stored_names(source: str) -> set[str]:
 
 
 def _functions(table: Any) -> Iterator[Callable[..., Any]]:
-    # Known's topics and validators are the registry's tables, or just names in tests.
+    # The topics and validators are the registry's tables, or just names in tests.
     values = table.values() if hasattr(table, "values") else ()
     yield from (fn for fn in values if callable(fn))
 

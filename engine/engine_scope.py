@@ -26,7 +26,8 @@ from .models import ProcessInstance
 from .persistence import Loaded, WorkflowCache, load
 from .registry import Registry
 from .scripting import RestrictedScriptEngine
-from .stepper import Step, Stepper, StepSettings
+from .step import Step
+from .stepper import Stepper, StepSettings
 
 log = logging.getLogger(__name__)
 # An instance in one of these takes no step: not a job's, not a person's.

@@ -30,7 +30,8 @@ from .models import InstanceTask, Job, ProcessDefinition, ProcessInstance, WorkI
 from .parser import BPMN_NS, parse_xml
 from .persistence import Loaded, Specs, load
 from .queries import InstanceFilter
-from .stepper import Step, is_user
+from .step import Step
+from .stepper import is_user
 from .task_tree import remap
 from .validation import normalize_lane
 

@@ -14,7 +14,7 @@ from .actors import Actor, instance_view, may_work_on, require_instance
 from .engine_scope import EngineScope
 from .models import ProcessInstance
 from .persistence import all_tasks
-from .stepper import Step
+from .step import Step
 from .validation import normalize_lane
 
 

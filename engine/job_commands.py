@@ -21,7 +21,7 @@ from .engine_scope import STOPPED
 from .errors import Conflict, NotFound
 from .models import Incident, ProcessInstance
 from .persistence import Loaded
-from .stepper import Step
+from .step import Step
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -26,11 +26,9 @@ from . import statements as sql
 from .clock import clock
 from .models import Incident, Job, MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, all_tasks, save
+from .step import Step
 from .tasks import is_timer, is_user, message_names
 from .validation import normalize_lane
-
-if TYPE_CHECKING:
-    from .stepper import Step
 
 ACTIVE_STATES = TaskState.READY | TaskState.STARTED | TaskState.WAITING
 # Spiff's own bookkeeping specs, never shown as "where the instance is".

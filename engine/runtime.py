@@ -30,7 +30,7 @@ from .job_commands import JobCommands
 from .models import MessageSubscription, ProcessInstance, WorkItem
 from .persistence import SERIALIZER_VERSION, Loaded
 from .registry import FieldErrors
-from .stepper import Step
+from .step import Step
 from .tasks import definitions_of, is_user
 from .validation import Known
 

@@ -16,23 +16,22 @@ from typing import Any, cast
 
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Table, delete, insert, select, update
-from sqlalchemy.orm import Session
 
 from . import audit, mirror
 from .clock import clock
 from .incidents import Failure, Watch, watching
-from .models import Incident, Job, ProcessInstance
-from .persistence import Loaded, all_tasks
+from .models import Incident, Job
+from .persistence import all_tasks
 from .registry import BpmnError, HandlerContext, Registry
 from .scripting import ScriptLimits
+from .step import Step
 from .tasks import is_service, is_timer, is_user
 
-# Callers (migration.py, bench/engine.py) find the task kind tests here too.
-__all__ = ["Step", "StepSettings", "Stepper", "is_service", "is_user"]
+# Callers (instance_migration.py, bench/engine.py) find the task kind tests here too.
+__all__ = ["StepSettings", "Stepper", "is_service", "is_user"]
 
 log = logging.getLogger(__name__)
 
@@ -42,45 +41,6 @@ class StepSettings:
     max_attempts: int = 3
     backoff_seconds: tuple[int, ...] = (10, 60, 300)
     script_limits: ScriptLimits = field(default_factory=ScriptLimits)  # per evaluation
-
-
-@dataclass
-class Step:
-    """What one step carries besides the workflow: who acts, and values never stored."""
-
-    session: Session
-    instance: ProcessInstance
-    loaded: Loaded
-    actor: str | None
-    secrets: dict[str, Any] = field(default_factory=dict)
-    notices: dict[str, Any] = field(default_factory=dict)
-    run_task_ids: set[str] = field(default_factory=set)
-    staff_fields: set[str] = field(default_factory=set)
-    mirror: dict[str, Any] = field(default_factory=dict)
-    spawn: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    # Incidents this step raised where the diagram failed: the caller hears of them.
-    raised: list[tuple[int, Failure]] = field(default_factory=list)
-    shows_notices: bool = False  # the caller hands `notices` to the person who acted
-
-    def __post_init__(self) -> None:
-        saved = (self.instance.state or {}).get("mirror") or {}
-        self.mirror = {
-            "ready": dict(saved.get("ready", {})),
-            "timers": dict(saved.get("timers", {})),
-            "messages": list(saved.get("messages", [])),
-            "retrying": list(saved.get("retrying", [])),
-            "incidents": list(saved.get("incidents", [])),
-            "staff_variables": list(saved.get("staff_variables", [])),
-            "business_key": saved.get("business_key"),
-        }
-
-    @property
-    def workflow(self) -> BpmnWorkflow:
-        return self.loaded.workflow
-
-    def blocked(self) -> set[str]:
-        """Service tasks waiting for a retry job or an admin: not run in passing."""
-        return set(self.mirror["retrying"]) | set(self.mirror["incidents"])
 
 
 class Stepper:

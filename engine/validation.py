@@ -48,7 +48,7 @@ def validate(files: list[ParsedFile], known: Known) -> list[Problem]:
     that breaks on a file reports that as an error instead of raising."""
     problems: list[Problem] = []
     batch_keys = {pid for f in files for pid in f.process_ids}
-    available = dataflow.names_set(files, known)
+    available = dataflow.names_set(files, known.topics, known.validators)
     for f in files:
         if not f.process_ids:
             problems.append(Problem("no executable process in this file", file=f.name))
