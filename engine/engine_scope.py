@@ -2,17 +2,24 @@
 session factory, the parsed-spec and workflow caches and the stepper; opens a unit of work
 that answers a lost race as Conflict; loads and locks instances; and runs a step's scope,
 which saves the step, caches the saved workflow after the commit, and reports a diagram's
-failure as ProcessIncident. `ProcessEngine` (runtime.py) adds the commands, `InstanceReads`
-(instance_reads.py) the reads."""
+failure as ProcessIncident. It also starts an instance, runs a step and hands a message to
+a waiting task: commands do, and so does a step's scope for the processes a handler
+spawns. `ProcessEngine` (runtime.py) adds the commands, `JobCommands` (job_commands.py) the
+jobs' and `InstanceReads` (instance_reads.py) the reads."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from uuid import uuid4
 
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,11 +30,12 @@ from .clock import clock
 from .db import unit_of_work
 from .errors import Conflict, InvalidInput, NotFound, ProcessIncident
 from .models import ProcessInstance
-from .persistence import Loaded, WorkflowCache, load
+from .persistence import SERIALIZER_VERSION, Loaded, WorkflowCache, load
 from .registry import Registry
 from .scripting import RestrictedScriptEngine
 from .step import Step
 from .stepper import Stepper, StepSettings
+from .tasks import definitions_of
 
 log = logging.getLogger(__name__)
 # An instance in one of these takes no step: not a job's, not a person's.
@@ -35,19 +43,6 @@ STOPPED = ("suspended", "terminated", "completed")
 
 
 class EngineScope:
-    if TYPE_CHECKING:  # the command a step's scope calls for processes a handler spawns
-
-        def _create(
-            self,
-            s: Session,
-            process_key: str,
-            actor: str,
-            owner_id: int | None,
-            data: dict[str, Any],
-            message: tuple[str, str, dict[str, Any]] | None = None,
-            business_key: str | None = None,
-        ) -> Step: ...
-
     def __init__(
         self,
         session_factory: sessionmaker[Session],
@@ -163,3 +158,80 @@ class EngineScope:
                 element=failure.element,
                 notices={k: v for f in finished if f.shows_notices for k, v in f.notices.items()},
             )
+
+    # -- starting and moving instances, which commands and spawns share --------------
+
+    def _create(
+        self,
+        s: Session,
+        process_key: str,
+        actor: str,
+        owner_id: int | None,
+        data: dict[str, Any],
+        message: tuple[str, str, dict[str, Any]] | None = None,
+        business_key: str | None = None,
+    ) -> Step:
+        """A new instance of the latest version of `process_key`, run to its first wait;
+        with a `message` (name, correlation key, data), started by that message."""
+        definition = definitions.get_definition(s, process_key, None)
+        bundle = definitions.bundle_for(s, definition)
+        specs = self.specs.get(s, bundle.id)
+        wf = BpmnWorkflow(specs.top, specs.subprocesses, script_engine=self.script_engine)
+        for task in wf.get_tasks(state=TaskState.READY):
+            task.set_data(**data)
+        inst = ProcessInstance(
+            id=str(uuid4()),
+            process_key=definition.key,
+            definition_id=definition.id,
+            definition_version=definition.version,
+            bundle_id=bundle.id,
+            status="running",
+            owner_id=owner_id,
+            business_key=message[1] if message else business_key,
+            serializer_version=SERIALIZER_VERSION,
+            state={},
+        )
+        s.add(inst)
+        s.flush()
+        audit.record(
+            s,
+            "instance.started",
+            instance_id=inst.id,
+            actor=actor,
+            process=definition.key,
+            version=definition.version,
+            variables=sorted(data),
+        )
+        step = Step(s, inst, Loaded(workflow=wf), actor)
+        if message is not None:
+            self.stepper.engine_steps(step)  # up to the start event waiting for it
+            self._catch(step, *message)
+        self._run(step)
+        return step
+
+    def _run(self, step: Step) -> None:
+        self.stepper.advance(step)
+
+    def _catch(self, step: Step, name: str, key: str, data: dict[str, Any]) -> None:
+        """Hand message `name` to the task of the instance waiting for it."""
+        waiting = [
+            (t, d)
+            for t in step.workflow.event_manager.tasks.values()
+            for d in definitions_of(t)
+            if isinstance(d, MessageEventDefinition) and d.name == name
+        ]
+        if not waiting:
+            raise NotFound(f"Instance {step.instance.id} is not waiting for message {name!r}.")
+        catcher, definition = waiting[0]
+        with self.stepper.watched(step):
+            step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
+        audit.record(
+            step.session,
+            "message.correlated",
+            instance_id=step.instance.id,
+            actor=step.actor,
+            element=catcher.task_spec.bpmn_id,
+            message=name,
+            key=key,
+            fields=sorted(data),
+        )

@@ -1,12 +1,12 @@
 """The engine's commands on jobs and incidents: run a due timer or retry (alone, or a
-worker's batch in one transaction), and retry an incident. A mixin of `ProcessEngine`, which
-brings the unit of work, loading and running steps."""
+worker's batch in one transaction), and retry an incident. Part of `ProcessEngine`, on
+the `EngineScope` every command shares (the unit of work, loading and running steps)."""
 
 from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -17,31 +17,14 @@ from . import audit
 from . import statements as sql
 from .actors import SYSTEM, Actor, instance_view
 from .clock import clock
-from .engine_scope import STOPPED
+from .engine_scope import STOPPED, EngineScope
 from .errors import Conflict, NotFound
 from .models import Incident, ProcessInstance
 from .persistence import Loaded
 from .step import Step
 
-if TYPE_CHECKING:
-    from contextlib import AbstractContextManager
 
-    from .stepper import Stepper
-
-
-class JobCommands:
-    if TYPE_CHECKING:  # what `ProcessEngine` brings (declared for the type checker only)
-        stepper: Stepper
-
-        def _step_scope(
-            self, report: bool = True
-        ) -> AbstractContextManager[tuple[Session, Any]]: ...
-        def _run(self, step: Step) -> None: ...
-        def _load(self, s: Session, inst: ProcessInstance) -> Loaded: ...
-        def _load_many(self, s: Session, instances: list[ProcessInstance]) -> list[Loaded]: ...
-        @staticmethod
-        def _lock_instance(s: Session, instance_id: str) -> ProcessInstance: ...
-
+class JobCommands(EngineScope):
     def execute_job(self, job_id: int, worker: str | None = None, actor: Actor = SYSTEM) -> bool:
         """Run one timer or retry. `worker` set: only if this worker holds its lease.
         Without a worker (an admin's "run now") a timer fires even before it is due."""

@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, NamedTuple
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,11 +24,10 @@ from .clock import clock
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from .instance_reads import InstanceReads, next_tasks, staff_only
 from .job_commands import JobCommands
-from .models import MessageSubscription, ProcessInstance, WorkItem
-from .persistence import SERIALIZER_VERSION, Loaded
+from .models import MessageSubscription, WorkItem
 from .registry import FieldErrors
 from .step import Step
-from .tasks import definitions_of, is_user
+from .tasks import is_user
 from .validation import Known
 
 log = logging.getLogger(__name__)
@@ -256,30 +252,6 @@ class ProcessEngine(InstanceReads, JobCommands):
             finish(step)
             return Delivered(inst.id, started=False)
 
-    def _catch(self, step: Step, name: str, key: str, data: dict[str, Any]) -> None:
-        """Hand message `name` to the task of the instance waiting for it."""
-        waiting = [
-            (t, d)
-            for t in step.workflow.event_manager.tasks.values()
-            for d in definitions_of(t)
-            if isinstance(d, MessageEventDefinition) and d.name == name
-        ]
-        if not waiting:
-            raise NotFound(f"Instance {step.instance.id} is not waiting for message {name!r}.")
-        catcher, definition = waiting[0]
-        with self.stepper.watched(step):
-            step.workflow.catch(BpmnEvent(definition, {"payload": data, "result_var": name}))
-        audit.record(
-            step.session,
-            "message.correlated",
-            instance_id=step.instance.id,
-            actor=step.actor,
-            element=catcher.task_spec.bpmn_id,
-            message=name,
-            key=key,
-            fields=sorted(data),
-        )
-
     def set_status(self, instance_id: str, action: str, actor: Actor) -> dict[str, Any]:
         """suspend, resume or terminate an instance (admin)."""
         with self._step_scope() as (s, finish):
@@ -309,57 +281,6 @@ class ProcessEngine(InstanceReads, JobCommands):
             return instance_view(actor, inst)
 
     # -- plumbing ----------------------------------------------------------------------
-
-    def _create(
-        self,
-        s: Session,
-        process_key: str,
-        actor: str,
-        owner_id: int | None,
-        data: dict[str, Any],
-        message: tuple[str, str, dict[str, Any]] | None = None,
-        business_key: str | None = None,
-    ) -> Step:
-        """A new instance of the latest version of `process_key`, run to its first wait;
-        with a `message` (name, correlation key, data), started by that message."""
-        definition = definitions.get_definition(s, process_key, None)
-        bundle = definitions.bundle_for(s, definition)
-        specs = self.specs.get(s, bundle.id)
-        wf = BpmnWorkflow(specs.top, specs.subprocesses, script_engine=self.script_engine)
-        for task in wf.get_tasks(state=TaskState.READY):
-            task.set_data(**data)
-        inst = ProcessInstance(
-            id=str(uuid4()),
-            process_key=definition.key,
-            definition_id=definition.id,
-            definition_version=definition.version,
-            bundle_id=bundle.id,
-            status="running",
-            owner_id=owner_id,
-            business_key=message[1] if message else business_key,
-            serializer_version=SERIALIZER_VERSION,
-            state={},
-        )
-        s.add(inst)
-        s.flush()
-        audit.record(
-            s,
-            "instance.started",
-            instance_id=inst.id,
-            actor=actor,
-            process=definition.key,
-            version=definition.version,
-            variables=sorted(data),
-        )
-        step = Step(s, inst, Loaded(workflow=wf), actor)
-        if message is not None:
-            self.stepper.engine_steps(step)  # up to the start event waiting for it
-            self._catch(step, *message)
-        self._run(step)
-        return step
-
-    def _run(self, step: Step) -> None:
-        self.stepper.advance(step)
 
     def _validate(self, step: Step, task: Any, values: dict[str, Any]) -> dict[str, Any]:
         name = (getattr(task.task_spec, "extensions", None) or {}).get("validator")
