@@ -11,11 +11,7 @@ from typing import Any
 
 from domain.orders import orders
 from domain.orders.models import SalesOrder
-
-# Re-exported (`x as x`): other handler modules import these from here.
-from domain.orders.orders import CURRENCY as CURRENCY
 from domain.orders.orders import product_name
-from domain.orders.orders import quantity_of as quantity_of
 from engine.registry import HandlerContext
 from handlers import registry
 from handlers.catalog import quote_of

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from domain.orders import orders
-from domain.orders.orders import cancellation_refused as cancellation_refused
 from engine.registry import HandlerContext
 from handlers import registry
 from handlers.notifications import send_email

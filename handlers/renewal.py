@@ -19,11 +19,11 @@ from domain.credentials.renewal import (
     record_renewal,
     term,
 )
+from domain.orders.orders import CURRENCY
 from engine.durations import parse_duration
 from engine.registry import BpmnError, HandlerContext
 from handlers import registry
 from handlers.notifications import credentials_link, send_email
-from handlers.orders import CURRENCY
 from handlers.payment import charge_entered_card
 
 DEFAULT_REMIND_BEFORE = "P30D"
