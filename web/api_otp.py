@@ -30,9 +30,10 @@ REFUSALS = {
 def api_key() -> str:
     """The API key the calling application sent as Bearer token, or 401."""
     header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer ") and header.removeprefix("Bearer ").strip():
-        return header.removeprefix("Bearer ").strip()
-    raise _unauthorized()
+    key = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    if not key:
+        raise _unauthorized()
+    return key
 
 
 def _unauthorized() -> ApiError:
